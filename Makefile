@@ -1,0 +1,39 @@
+# Every target the README and CI use. A fresh machine needs only `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	# llama-cpp-python builds from source (~10 min on 2 cores); pip caches the wheel afterwards.
+	$(BIN)/pip install -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install evaluator with its test tools
+
+demo: $(STAMP)  ## review a sample case from datasets/ with the embedded model
+	$(BIN)/evaluator review \
+	  --requirements datasets/loan-origination/docs/requirements.md \
+	  --design datasets/loan-origination/pii-in-clear/tech-design.md \
+	  --output tech-design-review.md
+	@echo "review written to tech-design-review.md"
+
+test: $(STAMP)  ## lint, type-check and run every test, the real-model ones included
+	$(BIN)/ruff check evaluator tests
+	$(BIN)/ruff format --check evaluator tests
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+test-fast: $(STAMP)  ## unit tests only (no real model)
+	$(BIN)/pytest -m "not model"
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix evaluator tests
+	$(BIN)/ruff format evaluator tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

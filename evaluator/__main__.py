@@ -1,0 +1,5 @@
+"""``python -m evaluator`` runs the command-line interface."""
+
+from evaluator.cli import main
+
+main()

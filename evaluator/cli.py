@@ -1,0 +1,172 @@
+"""Command-line adapter: options in, one library call, result out.
+
+No SQL, templates or model calls here. Expected failures arrive as EvaluatorError and are
+printed as one line on stderr with a non-zero exit; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from evaluator import __version__
+from evaluator.errors import EvaluatorError, GenerationError
+from evaluator.profiles import DEFAULT_PROFILE
+
+app = typer.Typer(
+    help="Offline reviews of technical design documents by a local GGUF model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+ProfileOpt = Annotated[
+    str, typer.Option("--profile", "-p", help="Reviewer profile name (see `evaluator profiles`) or a .toml path.")
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Manifest name (see `evaluator models`), a name in ./models/, or a path to a .gguf file."
+    ),
+]
+NCtxOpt = Annotated[int | None, typer.Option("--n-ctx", min=512, help="Context length in tokens (default: the model's own).")]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", min=1, help="CPU threads for llama.cpp (default: half the CPUs).")
+]
+PromptsOpt = Annotated[
+    Path | None,
+    typer.Option("--prompts-dir", help="Folder of your own templates/profiles; they override the built-in ones."),
+]
+
+
+def _fail(exc: EvaluatorError) -> NoReturn:
+    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _status(console: Console) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """A spinner on stderr that the core updates through a plain callback."""
+    status = console.status("starting")
+    status.start()
+    return (lambda message: status.update(message)), status.stop
+
+
+@app.command()
+def review(
+    requirements: Annotated[Path, typer.Option("--requirements", "-r", help="The requirements document (markdown).")],
+    design: Annotated[Path, typer.Option("--design", "-d", help="The technical design to review (markdown).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the review here instead of to stdout.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the structured review as JSON, not markdown.")] = False,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+    model: ModelOpt = None,
+    n_ctx: NCtxOpt = None,
+    threads: ThreadsOpt = None,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature; 0 is deterministic.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed, passed with every call.")] = 42,
+    max_tokens: Annotated[
+        int, typer.Option(min=256, help="Most tokens the model may write for the review (summary pass).")
+    ] = 2048,
+    prompts_dir: PromptsOpt = None,
+    max_bytes: Annotated[int, typer.Option(min=1, help="Largest input document accepted, in bytes.")] = 2_000_000,
+) -> None:
+    """Review one design against its requirements, in the reviewer's markdown format.
+
+    Example: evaluator review -r docs/requirements.md -d tech-design.md -o tech-design-review.md
+    """
+    from evaluator.api import review_files
+    from evaluator.backends import ModelOptions, Sampling
+    from evaluator.render import render_markdown
+    from evaluator.reviewer import ReviewSettings
+
+    settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
+    update, stop = _status(err)
+    try:
+        result = review_files(
+            requirements,
+            design,
+            profile=profile,
+            model=ModelOptions(model, n_ctx, threads),
+            settings=settings,
+            prompts_dir=prompts_dir,
+            max_bytes=max_bytes,
+            progress=update,
+        )
+    except GenerationError as exc:
+        stop()
+        raw_path = (output or Path(design.stem + "-review.md")).with_suffix(".raw.txt")
+        raw_path.write_text(exc.raw, encoding="utf-8")
+        _fail(GenerationError(f"{exc} — the raw output is in {raw_path}"))
+    except EvaluatorError as exc:
+        stop()
+        _fail(exc)
+    stop()
+    text = result.model_dump_json(indent=2) + "\n" if as_json else render_markdown(result)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"review written to {output}")
+    else:
+        sys.stdout.write(text)
+    _print_cost(result)
+
+
+def _print_cost(result: object) -> None:
+    from evaluator.review import Review
+
+    assert isinstance(result, Review) and result.usage and result.processing
+    u = result.usage
+    err.print(
+        f"cost: {u.prompt_tokens:,} prompt tokens ({u.cached_tokens:,} from cache) · "
+        f"{u.completion_tokens:,} completion tokens · {u.seconds:.1f} s · {u.tokens_per_second:.1f} tok/s overall · "
+        f"{result.processing.describe()}"
+    )
+
+
+@app.command()
+def profiles(prompts_dir: PromptsOpt = None) -> None:
+    """List the reviewer profiles, with their section and checklist counts."""
+    from evaluator.profiles import available_profiles, load_profile
+
+    try:
+        for name in available_profiles(prompts_dir):
+            p = load_profile(name, prompts_dir)
+            print(f"{name}\t{len(p.sections)} sections, {len(p.checklist)} checklist items\t{p.title}")
+    except EvaluatorError as exc:
+        _fail(exc)
+
+
+@app.command()
+def models() -> None:
+    """List the models known by name (none is ever downloaded)."""
+    from evaluator.models import manifest
+
+    for entry in manifest():
+        default = " (default)" if entry.default else ""
+        print(f"{entry.name}{default}\tcontext {entry.n_ctx}\t{entry.description}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"evaluator {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Offline reviews of technical design documents by a local GGUF model."""
+
+
+def main() -> None:
+    """Entry point of the ``evaluator`` command and ``python -m evaluator``."""
+    app(prog_name="evaluator")

@@ -1,0 +1,278 @@
+"""Reviewing one case: a design against its requirements, with one loaded model.
+
+A design that fits the context is reviewed in one pass. A longer one is split at its
+headings into parts that fit; each part gets a findings pass, then a summary pass sees the
+design's outline and the parts' findings and writes the rest of the review. Nothing is
+truncated: when even the smallest split cannot fit, the user is told what to change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from evaluator.backends.base import Backend, Sampling
+from evaluator.documents import Document
+from evaluator.errors import ContextError, GenerationError
+from evaluator.profiles import Profile
+from evaluator.prompts import Message, Prompts
+from evaluator.review import (
+    SEVERITIES,
+    ChecklistEntry,
+    Finding,
+    Processing,
+    Review,
+    SectionFeedback,
+    Usage,
+    draft_model,
+    generation_schema,
+    part_model,
+)
+
+_MARGIN = 16
+_MIN_PART_TOKENS = 256
+_DEDUPED_LISTS = ("findings", "strengths", "missing_elements", "alternative_approaches", "next_steps")
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """Token budgets and sampling for one review."""
+
+    max_tokens: int = 2048
+    part_max_tokens: int = 1024
+    retries: int = 1
+    sampling: Sampling = Sampling()
+
+    def retry_sampling(self, attempt: int) -> Sampling:
+        """A retry must not repeat the failed output: warm up, reseed, penalise repeats more."""
+        s = self.sampling
+        return replace(s, temperature=max(s.temperature, 0.3), seed=s.seed + attempt, repeat_penalty=s.repeat_penalty + 0.1)
+
+
+@dataclass
+class _Tally:
+    usage: Usage = field(default_factory=Usage)
+    passes: int = 0
+    retries: int = 0
+    repairs: list[str] = field(default_factory=list)
+
+
+class Reviewer:
+    """Reviews cases with one backend, profile and prompt set."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        profile: Profile,
+        prompts: Prompts,
+        settings: ReviewSettings | None = None,
+        progress: Callable[[str], None] | None = None,
+    ):
+        self.backend = backend
+        self.profile = profile
+        self.prompts = prompts
+        self.settings = settings or ReviewSettings()
+        self._progress = progress or (lambda _message: None)
+
+    def review(self, requirements: Document, design: Document) -> Review:
+        """Review ``design`` against ``requirements``; raise an EvaluatorError if impossible."""
+        tally = _Tally()
+        ctx: dict[str, Any] = {
+            "profile": self.profile,
+            "requirements": requirements.text,
+            "design_title": design.title,
+        }
+        single = self.prompts.messages("review.md.j2", design=design.text, **ctx)
+        if self._fits(single, self.settings.max_tokens):
+            self._progress("reviewing the design in one pass")
+            draft = self._generate(single, draft_model(self.profile), self.settings.max_tokens, tally)
+            processing = Processing(mode="single")
+            findings, strengths, summary = draft.findings, draft.strengths, draft  # type: ignore[attr-defined]
+        else:
+            parts = self._split(design, ctx)
+            findings, strengths = [], []
+            for i, part in enumerate(parts, 1):
+                self._progress(f"reviewing part {i} of {len(parts)}")
+                messages = self.prompts.messages("part.md.j2", part=part, part_index=i, part_count=len(parts), **ctx)
+                draft = self._generate(messages, part_model(), self.settings.part_max_tokens, tally)
+                findings += draft.findings  # type: ignore[attr-defined]
+                strengths += draft.strengths  # type: ignore[attr-defined]
+            summary = self._summarise(design, parts, findings, ctx, tally)
+            strengths = _unique(strengths + summary.strengths)[:6]  # type: ignore[attr-defined]
+            processing = Processing(mode="sectioned", parts=[_part_label(p) for p in parts])
+        processing.passes, processing.retries, processing.repairs = tally.passes, tally.retries, tally.repairs
+        return self._assemble(design, findings, strengths, summary, processing, tally.usage)
+
+    def _fits(self, messages: list[Message], max_tokens: int) -> bool:
+        return self.backend.count_tokens(messages) + max_tokens + _MARGIN <= self.backend.n_ctx
+
+    def _split(self, design: Document, ctx: dict[str, Any]) -> list[str]:
+        empty = self.prompts.messages("part.md.j2", part="", part_index=1, part_count=1, **ctx)
+        overhead = self.backend.count_tokens(empty)
+        budget = self.backend.n_ctx - self.settings.part_max_tokens - overhead - _MARGIN
+        if budget < _MIN_PART_TOKENS:
+            raise ContextError(
+                f"the instructions and requirements take {overhead} tokens, leaving no room for the design "
+                f"in a {self.backend.n_ctx}-token context — raise --n-ctx or use a model with a longer context"
+            )
+        return pack_parts([s.text + "\n" for s in design.sections], budget, self._count_text)
+
+    def _count_text(self, text: str) -> int:
+        return self.backend.count_tokens([{"role": "user", "content": text}])
+
+    def _summarise(
+        self, design: Document, parts: list[str], findings: list[Any], ctx: dict[str, Any], tally: _Tally
+    ) -> Any:
+        outline = "\n".join(f"{'  ' * max(s.level - 1, 0)}- {s.heading}" for s in design.sections if s.heading)
+        for detailed in (True, False):
+            notes = "\n".join(_note(f, detailed) for f in findings) or "- no problems were found in the parts"
+            messages = self.prompts.messages(
+                "summary.md.j2", outline=outline, notes=notes, part_count=len(parts), **ctx
+            )
+            if self._fits(messages, self.settings.max_tokens):
+                self._progress("summary pass over all parts")
+                model = draft_model(self.profile, findings=False)
+                return self._generate(messages, model, self.settings.max_tokens, tally)
+        raise ContextError(
+            f"the summary of {len(parts)} parts does not fit a {self.backend.n_ctx}-token context — "
+            "raise --n-ctx or use a model with a longer context"
+        )
+
+    def _generate(self, messages: list[Message], model: type[BaseModel], max_tokens: int, tally: _Tally) -> Any:
+        schema = generation_schema(model)
+        attempts = 1 + self.settings.retries
+        problem, raw = "", ""
+        for attempt in range(attempts):
+            sampling = self.settings.sampling if attempt == 0 else self.settings.retry_sampling(attempt)
+            gen = self.backend.generate(messages, schema=schema, max_tokens=max_tokens, sampling=sampling)
+            tally.usage, tally.passes, raw = tally.usage.add(gen.usage), tally.passes + 1, gen.text
+            if attempt:
+                tally.retries += 1
+            if gen.finish_reason == "length":
+                problem = f"the output was cut off at {max_tokens} tokens"
+                continue
+            try:
+                return _validate(model, gen.text, tally.repairs)
+            except json.JSONDecodeError as exc:
+                problem = f"the output is not JSON ({exc.msg} at char {exc.pos})"
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                problem = f"the output does not match the schema at '{'.'.join(map(str, err['loc']))}': {err['msg']}"
+        raise GenerationError(f"the model gave no valid review after {attempts} attempts: {problem}", raw=raw)
+
+    def _assemble(
+        self,
+        design: Document,
+        drafts: list[Any],
+        strengths: list[str],
+        summary: Any,
+        processing: Processing,
+        usage: Usage,
+    ) -> Review:
+        findings = [
+            Finding(**d.model_dump(), evidence_found=quote_found(d.evidence, design.text) if d.evidence.strip() else None)
+            for d in drafts
+        ]
+        findings.sort(key=lambda f: SEVERITIES.index(f.severity))
+        feedback = summary.section_reviews
+        ticks = summary.checklist
+        return Review(
+            title=design.title,
+            profile=self.profile.name,
+            overall_assessment=summary.overall_assessment,
+            completeness_score=summary.completeness_score,
+            technical_soundness_score=summary.technical_soundness_score,
+            implementation_readiness=summary.implementation_readiness,
+            strengths=strengths,
+            findings=findings,
+            sections=[SectionFeedback(key=s.key, title=s.title, feedback=getattr(feedback, s.key)) for s in self.profile.sections],
+            missing_elements=summary.missing_elements,
+            alternative_approaches=summary.alternative_approaches,
+            risk_assessment=summary.risk_assessment,
+            checklist=[ChecklistEntry(key=c.key, text=c.text, checked=getattr(ticks, c.key)) for c in self.profile.checklist],
+            next_steps=summary.next_steps,
+            model=self.backend.name,
+            processing=processing,
+            usage=usage,
+        )
+
+
+def _validate(model: type[BaseModel], text: str, repairs: list[str]) -> BaseModel:
+    """Parse and validate; drop duplicated list items (a small model's loop) and note it."""
+    data = json.loads(text, strict=False)
+    if isinstance(data, dict):
+        for key in _DEDUPED_LISTS:
+            items = data.get(key)
+            if isinstance(items, list):
+                kept = _unique(items)
+                if len(kept) < len(items):
+                    repairs.append(f"{len(items) - len(kept)} duplicate {key}")
+                    data[key] = kept
+    return model.model_validate(data)
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        text = item.get("title", "") if isinstance(item, dict) else getattr(item, "title", item)
+        key = _normalise(str(text))
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"[*_`\"'“”‘’]", "", text.lower())
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def quote_found(quote: str, text: str) -> bool:
+    """Whether ``quote`` occurs in ``text``, ignoring case, whitespace, quotes and emphasis."""
+    needle = _normalise(quote).strip(" .,;:…")
+    return bool(needle) and needle in _normalise(text)
+
+
+def pack_parts(pieces: list[str], budget: int, count: Any) -> list[str]:
+    """Greedily join consecutive pieces into parts of at most ``budget`` tokens.
+
+    A piece larger than the budget is split at blank lines, then at line ends, then by
+    length. Joining the parts gives back the pieces' text exactly.
+    """
+    parts: list[str] = []
+    current = ""
+    for piece in (p for raw in pieces for p in _fit(raw, budget, count)):
+        if current and count(current + piece) > budget:
+            parts.append(current)
+            current = ""
+        current += piece
+    if current.strip():
+        parts.append(current)
+    return parts
+
+
+def _fit(text: str, budget: int, count: Any) -> list[str]:
+    if count(text) <= budget:
+        return [text]
+    for separator in (r"(?<=\n\n)", r"(?<=\n)"):
+        pieces = [p for p in re.split(separator, text) if p]
+        if len(pieces) > 1:
+            return [p for chunk in pieces for p in _fit(chunk, budget, count)]
+    half = len(text) // 2
+    return _fit(text[:half], budget, count) + _fit(text[half:], budget, count)
+
+
+def _part_label(part: str) -> str:
+    heading = next((line.lstrip("#").strip() for line in part.splitlines() if line.startswith("#")), "")
+    return heading or part.strip().splitlines()[0][:60]
+
+
+def _note(finding: Any, detailed: bool) -> str:
+    text = f"- [{finding.severity}] {finding.title} (section: {finding.section})"
+    return f"{text}: {finding.detail}" if detailed else text
