@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -152,6 +153,141 @@ def models() -> None:
     for entry in manifest():
         default = " (default)" if entry.default else ""
         print(f"{entry.name}{default}\tcontext {entry.n_ctx}\t{entry.description}")
+
+
+class TableFormat(StrEnum):
+    """Output formats of `sql`."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class TrendFormat(StrEnum):
+    """Output formats of `trends`."""
+
+    table = "table"
+    json = "json"
+
+
+class ExportFormat(StrEnum):
+    """File formats of `export`."""
+
+    parquet = "parquet"
+    csv = "csv"
+
+
+class TrendBy(StrEnum):
+    """Groupings of `trends`."""
+
+    case = "case"
+    model = "model"
+    profile = "profile"
+    prompt = "prompt"
+
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The DuckDB file with the reviews.")]
+DEFAULT_DB = Path("evaluator.duckdb")
+
+
+@app.command()
+def batch(
+    folder: Annotated[Path, typer.Argument(help="Folder of designs (tech-design.md or *-design.md) and requirements.")],
+    db: DbOpt = DEFAULT_DB,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="TOML file of [[case]] design/requirements pairs for odd layouts.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Review at most N cases in this run.")] = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+    model: ModelOpt = None,
+    n_ctx: NCtxOpt = None,
+    threads: ThreadsOpt = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed, passed with every call.")] = 42,
+    max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
+    prompts_dir: PromptsOpt = None,
+) -> None:
+    """Review every design of a folder into a DuckDB file; re-run the same command to resume.
+
+    Each design is paired with the nearest requirements.md or docs/requirements.md in its
+    folder or a parent. Cases already reviewed with the same inputs and settings are skipped.
+    Exit status: 0 when every case succeeded, 1 when some failed, 130 when stopped with Ctrl-C.
+    """
+    from evaluator.backends import ModelOptions, Sampling
+    from evaluator.batch import BatchOptions, run_batch
+    from evaluator.cases import discover, from_manifest
+    from evaluator.cli_batch import BatchProgress, StopFlag, print_summary
+    from evaluator.reviewer import ReviewSettings
+
+    options = BatchOptions(
+        db=db,
+        profile=profile,
+        model=ModelOptions(model, n_ctx, threads),
+        settings=ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed)),
+        prompts_dir=prompts_dir,
+        limit=limit,
+    )
+    try:
+        cases = from_manifest(manifest) if manifest else discover(folder)
+        with StopFlag(err) as stop, BatchProgress(err) as progress:
+            summary = run_batch(cases, options, source=str(folder), observer=progress, should_stop=stop.is_set)
+    except EvaluatorError as exc:
+        _fail(exc)
+    print_summary(err, summary, db)
+    if summary.interrupted:
+        raise typer.Exit(130)
+    if summary.count("failed"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def sql(
+    statement: Annotated[str, typer.Argument(help='One SQL statement, e.g. "SELECT * FROM latest_reviews".')],
+    db: DbOpt = DEFAULT_DB,
+    output_format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
+) -> None:
+    """Query the store read-only; statements that write, attach or load are refused."""
+    from evaluator.cli_batch import print_rows
+    from evaluator.store import query
+
+    try:
+        columns, rows = query(db, statement)
+    except EvaluatorError as exc:
+        _fail(exc)
+    print_rows(columns, rows, output_format.value)
+
+
+@app.command()
+def export(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
+    db: DbOpt = DEFAULT_DB,
+    output_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")] = ExportFormat.parquet,
+) -> None:
+    """Export every table of the store as Parquet or CSV files."""
+    from evaluator.trends import export as export_tables
+
+    try:
+        paths = export_tables(db, out_dir, output_format.value)
+    except EvaluatorError as exc:
+        _fail(exc)
+    for path in paths:
+        print(path)
+
+
+@app.command()
+def trends(
+    db: DbOpt = DEFAULT_DB,
+    by: Annotated[TrendBy, typer.Option("--by", help="One series per case, model, profile or prompt.")] = TrendBy.case,
+    output_format: Annotated[TrendFormat, typer.Option("--format", "-f", help="Output format.")] = TrendFormat.table,
+) -> None:
+    """Score trends across runs and document revisions, with the change since the last review."""
+    from evaluator.cli_batch import print_trends
+    from evaluator.trends import trends as load_trends
+
+    try:
+        series = load_trends(db, by.value)
+    except EvaluatorError as exc:
+        _fail(exc)
+    print_trends(series, by.value, output_format.value)
 
 
 def _version(value: bool) -> None:

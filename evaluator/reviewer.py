@@ -122,9 +122,10 @@ class Reviewer:
                 f"the instructions and requirements take {overhead} tokens, leaving no room for the design "
                 f"in a {self.backend.n_ctx}-token context — raise --n-ctx or use a model with a longer context"
             )
-        return pack_parts([s.text + "\n" for s in design.sections], budget, self._count_text)
+        return pack_parts([s.text + "\n" for s in design.sections], budget, self.count_text)
 
-    def _count_text(self, text: str) -> int:
+    def count_text(self, text: str) -> int:
+        """Tokens of a bare text for this backend."""
         return self.backend.count_tokens([{"role": "user", "content": text}])
 
     def _summarise(

@@ -1,0 +1,89 @@
+"""Finding the cases of a batch: each design paired with its requirements document.
+
+Every ``tech-design.md`` or ``*-design.md`` under the folder (never a ``*review*`` file) is
+a design; its requirements are the nearest ``requirements.md`` or ``docs/requirements.md``
+in its folder or a parent, up to the batch folder. A TOML manifest lists cases explicitly
+for layouts that do not follow this rule.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluator.errors import EvaluatorError
+
+REQUIREMENTS_NAMES = ("requirements.md", "docs/requirements.md")
+
+
+class CaseError(EvaluatorError):
+    """The batch folder or manifest cannot be used."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One design to review; ``requirements`` is None when none was found."""
+
+    key: str
+    design: Path
+    requirements: Path | None
+
+
+def is_design(name: str) -> bool:
+    """Whether a file name is a design by the naming rule."""
+    lower = name.lower()
+    return (lower == "tech-design.md" or lower.endswith("-design.md")) and "review" not in lower
+
+
+def discover(root: Path) -> list[Case]:
+    """Every design under ``root``, sorted so designs sharing requirements are adjacent."""
+    if not root.is_dir():
+        raise CaseError(f"batch folder not found: {root} — pass a folder of designs")
+    cases = []
+    for folder, dirs, files in os.walk(root, followlinks=False):  # no symlink loops
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if is_design(name):
+                design = Path(folder) / name
+                cases.append(Case(design.relative_to(root).as_posix(), design, find_requirements(design, root)))
+    return order(cases)
+
+
+def find_requirements(design: Path, root: Path) -> Path | None:
+    """The nearest requirements file from the design's folder up to ``root``."""
+    folder, top = design.parent.resolve(), root.resolve()
+    while True:
+        for name in REQUIREMENTS_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return design.parent / os.path.relpath(candidate, design.parent.resolve())
+        if folder == top or folder.parent == folder:
+            return None
+        folder = folder.parent
+
+
+def from_manifest(path: Path) -> list[Case]:
+    """Cases listed in a TOML manifest: ``[[case]]`` with ``design``, ``requirements`` and optional ``key``."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CaseError(f"cannot read manifest {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CaseError(f"manifest {path} is not valid TOML: {exc}") from None
+    cases = []
+    for i, entry in enumerate(data.get("case", []), 1):
+        if not isinstance(entry, dict) or "design" not in entry:
+            raise CaseError(f'manifest {path}: case {i} needs at least design = "path"')
+        design = path.parent / entry["design"]
+        requirements = path.parent / entry["requirements"] if entry.get("requirements") else None
+        cases.append(Case(str(entry.get("key", entry["design"])), design, requirements))
+    if not cases:
+        raise CaseError(f"manifest {path} lists no [[case]] entries")
+    return order(cases)
+
+
+def order(cases: list[Case]) -> list[Case]:
+    """Group designs that share requirements, so the KV cache reuses the shared prefix."""
+    return sorted(cases, key=lambda c: (str(c.requirements or ""), c.key))

@@ -1,0 +1,185 @@
+"""Terminal output for the batch and read-side commands (rich lives here, not in the core)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from evaluator.batch import BatchObserver, BatchSummary, CaseOutcome
+from evaluator.cases import Case
+from evaluator.trends import Trend
+
+
+class StopFlag:
+    """First Ctrl-C: finish the current case, then stop. Second Ctrl-C: stop at once."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._set = False
+        self._previous: Any = None
+
+    def __enter__(self) -> StopFlag:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._set:
+            raise KeyboardInterrupt
+        self._set = True
+        self._console.print("[yellow]stopping after the current case — press Ctrl-C again to stop now[/]")
+
+    def is_set(self) -> bool:
+        """Whether a stop was asked for."""
+        return self._set
+
+
+class BatchProgress(BatchObserver):
+    """A progress bar with count, current case, pass and ETA."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task = self._progress.add_task("planning", total=None)
+        self._case = ""
+
+    def __enter__(self) -> BatchProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def planned(self, total: int, todo: int) -> None:
+        self._console.print(f"{total} cases: {todo} to review, {total - todo} already done or skipped")
+        self._progress.update(self._task, total=todo, completed=0)
+
+    def started(self, case: Case) -> None:
+        self._case = case.key
+        self._progress.update(self._task, description=case.key)
+
+    def step(self, message: str) -> None:
+        self._progress.update(self._task, description=f"{self._case} · {message}")
+
+    def finished(self, outcome: CaseOutcome) -> None:
+        key = outcome.case.key
+        if outcome.status == "ok" and outcome.review:
+            r = outcome.review
+            self._console.print(
+                f"[green]✓[/] {key}: {r.overall_assessment}, completeness {r.completeness_score:g}/10, "
+                f"soundness {r.technical_soundness_score:g}/10"
+            )
+        elif outcome.status == "failed":
+            self._console.print(f"[red]✗[/] {key}: {outcome.message}", soft_wrap=True)
+        elif outcome.status == "skipped":
+            self._console.print(f"[yellow]-[/] {key}: skipped, {outcome.message}")
+        if outcome.status in ("ok", "failed") and self._case == key:
+            self._progress.advance(self._task)
+
+
+def print_summary(console: Console, summary: BatchSummary, db: Path) -> None:
+    """The final table: cases, ok, failed, skipped, tokens, time, docs/hour."""
+    table = Table(title="batch summary")
+    for column in ("cases", "ok", "failed", "skipped", "tokens", "time", "docs/hour"):
+        table.add_column(column, justify="right")
+    skipped = summary.count("skipped") + summary.count("cached")
+    table.add_row(
+        str(len(summary.outcomes)),
+        str(summary.count("ok")),
+        str(summary.count("failed")),
+        str(skipped),
+        f"{summary.tokens:,}",
+        f"{summary.seconds:.0f} s",
+        f"{summary.docs_per_hour:.1f}",
+    )
+    console.print(table)
+    if summary.interrupted:
+        console.print("[yellow]interrupted[/] — finished reviews are saved; run the same command again to resume")
+    console.print(f'results in {db} — try: evaluator sql "SELECT * FROM latest_reviews" --db {db}')
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
+    """Query results as a table, CSV or JSON on stdout."""
+    if fmt == "json":
+        json.dump([{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows([[_plain(v) for v in row] for row in rows])
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
+        Console().print(table)
+
+
+def print_trends(series: list[Trend], by: str, fmt: str) -> None:
+    """Score trends as a table with bars, or JSON."""
+    if fmt == "json":
+        data = [
+            {
+                "key": t.key,
+                "points": [
+                    {"at": p.at.isoformat(), "completeness": p.completeness, "soundness": p.soundness, "label": p.label}
+                    for p in t.points
+                ],
+                "completeness_change": t.change("completeness"),
+                "soundness_change": t.change("soundness"),
+            }
+            for t in series
+        ]
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    table = Table(by, "points", "completeness", "latest", "Δ", "soundness", "latest", "Δ")
+    for t in series:
+        last = t.points[-1]
+        table.add_row(
+            t.key,
+            str(len(t.points)),
+            t.spark("completeness"),
+            _num(last.completeness),
+            _delta(t.change("completeness")),
+            t.spark("soundness"),
+            _num(last.soundness),
+            _delta(t.change("soundness")),
+        )
+    Console().print(table)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _delta(value: float | None) -> str:
+    return "" if value is None else f"{value:+.3g}"

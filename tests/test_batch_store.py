@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from evaluator import batch as batch_module
+from evaluator.backends.fake import FakeBackend
+from evaluator.batch import BatchOptions, run_batch
+from evaluator.cases import discover
+from evaluator.cli import app
+from evaluator.migrations import MIGRATIONS
+from evaluator.store import Store, StoreError, query
+from tests.conftest import instance_for, valid_output
+
+runner = CliRunner()
+TABLES = {"schema_migrations", "runs", "documents", "reviews", "findings", "section_feedback", "checklist_items"}
+
+
+def _folder(root: Path, designs: int = 3) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "requirements.md").write_text("# Loans\n\nFR-1: accept applications asynchronously.\n")
+    for i in range(designs):
+        (root / f"d{i}").mkdir(parents=True)
+        (root / f"d{i}" / "tech-design.md").write_text(f"# Design {i}\n\n## Data Model\n\nplain text pan_number {i}\n")
+    return root
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> list[FakeBackend]:
+    opened: list[FakeBackend] = []
+
+    def open_fake(options: Any) -> FakeBackend:
+        opened.append(FakeBackend([valid_output] * 50))
+        return opened[-1]
+
+    monkeypatch.setattr(batch_module, "open_backend", open_fake)
+    return opened
+
+
+def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    return query(db, sql)[1]
+
+
+def test_fresh_database_has_the_schema_and_migrates_once(tmp_path: Path) -> None:
+    db = tmp_path / "e.duckdb"
+    Store(db).close()
+    Store(db).close()
+    names = {r[0] for r in _rows(db, "SELECT table_name FROM information_schema.tables")}
+    assert TABLES | {"latest_reviews", "score_trends"} <= names
+    assert _rows(db, "SELECT version, name FROM schema_migrations") == [(1, MIGRATIONS[0][0])]
+    columns = {r[0] for r in _rows(db, "SELECT column_name FROM information_schema.columns WHERE table_name='reviews'")}
+    assert {"case_key", "cache_key", "completeness_score", "review_json", "markdown", "cached_tokens"} <= columns
+
+
+def test_batch_stores_reviews_and_skips_them_on_rerun(tmp_path: Path, fake: list[FakeBackend]) -> None:
+    folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
+    summary = run_batch(discover(folder), BatchOptions(db=db))
+    assert (summary.count("ok"), summary.count("failed"), len(fake)) == (3, 0, 1)  # one model load
+    assert _rows(db, "SELECT count(*), count(DISTINCT case_key) FROM reviews WHERE status='ok'") == [(3, 3)]
+    assert _rows(db, "SELECT count(*) FROM checklist_items") == [(30,)]
+    assert _rows(db, "SELECT count(*) FROM section_feedback") == [(27,)]
+    assert _rows(db, "SELECT count(*) FROM documents") == [(4,)]  # 3 designs + 1 shared requirements
+    [(review_json, markdown)] = _rows(
+        db, "SELECT review_json, markdown FROM latest_reviews WHERE case_key='d0/tech-design.md'"
+    )
+    assert json.loads(review_json)["schema_version"] == 1 and markdown.startswith("# Technical Design Review: Design 0")
+    again = run_batch(discover(folder), BatchOptions(db=db))
+    assert (again.count("cached"), len(fake)) == (3, 1)  # nothing to do: the model is not even loaded
+    assert _rows(db, "SELECT status, cases_ok, cases_skipped FROM runs ORDER BY started_at") == [
+        ("completed", 3, 0),
+        ("completed", 0, 3),
+    ]
+
+
+def test_changed_design_is_reviewed_again_and_trends_show_two_points(tmp_path: Path, fake: list[FakeBackend]) -> None:
+    folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
+    run_batch(discover(folder), BatchOptions(db=db))
+    (folder / "d1" / "tech-design.md").write_text("# Design 1\n\nrevised: pan_number encrypted\n")
+    summary = run_batch(discover(folder), BatchOptions(db=db))
+    assert [o.case.key for o in summary.outcomes if o.status == "ok"] == ["d1/tech-design.md"]
+    result = runner.invoke(app, ["trends", "--db", str(db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    points = {t["key"]: len(t["points"]) for t in json.loads(result.stdout)}
+    assert points == {"d0/tech-design.md": 1, "d1/tech-design.md": 2, "d2/tech-design.md": 1}
+
+
+def test_a_failing_case_is_recorded_and_the_batch_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
+    (folder / "d1" / "tech-design.md").write_bytes(b"\x00binary")
+    script = ["garbage", "garbage", valid_output]  # d0 fails twice (invalid output), d2 succeeds
+    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend(script))
+    summary = run_batch(discover(folder), BatchOptions(db=db))
+    assert {o.case.key: o.status for o in summary.outcomes} == {
+        "d0/tech-design.md": "failed",
+        "d1/tech-design.md": "failed",
+        "d2/tech-design.md": "ok",
+    }
+    rows = _rows(db, "SELECT case_key, error, raw_output FROM reviews WHERE status='failed' ORDER BY case_key")
+    assert "no valid review after 2 attempts" in rows[0][1] and rows[0][2] == "garbage"
+    assert "looks binary" in rows[1][1]
+    assert _rows(db, "SELECT cases_ok, cases_failed FROM runs") == [(1, 2)]
+
+
+def test_cli_batch_summary_exit_code_and_missing_requirements(tmp_path: Path, fake: list[FakeBackend]) -> None:
+    folder, db = _folder(tmp_path / "cases", 2), tmp_path / "e.duckdb"
+    lonely = tmp_path / "elsewhere"
+    (lonely / "x").mkdir(parents=True)
+    (lonely / "x" / "tech-design.md").write_text("# Lonely\n")
+    result = runner.invoke(app, ["batch", str(folder), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "batch summary" in result.stderr and "docs/hour" in result.stderr
+    result = runner.invoke(app, ["batch", str(lonely), "--db", str(db)])
+    assert result.exit_code == 0 and "skipped, no requirements.md" in result.stderr
+
+
+def test_stop_request_finishes_the_current_case_then_resumes(tmp_path: Path, fake: list[FakeBackend]) -> None:
+    folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
+    calls = iter([False, True])
+    summary = run_batch(discover(folder), BatchOptions(db=db), should_stop=lambda: next(calls, True))
+    assert summary.interrupted and summary.count("ok") == 1
+    assert _rows(db, "SELECT status FROM runs") == [("interrupted",)]
+    resumed = run_batch(discover(folder), BatchOptions(db=db))
+    assert (resumed.count("cached"), resumed.count("ok")) == (1, 2)
+
+
+def test_limit(tmp_path: Path, fake: list[FakeBackend]) -> None:
+    folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
+    assert run_batch(discover(folder), BatchOptions(db=db, limit=2)).count("ok") == 2
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM reviews",
+        "CREATE TABLE x (a INT)",
+        "ATTACH 'other.duckdb' AS o",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SET enable_external_access = true",
+        "COPY reviews TO 'out.csv'",
+    ],
+)
+def test_sql_cannot_write_attach_or_load(tmp_path: Path, statement: str) -> None:
+    db = tmp_path / "e.duckdb"
+    Store(db).close()
+    result = runner.invoke(app, ["sql", statement, "--db", str(db)])
+    assert result.exit_code == 2
+    assert "refused" in result.stderr or "failed" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_sql_formats(tmp_path: Path) -> None:
+    db = tmp_path / "e.duckdb"
+    Store(db).close()
+    sql = "SELECT version, name FROM schema_migrations"
+    assert json.loads(runner.invoke(app, ["sql", sql, "--db", str(db), "-f", "json"]).stdout) == [
+        {"version": 1, "name": "initial schema"}
+    ]
+    assert runner.invoke(app, ["sql", sql, "--db", str(db), "-f", "csv"]).stdout.splitlines() == [
+        "version,name",
+        "1,initial schema",
+    ]
+    assert "no database at" in runner.invoke(app, ["sql", sql, "--db", str(tmp_path / "none.duckdb")]).stderr
+
+
+def test_export_parquet_and_csv(tmp_path: Path, fake: list[FakeBackend]) -> None:
+    folder, db = _folder(tmp_path / "cases", 1), tmp_path / "e.duckdb"
+    run_batch(discover(folder), BatchOptions(db=db))
+    for fmt in ("parquet", "csv"):
+        result = runner.invoke(app, ["export", str(tmp_path / fmt), "--db", str(db), "--format", fmt])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / fmt / f"reviews.{fmt}").stat().st_size > 0
+    assert _rows(db, "SELECT 1")  # the export left the database readable
+
+
+def test_a_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
+    db = tmp_path / "e.duckdb"
+    code = (
+        "import pathlib, sys, time; from evaluator.store import Store; "
+        "s = Store(pathlib.Path(sys.argv[1])); print('open', flush=True); time.sleep(30)"
+    )
+    with subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+            with pytest.raises(StoreError, match=rf"in use by process {holder.pid} — wait for it to finish"):
+                Store(db)
+        finally:
+            holder.kill()
+    time.sleep(0.1)
+    Store(db).close()  # usable again once the holder is gone
+
+
+def test_findings_are_stored_with_evidence_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, db = _folder(tmp_path / "cases", 1), tmp_path / "e.duckdb"
+
+    def respond(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        data = instance_for(schema)
+        data["findings"][0].update(severity="critical", evidence="plain text pan_number")
+        return json.dumps(data)
+
+    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([respond]))
+    run_batch(discover(folder), BatchOptions(db=db))
+    assert _rows(db, "SELECT severity, evidence_found FROM findings") == [("critical", True)]
