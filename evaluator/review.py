@@ -147,12 +147,12 @@ class FindingDraft(BaseModel):
     model_config = _STRICT
     severity: Severity
     title: str = _text(90, "the problem in a few words")
-    detail: str = _text(260, "what is wrong, why it matters and what to change")
+    detail: str = _text(220, "what is wrong, why it matters and what to change")
     section: str = _text(60, "the heading of the design section concerned")
     evidence: str = Field(max_length=120, description="a short exact quote from the design, or empty")
 
 
-Bullet = Annotated[str, Field(min_length=3, max_length=160)]
+Bullet = Annotated[str, Field(min_length=3, max_length=140)]
 
 
 def draft_model(profile: Profile, *, findings: bool = True, summary: bool = True) -> type[BaseModel]:
@@ -181,7 +181,7 @@ def part_model() -> type[BaseModel]:
 
 
 def _summary_fields(profile: Profile) -> dict[str, Any]:
-    section_fields: dict[str, Any] = {s.key: (str, _text(240, f"{s.title}: {s.asks}")) for s in profile.sections}
+    section_fields: dict[str, Any] = {s.key: (str, _text(200, f"{s.title}: {s.asks}")) for s in profile.sections}
     checklist_fields: dict[str, Any] = {c.key: (bool, Field(description=c.text)) for c in profile.checklist}
     sections = create_model("SectionsDraft", __config__=_STRICT, **section_fields)
     checklist = create_model("ChecklistDraft", __config__=_STRICT, **checklist_fields)
@@ -189,7 +189,7 @@ def _summary_fields(profile: Profile) -> dict[str, Any]:
         "section_reviews": (sections, Field(description="feedback per review section")),
         "missing_elements": (list[Bullet], _items(4, "what the design leaves out")),
         "alternative_approaches": (list[Bullet], _items(2, "viable alternatives")),
-        "risk_assessment": (str, _text(280, "the main risks and whether they are mitigated")),
+        "risk_assessment": (str, _text(240, "the main risks and whether they are mitigated")),
         "checklist": (checklist, Field(description="true when the design satisfies the item")),
         "next_steps": (list[Bullet], _items(4, "prioritised actions before implementation", 1)),
         "completeness_score": (Score, Field(description="0-10")),

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import pytest
-from llama_cpp import LlamaGrammar
+from llama_cpp import Llama, LlamaGrammar
 
 from evaluator.profiles import load_profile
 from evaluator.review import draft_model, generation_schema, part_model
@@ -70,3 +70,32 @@ def test_sections_and_checklist_come_from_the_profile() -> None:
     assert list(props["section_reviews"]["properties"]) == [s.key for s in profile.sections]
     assert list(props["checklist"]["properties"]) == [c.key for c in profile.checklist]
     assert all(v["type"] == "boolean" for v in props["checklist"]["properties"].values())
+
+
+def _worst(schema: dict[str, Any], text: str) -> Any:
+    """The longest instance the schema allows: every array full, every string at its limit."""
+    if "enum" in schema:
+        return max(schema["enum"], key=lambda v: len(str(v)))
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: _worst(v, text) for k, v in schema["properties"].items()}
+    if kind == "array":
+        return [_worst(schema["items"], text) for _ in range(schema["maxItems"])]
+    if kind == "string":
+        return text[: schema["maxLength"]]
+    return False
+
+
+def test_the_longest_allowed_output_fits_the_default_token_budgets() -> None:
+    """If a bound is raised without the budget, outputs get cut off: catch that here."""
+    from evaluator.models import resolve_model
+    from evaluator.reviewer import ReviewSettings
+
+    vocab = Llama(str(resolve_model(None).path), vocab_only=True, verbose=False)
+    prose = "Consumers retry forever without a dead-letter topic, so a poison message blocks its partition. " * 20
+    settings = ReviewSettings()
+    budgets = {"single": settings.max_tokens, "summary": settings.max_tokens, "part": settings.part_max_tokens}
+    for kind, budget in budgets.items():
+        text = json.dumps(_worst(generation_schema(SCHEMAS[kind](load_profile())), prose))
+        tokens = len(vocab.tokenize(text.encode(), add_bos=False))
+        assert tokens <= 0.85 * budget, (kind, tokens, budget)
