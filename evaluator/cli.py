@@ -290,6 +290,34 @@ def trends(
     print_trends(series, by.value, output_format.value)
 
 
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Review markdown files, or folders of them.")],
+    db: DbOpt = DEFAULT_DB,
+    case_key: Annotated[
+        str | None, typer.Option("--case-key", help="Case to file a single review under (default: from its path).")
+    ] = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+) -> None:
+    """Store existing reviews (written by people or other tools) beside the generated ones.
+
+    A folder's review `team/svc/tech-design-review.md` is filed under the case
+    `team/svc/tech-design.md`, the key a batch over the same folder gives that design.
+    Files that are not reviews are reported and skipped; ingesting twice adds nothing.
+    """
+    from evaluator.ingest import ingest as ingest_reviews
+
+    try:
+        results = ingest_reviews(paths, db, profile=profile, case_key=case_key)
+    except EvaluatorError as exc:
+        _fail(exc)
+    for r in results:
+        mark = {"ok": "[green]✓[/]", "duplicate": "=", "skipped": "[yellow]-[/]"}[r.status]
+        err.print(f"{mark} {r.path} → {r.case_key}" + (f": {r.message}" if r.message else ""), soft_wrap=True)
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "duplicate", "skipped")}
+    err.print(f"ingested {counts['ok']}, already there {counts['duplicate']}, not reviews {counts['skipped']} — {db}")
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"evaluator {__version__}")

@@ -1,13 +1,8 @@
-"""Markdown review -> :class:`Review`: reads reviews written by this tool, by people or by other tools.
+"""Markdown review -> :class:`Review`, for reviews written by this tool, by people or other tools.
 
-Pure: text in, :class:`ParsedReview` out. The structure comes from a markdown parser
-(markdown-it): headings split the document into a tree of parts, each part is recognised by
-its normalised heading, and values are read only where the structure says they are (a score
-from a "Completeness Score" line of the summary, never from a sentence that happens to
-mention completeness). Regexes only ever look at the text of one heading, item or line.
-
-Text fields keep their inline markdown as written, because a :class:`Review` is rendered
-back to markdown as it is; headings used as titles or keys are read as plain text.
+Pure: text in, :class:`ParsedReview` out. markdown-it gives the structure: headings make a tree
+of parts, each recognised by its normalised heading, and a value is read only where the structure
+puts it. Regexes only look at one heading, item or line. Text fields keep their inline markdown.
 """
 
 from __future__ import annotations
@@ -24,6 +19,7 @@ from evaluator.profiles import ChecklistItem, Profile, ReviewSection
 from evaluator.review import (
     ASSESSMENTS,
     READINESS,
+    SEVERITIES,
     ChecklistEntry,
     Finding,
     Processing,
@@ -37,56 +33,47 @@ _LISTS = ("bullet_list", "ordered_list")
 
 # Normalised heading -> kind. Kinds are Review field names, or a severity for the findings.
 _ALIASES = {
-    "review summary": "summary",
-    "summary": "summary",
-    "executive summary": "summary",
-    "overall summary": "summary",
-    "strengths": "strengths",
-    "key strengths": "strengths",
-    "critical issues": "critical",
-    "recommendations": "recommendation",
-    "suggestions": "suggestion",
-    "section by section review": "sections",
-    "section by section": "sections",
-    "missing elements": "missing_elements",
-    "alternative approaches": "alternative_approaches",
-    "risk assessment review": "risk_assessment",
-    "risk assessment": "risk_assessment",
-    "implementation readiness checklist": "checklist",
-    "readiness checklist": "checklist",
-    "recommended next steps": "next_steps",
-    "next steps": "next_steps",
+    alias: kind
+    for kind, aliases in {
+        "summary": "review summary|summary|executive summary|overall summary",
+        "strengths": "strengths|key strengths",
+        "critical": "critical issues",
+        "recommendation": "recommendations",
+        "suggestion": "suggestions",
+        "sections": "section by section review|section by section",
+        "missing_elements": "missing elements",
+        "alternative_approaches": "alternative approaches",
+        "risk_assessment": "risk assessment review|risk assessment",
+        "checklist": "implementation readiness checklist|readiness checklist",
+        "next_steps": "recommended next steps|next steps",
+    }.items()
+    for alias in aliases.split("|")
 }
-_SEVERITIES: dict[str, Severity] = {
-    "critical": "critical",
-    "recommendation": "recommendation",
-    "suggestion": "suggestion",
-}
-_LIST_KINDS = ("strengths", "missing_elements", "alternative_approaches", "next_steps")
+_SEVERITIES: dict[str, Severity] = {severity: severity for severity in SEVERITIES}
 _MAIN = {*_ALIASES.values()}
 # Headings a design document does not have; two of them make a review.
 _REVIEW_ONLY = {"strengths", "critical", "recommendation", "suggestion", "sections", "missing_elements", "checklist"}
 
-_FIELD_LABELS = {
-    "overall_assessment": r"overall(?:\s+(?:assessment|rating|verdict))?",
-    "completeness_score": r"completeness(?:\s+score)?",
-    "technical_soundness_score": r"(?:technical\s+)?soundness(?:\s+score)?",
-    "implementation_readiness": r"(?:implementation\s+)?readiness(?!\s+checklist)",
-}
 _FIELD_RES = {
-    name: re.compile(rf"^\W*(?:{label})\b(?P<rest>.*)$", re.I | re.S) for name, label in _FIELD_LABELS.items()
+    name: re.compile(rf"^\W*(?:{label})\b(?P<rest>.*)$", re.I | re.S)
+    for name, label in {
+        "overall_assessment": r"overall(?:\s+(?:assessment|rating|verdict))?",
+        "completeness_score": r"completeness(?:\s+score)?",
+        "technical_soundness_score": r"(?:technical\s+)?soundness(?:\s+score)?",
+        "implementation_readiness": r"(?:implementation\s+)?readiness(?!\s+checklist)",
+    }.items()
 }
-_SCORE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*(?:/|out\s+of)\s*10(?![\d.])", re.I)
-_TITLE = re.compile(
-    r"^(?:\*\*|__)?technical\s+design\s+review(?:\*\*|__)?\s*[:\-–—]\s*(?:\*\*|__)?\s*(?P<title>.*)$", re.I | re.S
-)
+_SCORE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*(?:/|out\s+of)\s*10(?:\.0+)?(?![\d.])", re.I)
+_TITLE = re.compile(r"(?i)^[*_]{0,2}technical\s+design\s+review[*_]{0,2}\s*[:\-–—]\s*[*_]{0,2}(?P<title>.*)$")
 _BOLD = re.compile(r"^[^\w*]*(\*\*|__)(?P<title>.+?)\1(?P<rest>.*)$", re.S)
-_META = re.compile(
-    r"^(?:\*\*|__)?(?P<label>section|evidence)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(?P<value>.*)$", re.I | re.S
-)
+_META = re.compile(r"^[*_]{0,2}(?P<label>section|evidence)[*_]{0,2}\s*:\s*[*_]{0,2}\s*(?P<value>.*)$", re.I | re.S)
 _EVIDENCE = re.compile(r"^(?P<quote>.*?)\s*(?P<where>\((?P<neg>not\s+)?found\s+in\s+the\s+design\))?\s*$", re.I | re.S)
 _CHECK = re.compile(r"^\[\s*(?P<mark>[xX✓✔])?\s*\]\s*(?P<text>.+)$", re.S)
-_NONE = re.compile(r"^[*_]*(?:none(?:\s+(?:identified|found))?|n/a)[.!]?[*_]*$", re.I)
+_NONE = re.compile(
+    r"^[*_]*(?:none|n/a|no\s+(?:\w+\s+)?(?:issues|findings|problems|concerns|recommendations|suggestions))"
+    r"(?:\s+(?:identified|found|noted))?[.!]?[*_]*$",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -107,14 +94,8 @@ class _Part:
     blocks: list[SyntaxTreeNode] = field(default_factory=list)
     children: list[_Part] = field(default_factory=list)
     kind: str | None = None
-
-    @property
-    def plain(self) -> str:
-        return _plain(self.heading).strip() if self.heading else ""
-
-    @property
-    def raw(self) -> str:
-        return self.heading.children[0].content.strip() if self.heading and self.heading.children else ""
+    plain: str = ""  # the heading without markup
+    raw: str = ""  # the heading as written
 
 
 def looks_like_review(text: str) -> bool:
@@ -130,14 +111,8 @@ def parse_review(text: str, profile: Profile) -> ParsedReview:
     """
     reader = _Reader(text, profile).read()
     if not reader.is_review():
-        raise DocumentError(
-            "not a review: no 'Technical Design Review' title, summary scores or review sections "
-            "(Strengths, Critical Issues, Section-by-Section Review...) were found"
-        )
+        raise DocumentError("not a review: no review title, summary scores or review sections (Strengths...) found")
     return reader.result(profile)
-
-
-# --- text helpers ----------------------------------------------------------------------
 
 
 def _plain(node: SyntaxTreeNode) -> str:
@@ -178,39 +153,25 @@ def _first_sentence(text: str, limit: int = 90) -> str:
     return (sentence[:limit].rsplit(" ", 1)[0] or sentence[:limit]).rstrip(" ,;:")
 
 
-def _lines(nodes: list[SyntaxTreeNode]) -> list[str]:
-    """The raw lines of every paragraph in ``nodes``, depth first (code and HTML left out)."""
+def _lines(nodes: list[SyntaxTreeNode], plain: bool = False) -> list[str]:
+    """Raw lines of every paragraph, depth first, code and HTML left out.
+
+    ``plain``: lines without markup, and table rows as their cells joined by ': '.
+    """
     lines: list[str] = []
     for node in nodes:
         if node.type == "paragraph":
-            lines += [line.strip() for line in node.children[0].content.splitlines() if line.strip()]
-        elif node.type not in ("fence", "code_block", "html_block"):
-            lines += _lines(node.children)
-    return lines
-
-
-def _texts(nodes: list[SyntaxTreeNode]) -> list[str]:
-    """Plain-text lines of paragraphs and table rows (cells joined by ': '), depth first."""
-    texts: list[str] = []
-    for node in nodes:
-        if node.type == "paragraph":
-            texts += [line.strip() for line in _plain(node).splitlines() if line.strip()]
-        elif node.type == "tr":
-            texts.append(": ".join(_plain(cell).strip() for cell in node.children))
+            text = _plain(node) if plain else node.children[0].content
+            lines += [line.strip() for line in text.splitlines() if line.strip()]
+        elif node.type == "tr" and plain:
+            lines.append(": ".join(_plain(cell).strip() for cell in node.children))
         elif node.type not in ("fence", "code_block", "html_block", "inline"):
-            texts += _texts(node.children)
-    return texts
-
-
-def _is_comment(node: SyntaxTreeNode) -> bool:
-    return node.type == "html_block" and node.content.lstrip().startswith("<!--")
+            lines += _lines(node.children, plain)
+    return lines
 
 
 def _is_none(items: list[str]) -> bool:
     return len(items) == 1 and bool(_NONE.match(items[0]))
-
-
-# --- values ----------------------------------------------------------------------------
 
 
 def _choice(text: str, options: tuple[str, ...]) -> str | None:
@@ -229,11 +190,8 @@ def _score(text: str) -> float | None:
 
 
 def _value(name: str, text: str) -> Any:
-    if name == "overall_assessment":
-        return _choice(text, ASSESSMENTS)
-    if name == "implementation_readiness":
-        return _choice(text, READINESS)
-    return _score(text)
+    options = {"overall_assessment": ASSESSMENTS, "implementation_readiness": READINESS}.get(name)
+    return _choice(text, options) if options else _score(text)
 
 
 def _field(text: str) -> tuple[str, str] | None:
@@ -243,9 +201,6 @@ def _field(text: str) -> tuple[str, str] | None:
         if match:
             return name, re.sub(r"^[\s:*_=|\-–—]+", "", match.group("rest"))
     return None
-
-
-# --- findings ----------------------------------------------------------------------------
 
 
 def _split_title(line: str) -> tuple[str, str] | None:
@@ -258,7 +213,7 @@ def _split_title(line: str) -> tuple[str, str] | None:
         return None
     if not rest.lstrip().startswith(":"):
         title = title.rstrip(":").rstrip()
-    detail = re.sub(r"^\s*(?::|[-–—](?=\s|$))?\s*", "", rest, count=1)
+    detail = re.sub(r"^\s*(?::|[–—]|-(?=\s|$))?\s*", "", rest, count=1)
     return re.sub(r"^\d+[.)]\s+", "", title), detail.strip()
 
 
@@ -292,27 +247,22 @@ def _finding(severity: Severity, lines: list[str], title: str | None = None) -> 
     return Finding(severity=severity, title=title, detail=_flat(" ".join(text)), **meta)
 
 
-# --- the document tree ---------------------------------------------------------------------
-
-
-def _tree(root: SyntaxTreeNode) -> _Part:
-    """Headings nest by level; every other block belongs to the last heading before it."""
+def _tree(root: SyntaxTreeNode) -> tuple[_Part, list[_Part]]:
+    """The root part and every part in order. Headings nest by level; other blocks belong to the last heading."""
     top = _Part(level=0, heading=None)
-    stack = [top]
+    stack, parts = [top], []
     for node in root.children:
         if node.type != "heading":
             stack[-1].blocks.append(node)
             continue
-        part = _Part(level=int(node.tag[1:]), heading=node)
+        raw = node.children[0].content.strip() if node.children else ""
+        part = _Part(level=int(node.tag[1:]), heading=node, plain=_plain(node).strip(), raw=raw)
         while stack[-1].level >= part.level:
             stack.pop()
         stack[-1].children.append(part)
         stack.append(part)
-    return top
-
-
-def _all(part: _Part) -> list[_Part]:
-    return [part, *(p for child in part.children for p in _all(child))]
+        parts.append(part)
+    return top, parts
 
 
 class _Reader:
@@ -321,13 +271,14 @@ class _Reader:
     def __init__(self, text: str, profile: Profile | None) -> None:
         text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
         self.lines = text.split("\n")
-        self.root = _tree(SyntaxTreeNode(_MD.parse(text)))
+        self.root, self.parts = _tree(SyntaxTreeNode(_MD.parse(text)))
         self.sections: dict[str, ReviewSection] = {}
         self.items: list[ChecklistItem] = profile.checklist if profile else []
         for section in profile.sections if profile else []:
             self.sections[_norm(section.title)] = self.sections[_norm(section.key.replace("_", " "))] = section
         self.title: str | None = None
         self.title_part: _Part | None = None
+        self.prefixed = False
         self.values: dict[str, tuple[int, Any]] = {}
         self.lists: dict[str, list[str]] = {}
         self.findings: list[Finding] = []
@@ -337,14 +288,11 @@ class _Reader:
         self.extras: dict[str, str] = {}
         self.seen: set[str] = set()
 
-    # classification -------------------------------------------------------------------
-
     def read(self) -> _Reader:
         """Classify every heading, then walk the tree."""
-        parts = _all(self.root)[1:]
-        for part in parts:
+        for part in self.parts:
             part.kind = self._kind(part)
-        self._find_title(parts)
+        self._find_title(self.parts)
         self._candidates(self.root.blocks, 1)
         self._walk(self.root)
         return self
@@ -366,7 +314,7 @@ class _Reader:
             if match:
                 title = match.group("title")
                 self.title = (title.rstrip("*_") if part.raw[:2] in ("**", "__") else title).strip() or None
-                self.title_part = part
+                self.title_part, self.prefixed = part, True
                 return
         first = next((p for p in parts if p.level == 1 and p.kind is None), None)
         if first:
@@ -374,10 +322,7 @@ class _Reader:
 
     def is_review(self) -> bool:
         """A review has its title, a summary value, or two headings no design document has."""
-        prefixed = self.title_part is not None and bool(_TITLE.match(self.title_part.raw))
-        return prefixed or bool(self.values) or len(self.seen & _REVIEW_ONLY) >= 2
-
-    # walking -------------------------------------------------------------------------
+        return self.prefixed or bool(self.values) or len(self.seen & _REVIEW_ONLY) >= 2
 
     def _walk(self, part: _Part) -> None:
         for child in part.children:
@@ -406,22 +351,10 @@ class _Reader:
             self._nested(part)
         else:
             self.seen.add(kind)
-            self._main(part, kind)
+            readers = {"summary": self._summary, "sections": self._sections, "checklist": self._checklist}
+            readers |= {"risk_assessment": self._risk} | dict.fromkeys(_SEVERITIES, self._findings)
+            readers.get(kind, self._list)(part)
             self._nested(part)
-
-    def _main(self, part: _Part, kind: str) -> None:
-        if kind == "summary":
-            self._summary(part)
-        elif kind in _SEVERITIES:
-            self._findings(part, _SEVERITIES[kind])
-        elif kind == "sections":
-            self._sections(part)
-        elif kind == "checklist":
-            self._checklist(part)
-        elif kind == "risk_assessment":
-            self.risk.append(self._raw(self._subtree(part)))
-        else:
-            self.lists.setdefault(kind, []).extend(self._items(part))
 
     def _own(self, part: _Part) -> list[_Part]:
         return [child for child in part.children if child.kind not in _MAIN]
@@ -438,7 +371,7 @@ class _Reader:
 
     def _raw(self, nodes: list[SyntaxTreeNode]) -> str:
         """The source lines of ``nodes``, HTML comments left out."""
-        spans = [(node.map, _is_comment(node)) for node in nodes if node.map]
+        spans = [(n.map, n.type == "html_block" and n.content.startswith("<!--")) for n in nodes if n.map]
         if not spans:
             return ""
         skip = {i for (start, end), comment in spans if comment for i in range(start, end)}
@@ -458,29 +391,22 @@ class _Reader:
     def _extra(self, heading: str, text: str) -> None:
         self.extras[heading] = f"{self.extras[heading]}\n\n{text}".strip() if heading in self.extras else text
 
-    # summary values --------------------------------------------------------------------
-
     def _set(self, name: str, value: Any, priority: int) -> bool:
-        if value is None:
-            return False
-        if name not in self.values or self.values[name][0] > priority:
+        if value is not None and self.values.get(name, (9, None))[0] > priority:
             self.values[name] = (priority, value)
-        return True
+        return value is not None
 
     def _candidates(self, nodes: list[SyntaxTreeNode], priority: int) -> bool:
         """Read summary labels from lines and table rows; True when any value was read."""
-        hits = [self._set(found[0], _value(*found), priority) for found in map(_field, _texts(nodes)) if found]
-        return any(hits)
+        fields = [found for found in map(_field, _lines(nodes, plain=True)) if found]
+        return any([self._set(name, _value(name, rest), priority) for name, rest in fields])
 
     def _heading_field(self, part: _Part, priority: int) -> bool:
         """``### Completeness Score: 7/10``, or ``### Completeness`` followed by ``Score: 7/10``."""
         found = _field(part.plain)
-        if not found:
-            return False
-        rest = found[1]
-        if not re.search(r"\w", rest):
-            rest = next(iter(_texts(part.blocks)), "")
-        return self._set(found[0], _value(found[0], rest), priority)
+        if found and not re.search(r"\w", found[1]):
+            found = (found[0], next(iter(_lines(part.blocks, plain=True)), ""))
+        return found is not None and self._set(found[0], _value(*found), priority)
 
     def _summary(self, part: _Part) -> None:
         self._candidates(part.blocks, 0)
@@ -488,14 +414,15 @@ class _Reader:
             self._heading_field(child, 0)
             self._summary(child)
 
-    # sections and lists ----------------------------------------------------------------
-
     def _section(self, part: _Part) -> None:
         section = self.sections.get(_norm(part.plain))
         if section is None:
             self._extra(part.plain, self._raw(self._subtree(part)))
             return
         text = re.sub(r"^(\s*)\\(#|```|~~~)", r"\1\2", self._raw(self._subtree(part)), flags=re.M)
+        self._feedback(section, text)
+
+    def _feedback(self, section: ReviewSection, text: str) -> None:
         self.feedback.setdefault(section.key, SectionFeedback(key=section.key, title=section.title, feedback=text))
 
     def _sections(self, part: _Part) -> None:
@@ -504,12 +431,16 @@ class _Reader:
                 self._heading_field(child, 1)
             else:
                 self._section(child)
-        for line in _lines([n for n in part.blocks if n.type in _LISTS]):
-            split = _split_title(line)
-            section = self.sections.get(_norm(split[0])) if split else None
-            if split and section:
-                entry = SectionFeedback(key=section.key, title=section.title, feedback=split[1])
-                self.feedback.setdefault(section.key, entry)
+        # "- **Data Model**: feedback" bullets right under the heading
+        for title, text in filter(None, map(_split_title, _lines([n for n in part.blocks if n.type in _LISTS]))):
+            if _norm(title) in self.sections:
+                self._feedback(self.sections[_norm(title)], text)
+
+    def _risk(self, part: _Part) -> None:
+        self.risk.append(self._raw(self._subtree(part)))
+
+    def _list(self, part: _Part) -> None:
+        self.lists.setdefault(part.kind or "", []).extend(self._items(part))
 
     def _items(self, part: _Part) -> list[str]:
         nodes = self._subtree(part)
@@ -521,7 +452,8 @@ class _Reader:
         items = [item for item in items if item]
         return [] if _is_none(items) else items
 
-    def _findings(self, part: _Part, severity: Severity) -> None:
+    def _findings(self, part: _Part) -> None:
+        severity = _SEVERITIES[part.kind or ""]
         items = [item for node in part.blocks if node.type in _LISTS for item in node.children]
         groups = [_lines(item.children) for item in items]
         children = self._own(part)
@@ -535,7 +467,7 @@ class _Reader:
             self.findings.append(_finding(severity, _lines(self._subtree(child)), title=title))
 
     def _checklist(self, part: _Part) -> None:
-        for text in _texts(self._subtree(part)):
+        for text in _lines(self._subtree(part), plain=True):
             match = _CHECK.match(text)
             item = self._item(match.group("text")) if match else None
             if match and item and item.key not in self.checklist:
@@ -546,8 +478,6 @@ class _Reader:
         norm = _norm(text)
         matches = [i for i in self.items if norm == _norm(i.text) or norm.startswith(_norm(i.text) + " ")]
         return max(matches, key=lambda i: len(i.text), default=None)
-
-    # result --------------------------------------------------------------------------
 
     def result(self, profile: Profile) -> ParsedReview:
         """The collected values as a :class:`ParsedReview`."""
@@ -561,10 +491,7 @@ class _Reader:
         return ParsedReview(review=review, found=self._found(data), extra_sections=dict(self.extras))
 
     def _found(self, data: dict[str, Any]) -> list[str]:
-        present = {name for name, value in data.items() if value is not None and name in self.values}
-        present |= {kind for kind in self.seen if kind in _LIST_KINDS or kind in ("checklist", "sections")}
-        present |= {"findings"} if self.seen & set(_SEVERITIES) else set()
-        present |= {"sections"} if self.feedback else set()
-        present |= {"risk_assessment"} if data["risk_assessment"] is not None else set()
-        present |= {"title"} if self.title else set()
+        kinds = {"findings" if kind in _SEVERITIES else kind for kind in self.seen} - {"summary", "risk_assessment"}
+        optional = {"sections": self.feedback, "risk_assessment": data["risk_assessment"], "title": self.title}
+        present = kinds | set(self.values) | {name for name, value in optional.items() if value}
         return [name for name in Review.model_fields if name in present]

@@ -46,14 +46,23 @@ def score(value: float | None) -> str:
     return f"{value:g}/10"
 
 
+_BLOCK_START = re.compile(r"^(\s*)(#|```|~~~|=+\s*$|-+\s*$)")
+
+
+def _defuse_comments(text: str) -> str:
+    # An unclosed "<!--" from the model would hide the rest of the review.
+    return text.replace("<!--", "<\\!--")
+
+
 def inline(text: str) -> str:
-    """One line of model text: whitespace collapsed."""
-    return re.sub(r"\s+", " ", text).strip()
+    """One line of model text: whitespace collapsed, cannot start a heading or open a comment."""
+    line = _defuse_comments(re.sub(r"\s+", " ", text).strip())
+    return re.sub(r"^#", r"\\#", line)
 
 
 def block(text: str) -> str:
-    """A paragraph of model text that cannot open a heading or a fence."""
-    lines = [re.sub(r"^(\s*)(#|```|~~~)", r"\1\\\2", line) for line in text.strip().splitlines()]
+    """Paragraphs of model text that cannot open a heading, a setext underline, a fence or a comment."""
+    lines = [_BLOCK_START.sub(r"\1\\\2", line) for line in _defuse_comments(text).strip().splitlines()]
     return "\n".join(lines) or "No feedback."
 
 
@@ -81,7 +90,8 @@ def _findings(findings: list[Finding]) -> str:
 
 
 def _finding(f: Finding) -> str:
-    lines = [f"- **{inline(f.title)}**: {inline(f.detail)}".rstrip(": ")]
+    detail = inline(f.detail)
+    lines = [f"- **{inline(f.title)}**: {detail}" if detail else f"- **{inline(f.title)}**"]
     if f.section.strip():
         lines.append(f"  - Section: {inline(f.section)}")
     if f.evidence.strip():

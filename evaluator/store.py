@@ -50,6 +50,7 @@ class ReviewRecord:
     raw_output: str | None = None
     found_fields: list[str] | None = None
     doc_tokens: dict[str, int] = field(default_factory=dict)
+    created_at: datetime | None = None  # default: now; an ingested review keeps its file's time
 
 
 def _now() -> datetime:
@@ -148,14 +149,6 @@ class Store:
         ).fetchone()
         return bool(row and row[0])
 
-    def has_source(self, source_path: str, content_sha256: str) -> bool:
-        """Whether an ingested file with this path and content is already stored."""
-        row = self._db.execute(
-            "SELECT count(*) FROM reviews WHERE source = 'ingested' AND source_path = ? AND design_sha256 = ?",
-            [source_path, content_sha256],
-        ).fetchone()
-        return bool(row and row[0])
-
     def save(self, record: ReviewRecord) -> str:
         """Write one review and all its rows in a single transaction; return its id."""
         review_id = uuid.uuid4().hex
@@ -231,7 +224,7 @@ def _review_row(review_id: str, r: ReviewRecord) -> list[Any]:
         processing.retries if processing else None, r.found_fields,
         usage.prompt_tokens if usage else None, usage.cached_tokens if usage else None,
         usage.completion_tokens if usage else None, usage.seconds if usage else None,
-        rv.model_dump_json() if rv else None, r.markdown, _now(),
+        rv.model_dump_json() if rv else None, r.markdown, r.created_at or _now(),
     ]  # fmt: skip
 
 

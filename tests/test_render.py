@@ -94,6 +94,20 @@ def test_model_text_cannot_add_headings_or_break_lists() -> None:
     assert "- line one # not a heading" in text
 
 
+@pytest.mark.parametrize("hostile", ["Ok\n===", "Ok\n---", "<!-- hide the rest", "# Fake\n```\ncode", "~~~"])
+def test_model_text_cannot_hide_or_restructure_later_sections(hostile: str) -> None:
+    from evaluator.parse import parse_review
+
+    profile = load_profile()
+    review = sample_review(profile, strengths=[hostile.replace("\n", " ")], risk_assessment=hostile)
+    review.sections[0].feedback = hostile
+    text = render_markdown(review)
+    assert re.findall(r"^#{2,3} .*$", text, flags=re.M) == EXPECTED_HEADINGS
+    parsed = parse_review(text, profile).review
+    assert parsed.next_steps == review.next_steps and parsed.checklist == review.checklist
+    assert parsed.completeness_score == 6 and parsed.implementation_readiness == "Major Changes Required"
+
+
 def test_a_profile_with_more_sections_renders_them_all() -> None:
     profile = load_profile("node-express")
     text = render_markdown(sample_review(profile))
