@@ -204,6 +204,10 @@ def batch(
     threads: ThreadsOpt = None,
     seed: Annotated[int, typer.Option(help="Sampling seed, passed with every call.")] = 42,
     max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1, help="Seconds one case may take before it is recorded as failed."),
+    ] = None,
     prompts_dir: PromptsOpt = None,
 ) -> None:
     """Review every design of a folder into a DuckDB file; re-run the same command to resume.
@@ -222,7 +226,7 @@ def batch(
         db=db,
         profile=profile,
         model=ModelOptions(model, n_ctx, threads),
-        settings=ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed)),
+        settings=ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout),
         prompts_dir=prompts_dir,
         limit=limit,
     )

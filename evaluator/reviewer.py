@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -46,6 +47,7 @@ class ReviewSettings:
     max_tokens: int = 2048
     part_max_tokens: int = 1024
     retries: int = 1
+    timeout_s: float | None = None  # for the whole review, all passes together
     sampling: Sampling = field(default_factory=Sampling)
 
     def retry_sampling(self, attempt: int) -> Sampling:
@@ -62,6 +64,7 @@ class _Tally:
     passes: int = 0
     retries: int = 0
     repairs: list[str] = field(default_factory=list)
+    deadline: float | None = None
 
 
 class Reviewer:
@@ -84,6 +87,8 @@ class Reviewer:
     def review(self, requirements: Document, design: Document) -> Review:
         """Review ``design`` against ``requirements``; raise an EvaluatorError if impossible."""
         tally = _Tally()
+        if self.settings.timeout_s is not None:
+            tally.deadline = time.monotonic() + self.settings.timeout_s
         ctx: dict[str, Any] = {
             "profile": self.profile,
             "requirements": requirements.text,
@@ -152,10 +157,14 @@ class Reviewer:
         problem, raw = "", ""
         for attempt in range(attempts):
             sampling = self.settings.sampling if attempt == 0 else self.settings.retry_sampling(attempt)
-            gen = self.backend.generate(messages, schema=schema, max_tokens=max_tokens, sampling=sampling)
+            gen = self.backend.generate(
+                messages, schema=schema, max_tokens=max_tokens, sampling=sampling, deadline=tally.deadline
+            )
             tally.usage, tally.passes, raw = tally.usage.add(gen.usage), tally.passes + 1, gen.text
             if attempt:
                 tally.retries += 1
+            if gen.finish_reason == "timeout":
+                raise GenerationError(f"timed out: the review took longer than {self.settings.timeout_s:g} s", raw=raw)
             if gen.finish_reason == "length":
                 problem = f"the output was cut off at {max_tokens} tokens"
                 continue

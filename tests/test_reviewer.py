@@ -146,3 +146,12 @@ def test_pack_parts_keeps_text_exact_and_within_budget() -> None:
 )
 def test_quote_matching_ignores_case_whitespace_and_emphasis(quote: str, found: bool) -> None:
     assert quote_found(quote, "The **pan_number** column is stored in plain text.") is found
+
+
+def test_a_review_past_its_timeout_fails_without_retry(
+    profile: Profile, prompts: Prompts, requirements: Document, design: Document
+) -> None:
+    backend = FakeBackend([valid_output, valid_output])
+    with pytest.raises(GenerationError, match=r"timed out: the review took longer than 0 s"):
+        _reviewer(backend, profile, prompts, timeout_s=0).review(requirements, design)
+    assert len(backend.calls) == 1 and backend.calls[0].sampling.temperature == 0

@@ -51,9 +51,19 @@ class Backend(Protocol):
         ...
 
     def generate(
-        self, messages: list[Message], *, schema: dict[str, Any], max_tokens: int, sampling: Sampling
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any],
+        max_tokens: int,
+        sampling: Sampling,
+        deadline: float | None = None,
     ) -> Generation:
-        """Generate one JSON document that follows ``schema``."""
+        """Generate one JSON document that follows ``schema``.
+
+        ``finish_reason`` is "stop", "length" (cut off at ``max_tokens``) or "timeout" (the
+        ``time.monotonic()`` ``deadline`` passed; checked between tokens).
+        """
         ...
 
     def close(self) -> None:

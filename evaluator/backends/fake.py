@@ -6,6 +6,7 @@ and records every call so a test can look at the prompts it was given.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +48,13 @@ class FakeBackend:
         return sum(len(m["content"]) // 4 + 4 for m in messages)
 
     def generate(
-        self, messages: list[Message], *, schema: dict[str, Any], max_tokens: int, sampling: Sampling
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any],
+        max_tokens: int,
+        sampling: Sampling,
+        deadline: float | None = None,
     ) -> Generation:
         """Return the next scripted output."""
         self.calls.append(Call(messages, schema, max_tokens, sampling))
@@ -56,7 +63,7 @@ class FakeBackend:
         except StopIteration:
             raise AssertionError("FakeBackend ran out of scripted outputs") from None
         text = entry if isinstance(entry, str) else entry(messages, schema)
-        finish = "stop"
+        finish = "timeout" if deadline is not None and time.monotonic() > deadline else "stop"
         if len(text) > max_tokens * 4:
             text, finish = text[: max_tokens * 4], "length"
         prompt = self.count_tokens(messages)

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from llama_cpp import Llama, LlamaGrammar
+from llama_cpp import Llama, LlamaGrammar, StoppingCriteriaList
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from evaluator.backends.base import Generation, Sampling
@@ -66,7 +66,13 @@ class LlamaCppBackend:
         return len(self._tokens(messages)[0])
 
     def generate(
-        self, messages: list[Message], *, schema: dict[str, Any], max_tokens: int, sampling: Sampling
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any],
+        max_tokens: int,
+        sampling: Sampling,
+        deadline: float | None = None,
     ) -> Generation:
         """Generate JSON constrained by ``schema``; ``finish_reason`` is 'length' if cut off."""
         tokens, stop = self._tokens(messages)
@@ -84,12 +90,16 @@ class LlamaCppBackend:
             seed=sampling.seed,
             repeat_penalty=sampling.repeat_penalty,
             stop=stop,
+            stopping_criteria=_deadline(deadline),
         )
         seconds = time.perf_counter() - start
         choice, usage = out["choices"][0], out["usage"]
+        finish = choice["finish_reason"] or "stop"
+        if deadline is not None and time.monotonic() > deadline and finish != "length":
+            finish = "timeout"
         return Generation(
             text=choice["text"],
-            finish_reason=choice["finish_reason"] or "stop",
+            finish_reason=finish,
             prompt_tokens=usage["prompt_tokens"],
             cached_tokens=max(cached, 0),
             completion_tokens=usage["completion_tokens"],
@@ -116,3 +126,9 @@ class LlamaCppBackend:
     def close(self) -> None:
         """Free the model and its context."""
         self._llm.close()
+
+
+def _deadline(deadline: float | None) -> StoppingCriteriaList | None:
+    if deadline is None:
+        return None
+    return StoppingCriteriaList([lambda _ids, _logits: time.monotonic() > deadline])
