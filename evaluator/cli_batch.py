@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from evaluator.batch import BatchObserver, BatchSummary, CaseOutcome
 from evaluator.cases import Case
@@ -161,25 +161,21 @@ def print_trends(series: list[Trend], by: str, fmt: str) -> None:
         json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    table = Table(by, "points", "completeness", "latest", "Δ", "soundness", "latest", "Δ")
+    table = Table("n", "completeness", "soundness")
+    # The key identifies the series: never fold it; the other cells give way first.
+    table.columns.insert(0, Column(by, no_wrap=True, min_width=max((len(t.key) for t in series), default=4)))
     for t in series:
-        last = t.points[-1]
-        table.add_row(
-            t.key,
-            str(len(t.points)),
-            t.spark("completeness"),
-            _num(last.completeness),
-            _delta(t.change("completeness")),
-            t.spark("soundness"),
-            _num(last.soundness),
-            _delta(t.change("soundness")),
-        )
+        table.add_row(t.key, str(len(t.points)), _cell(t, "completeness"), _cell(t, "soundness"))
     Console().print(table)
+
+
+def _cell(trend: Trend, attribute: str) -> str:
+    """Bars, then the latest score and the change since the previous review: '▃▅ 6 (+2)'."""
+    latest = getattr(trend.points[-1], attribute)
+    change = trend.change(attribute)
+    text = f"{trend.spark(attribute)} {_num(latest)}"
+    return text + (f" ({change:+.3g})" if change is not None else "")
 
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
-
-
-def _delta(value: float | None) -> str:
-    return "" if value is None else f"{value:+.3g}"
