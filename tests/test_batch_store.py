@@ -90,7 +90,7 @@ def test_changed_design_is_reviewed_again_and_trends_show_two_points(tmp_path: P
     points = {t["key"]: len(t["points"]) for t in json.loads(result.stdout)}
     assert points == {"d0/tech-design.md": 1, "d1/tech-design.md": 2, "d2/tech-design.md": 1}
     table = runner.invoke(app, ["trends", "--db", str(db)]).stdout
-    assert "d1/tech-design.md" in table and "▆▆ 7 (+0)" in table  # bars, latest score, change
+    assert "│ d1/tech-design.md │ 2 │ ▁▁ 0 (+0)" in table  # key, points, bars, latest score, change
 
 
 def test_a_failing_case_is_recorded_and_the_batch_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
