@@ -113,4 +113,10 @@ MIGRATIONS: list[tuple[str, str]] = [
             WINDOW w AS (PARTITION BY case_key ORDER BY created_at, review_id);
         """,
     ),
+    (
+        "prompt evaluation time",
+        """
+        ALTER TABLE reviews ADD COLUMN prompt_seconds DOUBLE;  -- part of seconds spent on the prompt
+        """,
+    ),
 ]

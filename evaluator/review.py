@@ -85,6 +85,7 @@ class Usage(BaseModel):
     cached_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    prompt_seconds: float = 0.0
 
     def add(self, other: Usage) -> Usage:
         """The sum of two usages."""
@@ -93,12 +94,19 @@ class Usage(BaseModel):
             cached_tokens=self.cached_tokens + other.cached_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             seconds=self.seconds + other.seconds,
+            prompt_seconds=self.prompt_seconds + other.prompt_seconds,
         )
 
     @property
     def tokens_per_second(self) -> float:
         """Completion tokens per second of wall time."""
         return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def generation_tokens_per_second(self) -> float:
+        """Completion tokens per second of generation (prompt evaluation excluded)."""
+        seconds = self.seconds - self.prompt_seconds
+        return self.completion_tokens / seconds if seconds > 0 else 0.0
 
 
 class Review(BaseModel):

@@ -200,7 +200,7 @@ _REVIEW_COLUMNS = [
     "design_sha256", "requirements_sha256", "status", "error", "raw_output", "title", "overall_assessment",
     "completeness_score", "technical_soundness_score", "implementation_readiness", "model_name", "profile",
     "prompt_hash", "processing_mode", "passes", "retries", "found_fields", "prompt_tokens", "cached_tokens",
-    "completion_tokens", "seconds", "review_json", "markdown", "created_at",
+    "completion_tokens", "seconds", "review_json", "markdown", "created_at", "prompt_seconds",
 ]  # fmt: skip
 _INSERT_REVIEW = (
     f"INSERT INTO reviews ({', '.join(_REVIEW_COLUMNS)}) VALUES ({', '.join('?' for _ in _REVIEW_COLUMNS)})"
@@ -225,6 +225,7 @@ def _review_row(review_id: str, r: ReviewRecord) -> list[Any]:
         usage.prompt_tokens if usage else None, usage.cached_tokens if usage else None,
         usage.completion_tokens if usage else None, usage.seconds if usage else None,
         rv.model_dump_json() if rv else None, r.markdown, r.created_at or _now(),
+        usage.prompt_seconds if usage else None,
     ]  # fmt: skip
 
 

@@ -54,9 +54,29 @@ def test_fresh_database_has_the_schema_and_migrates_once(tmp_path: Path) -> None
     Store(db).close()
     names = {r[0] for r in _rows(db, "SELECT table_name FROM information_schema.tables")}
     assert TABLES | {"latest_reviews", "score_trends"} <= names
-    assert _rows(db, "SELECT version, name FROM schema_migrations") == [(1, MIGRATIONS[0][0])]
+    assert _rows(db, "SELECT version, name FROM schema_migrations ORDER BY 1") == [
+        (i, name) for i, (name, _) in enumerate(MIGRATIONS, 1)
+    ]
     columns = {r[0] for r in _rows(db, "SELECT column_name FROM information_schema.columns WHERE table_name='reviews'")}
     assert {"case_key", "cache_key", "completeness_score", "review_json", "markdown", "cached_tokens"} <= columns
+
+
+def test_an_older_database_is_upgraded_on_open_and_keeps_its_rows(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))  # a database as version 1 of the tool left it
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")
+    con.execute(MIGRATIONS[0][1])
+    con.execute("INSERT INTO schema_migrations VALUES (1, 'initial schema', now())")
+    con.execute(
+        "INSERT INTO reviews (review_id, run_id, case_key, source, status, created_at) "
+        "VALUES ('r1', 'x', 'k', 'generated', 'ok', now())"
+    )
+    con.close()
+    Store(db).close()
+    assert _rows(db, "SELECT max(version) FROM schema_migrations") == [(len(MIGRATIONS),)]
+    assert _rows(db, "SELECT review_id, prompt_seconds FROM reviews") == [("r1", None)]
 
 
 def test_batch_stores_reviews_and_skips_them_on_rerun(tmp_path: Path, fake: list[FakeBackend]) -> None:
@@ -162,7 +182,7 @@ def test_sql_cannot_write_attach_or_load(tmp_path: Path, statement: str) -> None
 def test_sql_formats(tmp_path: Path) -> None:
     db = tmp_path / "e.duckdb"
     Store(db).close()
-    sql = "SELECT version, name FROM schema_migrations"
+    sql = "SELECT version, name FROM schema_migrations WHERE version = 1"
     assert json.loads(runner.invoke(app, ["sql", sql, "--db", str(db), "-f", "json"]).stdout) == [
         {"version": 1, "name": "initial schema"}
     ]

@@ -28,6 +28,7 @@ class Generation:
     cached_tokens: int
     completion_tokens: int
     seconds: float
+    prompt_seconds: float = 0.0  # the part of ``seconds`` spent evaluating the prompt
 
     @property
     def usage(self) -> Usage:
@@ -37,6 +38,7 @@ class Generation:
             cached_tokens=self.cached_tokens,
             completion_tokens=self.completion_tokens,
             seconds=self.seconds,
+            prompt_seconds=self.prompt_seconds,
         )
 
 

@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any
 
+import llama_cpp
 from llama_cpp import Llama, LlamaGrammar, StoppingCriteriaList
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -81,6 +82,7 @@ class LlamaCppBackend:
                 f"prompt ({len(tokens)} tokens) plus max_tokens ({max_tokens}) exceed the {self.n_ctx}-token context"
             )
         cached = min(self._cached_prefix(tokens), len(tokens) - 1)
+        llama_cpp.llama_perf_context_reset(self._llm.ctx)
         start = time.perf_counter()
         out: Any = self._llm.create_completion(
             prompt=tokens,
@@ -93,6 +95,7 @@ class LlamaCppBackend:
             stopping_criteria=_deadline(deadline),
         )
         seconds = time.perf_counter() - start
+        prompt_seconds = llama_cpp.llama_perf_context(self._llm.ctx).t_p_eval_ms / 1000
         choice, usage = out["choices"][0], out["usage"]
         finish = choice["finish_reason"] or "stop"
         if deadline is not None and time.monotonic() > deadline and finish != "length":
@@ -104,7 +107,13 @@ class LlamaCppBackend:
             cached_tokens=max(cached, 0),
             completion_tokens=usage["completion_tokens"],
             seconds=seconds,
+            prompt_seconds=prompt_seconds,
         )
+
+    @property
+    def llama(self) -> Llama:
+        """The loaded model, for measurements with the low-level API (``evaluator bench``)."""
+        return self._llm
 
     def _cached_prefix(self, tokens: list[int]) -> int:
         n = 0
