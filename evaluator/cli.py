@@ -322,6 +322,55 @@ def ingest(
     err.print(f"ingested {counts['ok']}, already there {counts['duplicate']}, not reviews {counts['skipped']} — {db}")
 
 
+@app.command()
+def bench(
+    cases: Annotated[
+        Path, typer.Option("--cases", help="Folder of cases sharing requirements (the first --max-cases are used).")
+    ] = Path("datasets/clinic-appointments"),
+    model: ModelOpt = None,
+    threads: ThreadsOpt = None,
+    n_ctx: NCtxOpt = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Repetitions of each raw measurement (median).")] = 3,
+    gen_tokens: Annotated[int, typer.Option("--gen-tokens", min=8, help="Tokens generated per raw measurement.")] = 128,
+    max_cases: Annotated[int, typer.Option("--max-cases", min=1, help="Cases run through the pipeline.")] = 6,
+    max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
+    naive: Annotated[bool, typer.Option(help="Also time one `evaluator review` process per case.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Measure raw engine speed, the review pipeline, grammar cost, KV-cache reuse and memory.
+
+    Everything is measured side by side in one run (these machines are noisy): compare the
+    ratios, not single times. Takes minutes: each case is a full review.
+    """
+    import json
+
+    from evaluator.backends import ModelOptions
+    from evaluator.bench import BenchOptions, run_bench
+    from evaluator.cases import discover
+    from evaluator.cli_batch import print_bench
+    from evaluator.reviewer import ReviewSettings
+
+    options = BenchOptions(
+        model=ModelOptions(model, n_ctx, threads),
+        runs=runs,
+        gen_tokens=gen_tokens,
+        max_cases=max_cases,
+        naive=naive,
+        settings=ReviewSettings(max_tokens=max_tokens),
+    )
+    update, stop = _status(err)
+    try:
+        report = run_bench(discover(cases), options, update)
+    except EvaluatorError as exc:
+        stop()
+        _fail(exc)
+    stop()
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_bench(report)
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"evaluator {__version__}")

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Column, Table
 
 from evaluator.batch import BatchObserver, BatchSummary, CaseOutcome
+from evaluator.bench import BenchReport
 from evaluator.cases import Case
 from evaluator.trends import Trend
 
@@ -179,3 +180,29 @@ def _cell(trend: Trend, attribute: str) -> str:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
+
+
+def print_bench(report: BenchReport) -> None:
+    """The bench figures and the ratios the targets are stated in."""
+    table = Table("figure", "value", title=f"bench: {report.model}, n_ctx {report.n_ctx}, {report.threads} thread(s)")
+    rows = [
+        (f"raw prompt processing, {n} thread(s)", f"{v:.1f} tok/s") for n, v in sorted(report.raw_prompt_tps.items())
+    ]
+    rows += [(f"raw generation, {n} thread(s)", f"{v:.1f} tok/s") for n, v in sorted(report.raw_generation_tps.items())]
+    naive = report.naive_seconds_per_case
+    memory = (report.peak_rss_bytes, report.model_bytes, report.kv_cache_bytes)
+    rows += [
+        (
+            "generation with / without grammar",
+            f"{report.grammar_generation_tps:.1f} / {report.plain_generation_tps:.1f} tok/s",
+        ),
+        (f"pipeline generation, median of {report.cases} cases", f"{report.pipeline_generation_tps:.1f} tok/s"),
+        ("pipeline prompt tokens (from cache)", f"{report.prompt_tokens:,} ({report.cached_tokens:,})"),
+        ("shared prefix: instructions + requirements", f"{report.shared_prefix_tokens:,} tokens"),
+        ("seconds per case: pipeline / naive CLI", f"{report.pipeline_seconds_per_case:.1f} / " + _num(naive)),
+        ("peak RSS / model file / KV cache", " / ".join(f"{b / 2**20:.0f}" for b in memory) + " MiB"),
+    ]
+    rows += [(f"ratio: {name}", "-" if v is None else f"{v:.2f}") for name, v in report.ratios().items()]
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)

@@ -56,7 +56,8 @@ class LlamaCppBackend:
             stop_token_ids=[eos],
         )
 
-    def _tokens(self, messages: list[Message]) -> tuple[list[int], list[str]]:
+    def tokenize_messages(self, messages: list[Message]) -> tuple[list[int], list[str]]:
+        """Prompt tokens (chat template applied) and the stop strings for these messages."""
         formatted = self._formatter(messages=messages)  # type: ignore[arg-type]
         tokens = self._llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
         stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
@@ -64,19 +65,19 @@ class LlamaCppBackend:
 
     def count_tokens(self, messages: list[Message]) -> int:
         """Prompt tokens for these messages, chat template included."""
-        return len(self._tokens(messages)[0])
+        return len(self.tokenize_messages(messages)[0])
 
     def generate(
         self,
         messages: list[Message],
         *,
-        schema: dict[str, Any],
+        schema: dict[str, Any] | None,
         max_tokens: int,
         sampling: Sampling,
         deadline: float | None = None,
     ) -> Generation:
         """Generate JSON constrained by ``schema``; ``finish_reason`` is 'length' if cut off."""
-        tokens, stop = self._tokens(messages)
+        tokens, stop = self.tokenize_messages(messages)
         if len(tokens) + max_tokens > self.n_ctx:
             raise ContextError(
                 f"prompt ({len(tokens)} tokens) plus max_tokens ({max_tokens}) exceed the {self.n_ctx}-token context"
@@ -86,7 +87,7 @@ class LlamaCppBackend:
         start = time.perf_counter()
         out: Any = self._llm.create_completion(
             prompt=tokens,
-            grammar=self._grammar(schema),
+            grammar=self._grammar(schema) if schema is not None else None,  # None: unconstrained (bench)
             max_tokens=max_tokens,
             temperature=sampling.temperature,
             seed=sampling.seed,
