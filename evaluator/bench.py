@@ -147,7 +147,8 @@ def _raw(
             tg.append(_greedy_tps(llm, options.gen_tokens))
         report.raw_prompt_tps[threads] = statistics.median(pp)
         report.raw_generation_tps[threads] = statistics.median(tg)
-    llama_cpp.llama_set_n_threads(llm.ctx, report.threads, report.threads)
+    # Back to the context's own setting: generation on `threads`, prompt batches on every CPU.
+    llama_cpp.llama_set_n_threads(llm.ctx, llm.n_threads, llm.n_threads_batch)
     _clear(llm)
 
 
