@@ -139,14 +139,15 @@ def run_batch(
         observer.planned(len(cases), len(todo))
         interrupted = False
         backend: Backend | None = None
+        reviewer: Reviewer | None = None
         try:
             for item in todo:
                 if should_stop():
                     interrupted = True
                     break
-                if backend is None:
+                if reviewer is None:  # load the model only when something needs reviewing
                     backend = open_backend(options.model)
-                reviewer = Reviewer(backend, profile, prompts, options.settings, progress=observer.step)
+                    reviewer = Reviewer(backend, profile, prompts, options.settings, progress=observer.step)
                 outcome = _review_one(item, reviewer, store, run_id, prompt_hash, observer)
                 outcomes.append(outcome)
                 observer.finished(outcome)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.console import Console
 from evaluator import __version__
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.profiles import DEFAULT_PROFILE
+
+if TYPE_CHECKING:
+    from evaluator.review import Review
 
 app = typer.Typer(
     help="Offline reviews of technical design documents by a local GGUF model.",
@@ -120,15 +123,16 @@ def review(
     _print_cost(result)
 
 
-def _print_cost(result: object) -> None:
-    from evaluator.review import Review
+def _print_cost(result: Review) -> None:
+    """The reviewer's `/cost` step: tokens (cached ones included), time and speed."""
+    from evaluator.review import Usage
 
-    assert isinstance(result, Review) and result.usage and result.processing
-    u = result.usage
+    u = result.usage or Usage()
+    how = result.processing.describe() if result.processing else ""
     err.print(
         f"cost: {u.prompt_tokens:,} prompt tokens ({u.cached_tokens:,} from cache) · "
         f"{u.completion_tokens:,} completion tokens · {u.seconds:.1f} s · {u.tokens_per_second:.1f} tok/s overall · "
-        f"{result.processing.describe()}"
+        f"{how}"
     )
 
 

@@ -101,19 +101,23 @@ class Reviewer:
             processing = Processing(mode="single")
             findings, strengths, summary = draft.findings, draft.strengths, draft
         else:
-            parts = self._split(design, ctx)
-            findings, strengths = [], []
-            for i, part in enumerate(parts, 1):
-                self._progress(f"reviewing part {i} of {len(parts)}")
-                messages = self.prompts.messages("part.md.j2", part=part, part_index=i, part_count=len(parts), **ctx)
-                draft = self._generate(messages, part_model(), self.settings.part_max_tokens, tally)
-                findings += draft.findings
-                strengths += draft.strengths
-            summary = self._summarise(design, parts, findings, ctx, tally)
-            strengths = _unique(strengths + summary.strengths)[:6]
-            processing = Processing(mode="sectioned", parts=[_part_label(p) for p in parts])
+            findings, strengths, summary, processing = self._review_in_parts(design, ctx, tally)
         processing.passes, processing.retries, processing.repairs = tally.passes, tally.retries, tally.repairs
         return self._assemble(design, findings, strengths, summary, processing, tally.usage)
+
+    def _review_in_parts(self, design: Document, ctx: dict[str, Any], tally: _Tally) -> tuple[Any, ...]:
+        """Findings pass per part, then the summary pass; see the module docstring."""
+        parts = self._split(design, ctx)
+        findings, strengths = [], []
+        for i, part in enumerate(parts, 1):
+            self._progress(f"reviewing part {i} of {len(parts)}")
+            messages = self.prompts.messages("part.md.j2", part=part, part_index=i, part_count=len(parts), **ctx)
+            draft = self._generate(messages, part_model(), self.settings.part_max_tokens, tally)
+            findings += draft.findings
+            strengths += draft.strengths
+        summary = self._summarise(design, parts, findings, ctx, tally)
+        strengths = _unique(strengths + summary.strengths)[:6]
+        return findings, strengths, summary, Processing(mode="sectioned", parts=[_part_label(p) for p in parts])
 
     def _fits(self, messages: list[Message], max_tokens: int) -> bool:
         return self.backend.count_tokens(messages) + max_tokens + _MARGIN <= self.backend.n_ctx
