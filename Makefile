@@ -20,7 +20,6 @@ demo: $(STAMP)  ## review a sample case from datasets/ with the embedded model
 	  --requirements datasets/loan-origination/docs/requirements.md \
 	  --design datasets/loan-origination/pii-in-clear/tech-design.md \
 	  --output tech-design-review.md
-	@echo "review written to tech-design-review.md"
 
 test: $(STAMP)  ## lint, type-check and run every test, the real-model ones included
 	$(BIN)/ruff check evaluator tests
