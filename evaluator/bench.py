@@ -116,7 +116,7 @@ def run_bench(cases: list[Case], options: BenchOptions, progress: Callable[[str]
         first = prompts.messages(
             "review.md.j2", profile=profile, requirements=docs[0][0].text, design_title="", design=docs[0][1].text
         )
-        _raw(backend, backend.count_tokens(first), first, options, report, progress)
+        _raw(backend, first, options, report, progress)
         _grammar_cost(backend, first, options, report, progress)
         _pipeline(backend, profile, prompts, docs, options, report, progress)
         report.kv_cache_bytes = _kv_bytes(backend, n_ctx)
@@ -128,9 +128,7 @@ def run_bench(cases: list[Case], options: BenchOptions, progress: Callable[[str]
     return report
 
 
-def _raw(
-    backend: Any, n_prompt: int, messages: list[Any], options: BenchOptions, report: BenchReport, progress: Any
-) -> None:
+def _raw(backend: Any, messages: list[Any], options: BenchOptions, report: BenchReport, progress: Any) -> None:
     import llama_cpp
 
     llm = backend.llama

@@ -10,16 +10,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 
 from evaluator.batch import BatchObserver, BatchSummary, CaseOutcome
-from evaluator.bench import BenchReport
 from evaluator.cases import Case
 from evaluator.trends import Trend
+
+if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it
+    from evaluator.bench import BenchReport
 
 
 class StopFlag:
