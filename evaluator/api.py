@@ -7,6 +7,7 @@ from pathlib import Path
 
 from evaluator.backends import ModelOptions, open_backend
 from evaluator.documents import DEFAULT_MAX_BYTES, read_document
+from evaluator.offline import enforce_offline
 from evaluator.profiles import DEFAULT_PROFILE, load_profile
 from evaluator.prompts import Prompts
 from evaluator.review import Review
@@ -29,6 +30,7 @@ def review_files(
     Inputs, profile and prompts are checked before the model is loaded, so bad input fails
     at once.
     """
+    enforce_offline()
     requirements_doc = read_document(requirements, role="requirements", max_bytes=max_bytes)
     design_doc = read_document(design, role="design", max_bytes=max_bytes)
     reviewer_profile = load_profile(profile, prompts_dir)

@@ -16,6 +16,7 @@ from pathlib import Path
 from evaluator.errors import EvaluatorError
 
 REQUIREMENTS_NAMES = ("requirements.md", "docs/requirements.md")
+DEFAULT_MAX_CASES = 10_000  # more designs than this is more likely a wrong folder than a batch
 
 
 class CaseError(EvaluatorError):
@@ -82,6 +83,15 @@ def from_manifest(path: Path) -> list[Case]:
     if not cases:
         raise CaseError(f"manifest {path} lists no [[case]] entries")
     return order(cases)
+
+
+def check_batch_size(cases: list[Case], max_cases: int) -> None:
+    """Refuse a batch of more than ``max_cases`` designs, before anything is opened or written."""
+    if len(cases) > max_cases:
+        raise CaseError(
+            f"the batch has {len(cases):,} designs, more than the limit of {max_cases:,} — "
+            "check the folder, or raise --max-cases"
+        )
 
 
 def order(cases: list[Case]) -> list[Case]:

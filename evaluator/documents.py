@@ -8,6 +8,7 @@ line inside a code fence is never taken for a heading.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,20 +64,27 @@ def parse_document(text: str, path: Path) -> Document:
 
 
 def _read_bytes(path: Path, role: str, max_bytes: int) -> bytes:
-    if not path.exists():
-        raise DocumentError(f"{role} file not found: {path} — check the path")
-    if path.is_dir():
-        raise DocumentError(f"{role} path is a directory, not a file: {path} — pass the markdown file inside it")
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DocumentError(
-                f"{role} file is too large: {path} is {size:,} bytes, the limit is {max_bytes:,} — "
-                "split it or raise --max-bytes"
-            )
-        return path.read_bytes()
+        if not path.exists():
+            if path.is_symlink():
+                raise DocumentError(f"{role} file is a broken or looping symbolic link: {path} — fix or remove it")
+            raise DocumentError(f"{role} file not found: {path} — check the path")
+        if path.is_dir():
+            raise DocumentError(f"{role} path is a directory, not a file: {path} — pass the markdown file inside it")
+        if not path.is_file():  # a FIFO or device would block or never end
+            raise DocumentError(f"{role} path is not a regular file: {path} — pass a markdown file")
+        with path.open("rb") as f:
+            # Read one byte past the limit rather than trusting stat(): a file can grow meanwhile.
+            data = f.read(max_bytes + 1)
+            size = max(os.fstat(f.fileno()).st_size, len(data))
     except OSError as exc:
         raise DocumentError(f"cannot read {role} file {path}: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise DocumentError(
+            f"{role} file is too large: {path} is {size:,} bytes, the limit is {max_bytes:,} — "
+            "split it or raise --max-bytes"
+        )
+    return data
 
 
 def decode_text(data: bytes, path: Path, role: str = "document") -> str:
@@ -106,7 +114,8 @@ def split_sections(text: str) -> list[Section]:
     starts: list[tuple[int, int, str]] = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and token.map is not None:
-            starts.append((token.map[0], int(token.tag[1]), tokens[i + 1].content.strip()))
+            # A setext heading may span lines: a title is one line wherever it is used.
+            starts.append((token.map[0], int(token.tag[1]), " ".join(tokens[i + 1].content.split())))
     sections: list[Section] = []
     first = starts[0][0] if starts else len(lines)
     preamble = "\n".join(lines[:first])

@@ -119,4 +119,73 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE reviews ADD COLUMN prompt_seconds DOUBLE;  -- part of seconds spent on the prompt
         """,
     ),
+    (
+        "prompt injection flags",
+        """
+        ALTER TABLE reviews ADD COLUMN injection_flags VARCHAR[];  -- evaluator.injection kinds found in the inputs
+        """,
+    ),
+    (
+        "calibration",
+        """
+        CREATE TABLE calibration_runs (               -- one `evaluator calibrate` (see evaluator/calibration.py)
+            calibration_id        VARCHAR PRIMARY KEY,
+            created_at            TIMESTAMP NOT NULL,
+            dataset               VARCHAR NOT NULL,
+            run_id                VARCHAR NOT NULL,   -- the batch run it reviewed (or found cached) cases in
+            model_name            VARCHAR,
+            model_sha256          VARCHAR,
+            profile               VARCHAR,
+            prompt_hash           VARCHAR,
+            cases_labelled        INTEGER NOT NULL,   -- labelled cases in the dataset
+            cases                 INTEGER NOT NULL,   -- of which reviewed (fewer with --limit)
+            cases_ok              INTEGER NOT NULL,
+            validity              DOUBLE,             -- cases_ok / cases
+            defects               INTEGER NOT NULL,   -- planted defects of the cases
+            matched               INTEGER NOT NULL,
+            recall                DOUBLE,             -- matched / defects
+            findings              INTEGER NOT NULL,
+            unmatched             INTEGER NOT NULL,   -- findings mentioning no planted defect
+            evidence_quotes       INTEGER NOT NULL,   -- findings with an evidence quote
+            evidence_found        INTEGER NOT NULL,   -- of which found in the design
+            evidence_found_share  DOUBLE,
+            spearman_completeness DOUBLE,             -- rank correlation, defect count vs score; expected < 0
+            spearman_soundness    DOUBLE,
+            groups                INTEGER NOT NULL,   -- requirements groups with a sound and a defective review
+            groups_sound_first    INTEGER NOT NULL,   -- of which the sound design scored strictly highest
+            sound_first           BOOLEAN             -- groups_sound_first = groups; NULL when groups = 0
+        );
+        CREATE TABLE calibration_cases (
+            calibration_id            VARCHAR NOT NULL,
+            case_key                  VARCHAR NOT NULL,
+            requirements              VARCHAR NOT NULL, -- the group: requirements path within the dataset
+            expected                  VARCHAR NOT NULL, -- 'sound' | 'defective'
+            review_id                 VARCHAR NOT NULL, -- reviews.review_id
+            status                    VARCHAR NOT NULL,
+            completeness_score        DOUBLE,
+            technical_soundness_score DOUBLE,
+            defects                   INTEGER NOT NULL,
+            matched                   INTEGER NOT NULL,
+            findings                  INTEGER NOT NULL,
+            unmatched                 INTEGER NOT NULL,
+            PRIMARY KEY (calibration_id, case_key)
+        );
+        CREATE TABLE calibration_matches (
+            calibration_id   VARCHAR NOT NULL,
+            case_key         VARCHAR NOT NULL,
+            defect_id        VARCHAR NOT NULL,
+            severity         VARCHAR NOT NULL,
+            matched          BOOLEAN NOT NULL,
+            finding_position INTEGER,             -- findings.position of the first matching finding
+            PRIMARY KEY (calibration_id, case_key, defect_id)
+        );
+        CREATE VIEW calibration_trends AS
+            SELECT dataset, model_name, profile, prompt_hash, created_at, calibration_id, run_id, cases, recall,
+                   unmatched, spearman_completeness, spearman_soundness, sound_first, evidence_found_share, validity,
+                   row_number() OVER w AS point,
+                   recall - lag(recall) OVER w AS recall_change
+            FROM calibration_runs
+            WINDOW w AS (PARTITION BY dataset, model_name, profile ORDER BY created_at, calibration_id);
+        """,
+    ),
 ]

@@ -18,15 +18,35 @@ from evaluator.resources import prompts_dir
 
 Message = dict[str, str]
 
-_TAG = re.compile(r"</?\s*(requirements|design|design-part|notes)\s*>", re.IGNORECASE)
-_CONTROL = re.compile(r"<\|([^|<>\s]{1,40})\|>")
+_TAG = re.compile(r"<\s*/?\s*(requirements|design|design-part|notes)\b[^<>\n]{0,40}>", re.IGNORECASE)
+_THIN = "\u2009"  # a thin space: the text stays readable, but no longer spells a special token
+# Special-token spellings of chat templates and vocabularies, which llama.cpp turns into control
+# tokens when it tokenizes a prompt: <|im_start|> (ChatML, Llama 3, Phi), <｜…｜> (DeepSeek),
+# <s> </s> <start_of_turn> <filename> <repo_name> (lower-case tag words), [INST] [/INST]
+# [SYSTEM_PROMPT] (Mistral), <<SYS>> (Llama 2).
+_CONTROL = re.compile(
+    r"<(?P<bar>[|｜])(?P<pipe>[^|｜<>\s]{1,40})(?P=bar)>"
+    r"|<(?P<word>/?[a-z][a-z0-9_]{0,40})>"
+    r"|\[(?P<square>/?[A-Z][A-Z_]{2,40})\]"
+    r"|<<(?P<sys>/?[A-Z]{2,10})>>"
+)
+
+
+def _defuse(m: re.Match[str]) -> str:
+    if m["pipe"]:
+        return f"<{_THIN}{m['bar']}{m['pipe']}{m['bar']}{_THIN}>"
+    if m["word"]:
+        return f"<{_THIN}{m['word']}>"
+    if m["square"]:
+        return f"[{_THIN}{m['square']}]"
+    return f"<<{_THIN}{m['sys']}>>"
 
 
 def untrusted(value: object) -> str:
-    """Defuse delimiter tags and ``<|...|>`` control-token look-alikes inside a document."""
+    """Defuse delimiter tags and special-token look-alikes (``<|im_start|>``, ``<s>``, ``[INST]``...)."""
     text = str(value)  # an undefined variable raises here, as StrictUndefined should
     text = _TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)
-    return _CONTROL.sub(lambda m: f"<\u2009|{m.group(1)}|\u2009>", text)
+    return _CONTROL.sub(_defuse, text)
 
 
 class Prompts:

@@ -127,6 +127,7 @@ class Review(BaseModel):
     risk_assessment: str | None = None
     checklist: list[ChecklistEntry] = []
     next_steps: list[str] = []
+    injection_flags: list[str] = []  # "design:instruction_override"...; see evaluator.injection
     model: str | None = None
     processing: Processing | None = None
     usage: Usage | None = None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from evaluator.backends.base import Backend, Sampling
 from evaluator.documents import Document
 from evaluator.errors import ContextError, GenerationError
+from evaluator.injection import InjectionFlag, detect
 from evaluator.profiles import Profile
 from evaluator.prompts import Message, Prompts
 from evaluator.review import (
@@ -103,7 +104,8 @@ class Reviewer:
         else:
             findings, strengths, summary, processing = self._review_in_parts(design, ctx, tally)
         processing.passes, processing.retries, processing.repairs = tally.passes, tally.retries, tally.repairs
-        return self._assemble(design, findings, strengths, summary, processing, tally.usage)
+        review = self._assemble(design, findings, strengths, summary, processing, tally.usage)
+        return flag_injection(review, detect(requirements.text, "requirements") + detect(design.text, "design"))
 
     def _review_in_parts(self, design: Document, ctx: dict[str, Any], tally: _Tally) -> tuple[Any, ...]:
         """Findings pass per part, then the summary pass; see the module docstring."""
@@ -172,6 +174,9 @@ class Reviewer:
             if gen.finish_reason == "length":
                 problem = f"the output was cut off at {max_tokens} tokens"
                 continue
+            if gen.finish_reason == "loop":
+                problem = "the model repeated itself in a loop"
+                continue
             try:
                 return _validate(model, gen.text, tally.repairs)
             except json.JSONDecodeError as exc:
@@ -225,6 +230,33 @@ class Reviewer:
         )
 
 
+def flag_injection(review: Review, flags: list[InjectionFlag]) -> Review:
+    """Add a critical finding per document that tries to instruct the reviewer.
+
+    Added after generation by the tool, not by the model: a small model may well obey the
+    injected text, so whether it noticed cannot be trusted.
+    """
+    found = []
+    for document in ("design", "requirements"):
+        mine = [f for f in flags if f.document == document]
+        if mine:
+            kinds = ", ".join(f.kind.replace("_", " ") for f in mine)
+            quotes = "; ".join(f"“{f.evidence}”" for f in mine)
+            found.append(
+                Finding(
+                    severity="critical",
+                    title=f"Possible prompt injection in the {document}",
+                    detail=f"The {document} contains text aimed at the reviewer ({kinds}): {quotes}. "
+                    "Remove it and check the scores of this review by hand.",
+                    section="",
+                    evidence=mine[0].evidence,
+                    evidence_found=True if document == "design" else None,  # the render says "found in the design"
+                )
+            )
+    labels = sorted({f.label for f in flags})
+    return review.model_copy(update={"findings": found + review.findings, "injection_flags": labels})
+
+
 def _validate(model: type[BaseModel], text: str, repairs: list[str]) -> BaseModel:
     """Parse and validate; drop duplicated list items (a small model's loop) and note it."""
     data = json.loads(text, strict=False)
@@ -257,7 +289,7 @@ def _unique(items: list[Any]) -> list[Any]:
 
 
 def _normalise(text: str) -> str:
-    text = re.sub(r"[*_`\"'“”‘’]", "", text.lower())
+    text = re.sub(r"[*_`\"'“”‘’\u2009]", "", text.lower())  # \u2009: see prompts.untrusted
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -29,6 +29,15 @@ class StoreError(EvaluatorError):
     """The database cannot be opened or queried."""
 
 
+# DuckDB downloads a missing extension on first use (httpfs for an https:// path, for one):
+# every connection the tool opens forbids that, so no statement can make it reach the network.
+NO_EXTENSION_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+}
+
+
 @dataclass
 class ReviewRecord:
     """Everything stored about one review attempt, successful or not."""
@@ -73,7 +82,7 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = duckdb.connect(str(path))
+            self._db = duckdb.connect(str(path), config=dict(NO_EXTENSION_DOWNLOADS))
         except (duckdb.Error, OSError) as exc:
             raise _open_error(path, exc) from None
         self.migrate()
@@ -149,6 +158,20 @@ class Store:
         ).fetchone()
         return bool(row and row[0])
 
+    def save_calibration(self, run: dict[str, Any], cases: list[dict[str, Any]], matches: list[dict[str, Any]]) -> None:
+        """Write one calibration (see evaluator.calibration) and its case and defect rows in one transaction."""
+        db = self._db
+        db.execute("BEGIN TRANSACTION")
+        try:
+            tables = {"calibration_runs": [run], "calibration_cases": cases, "calibration_matches": matches}
+            for table, rows in tables.items():
+                if rows:
+                    db.executemany(_insert(table, rows[0]), [list(r.values()) for r in rows])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     def save(self, record: ReviewRecord) -> str:
         """Write one review and all its rows in a single transaction; return its id."""
         review_id = uuid.uuid4().hex
@@ -200,11 +223,16 @@ _REVIEW_COLUMNS = [
     "design_sha256", "requirements_sha256", "status", "error", "raw_output", "title", "overall_assessment",
     "completeness_score", "technical_soundness_score", "implementation_readiness", "model_name", "profile",
     "prompt_hash", "processing_mode", "passes", "retries", "found_fields", "prompt_tokens", "cached_tokens",
-    "completion_tokens", "seconds", "review_json", "markdown", "created_at", "prompt_seconds",
+    "completion_tokens", "seconds", "review_json", "markdown", "created_at", "prompt_seconds", "injection_flags",
 ]  # fmt: skip
 _INSERT_REVIEW = (
     f"INSERT INTO reviews ({', '.join(_REVIEW_COLUMNS)}) VALUES ({', '.join('?' for _ in _REVIEW_COLUMNS)})"
 )
+
+
+def _insert(table: str, row: dict[str, Any]) -> str:
+    """An INSERT of ``row``'s columns; table and column names come from code, never from input."""
+    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
 
 
 def _review_row(review_id: str, r: ReviewRecord) -> list[Any]:
@@ -226,6 +254,7 @@ def _review_row(review_id: str, r: ReviewRecord) -> list[Any]:
         usage.completion_tokens if usage else None, usage.seconds if usage else None,
         rv.model_dump_json() if rv else None, r.markdown, r.created_at or _now(),
         usage.prompt_seconds if usage else None,
+        rv.injection_flags if rv and r.source == "generated" else None,  # ingested reviews were not checked
     ]  # fmt: skip
 
 
@@ -237,12 +266,7 @@ def query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[s
         db = duckdb.connect(
             str(path),
             read_only=True,
-            config={
-                "enable_external_access": False,
-                "autoload_known_extensions": False,
-                "autoinstall_known_extensions": False,
-                "lock_configuration": True,
-            },
+            config={**NO_EXTENSION_DOWNLOADS, "enable_external_access": False, "lock_configuration": True},
         )
     except duckdb.Error as exc:
         raise _open_error(path, exc) from None

@@ -9,12 +9,15 @@ from typing import Literal
 
 import duckdb
 
-from evaluator.store import StoreError, query
+from evaluator.store import NO_EXTENSION_DOWNLOADS, StoreError, query
 
 By = Literal["case", "model", "profile", "prompt"]
 _BARS = "▁▂▃▄▅▆▇█"
 _GROUP_COLUMN = {"model": "model_name", "profile": "profile", "prompt": "prompt_hash"}
-EXPORTED_TABLES = ("runs", "documents", "reviews", "findings", "section_feedback", "checklist_items")
+EXPORTED_TABLES = (
+    "runs", "documents", "reviews", "findings", "section_feedback", "checklist_items",
+    "calibration_runs", "calibration_cases", "calibration_matches",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def export(db: Path, out_dir: Path, fmt: Literal["parquet", "csv"]) -> list[Path
         raise StoreError(f"no database at {db} — run `evaluator batch` first, or pass --db")
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        con = duckdb.connect(str(db), read_only=True, config=dict(NO_EXTENSION_DOWNLOADS))
     except duckdb.Error as exc:
         raise StoreError(f"cannot open the database {db}: {str(exc).splitlines()[0]}") from None
     written = []
