@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+# apt-get needs root: use sudo when not root.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-fast lint clean
+.PHONY: setup demo browser test test-fast lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +24,16 @@ demo: $(STAMP)  ## review a sample case from datasets/ with the embedded model
 	  --design datasets/loan-origination/pii-in-clear/tech-design.md \
 	  --output tech-design-review.md
 
-test: $(STAMP)  ## lint, type-check and run every test, the real-model ones included
+browser:  ## the system Chromium the report tests drive (Debian's package; installed only if missing)
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+
+test: $(STAMP) browser  ## lint, type-check and run every test, the real-model ones included
 	$(BIN)/ruff check evaluator tests
 	$(BIN)/ruff format --check evaluator tests
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-test-fast: $(STAMP)  ## unit tests only (no real model)
+test-fast: $(STAMP) browser  ## unit tests only (no real model)
 	$(BIN)/pytest -m "not model"
 
 lint: $(STAMP)
