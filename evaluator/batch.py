@@ -12,16 +12,19 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from evaluator.backends import Backend, ModelOptions, open_backend
-from evaluator.cases import Case
+from evaluator.backends import ModelOptions, open_backend
+from evaluator.capacity import Capacity, plan_capacity
+from evaluator.cases import DEFAULT_MAX_CASES, Case, check_batch_size
 from evaluator.documents import DEFAULT_MAX_BYTES, Document, read_document
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.models import file_sha256
-from evaluator.profiles import DEFAULT_PROFILE, load_profile
+from evaluator.offline import enforce_offline
+from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.prompts import Prompts
 from evaluator.render import render_markdown
 from evaluator.review import Review
@@ -42,6 +45,8 @@ class BatchOptions:
     prompts_dir: Path | None = None
     limit: int | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_cases: int = DEFAULT_MAX_CASES  # a larger batch is refused before anything is written
+    parallel: int | None = 1  # cases decoded together; None: auto (see evaluator.capacity)
 
 
 @dataclass
@@ -95,6 +100,9 @@ class BatchObserver:
     def step(self, message: str) -> None:
         """A pass within the current review begins."""
 
+    def capacity(self, capacity: Capacity) -> None:
+        """The model is about to be loaded for ``capacity.parallel`` sequences."""
+
     def finished(self, outcome: CaseOutcome) -> None:
         """A case is done, whatever its status."""
 
@@ -116,13 +124,16 @@ def run_batch(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> BatchSummary:
     """Review ``cases`` into the store at ``options.db``; see the module docstring."""
+    enforce_offline()
+    check_batch_size(cases, options.max_cases)
     observer = observer or BatchObserver()
     started = time.perf_counter()
     profile = load_profile(options.profile, options.prompts_dir)
     prompts = Prompts(options.prompts_dir)
     prompts.render("system.md.j2", profile=profile)
     model_file = options.model.resolve()
-    settings = {"review": asdict(options.settings), "n_ctx": options.model.n_ctx or model_file.n_ctx}
+    n_ctx = options.model.n_ctx or model_file.n_ctx
+    settings = {"review": asdict(options.settings), "n_ctx": n_ctx}
     prompt_hash = prompts.digest()
     meta: dict[str, object] = {
         "model_name": model_file.name,
@@ -138,25 +149,15 @@ def run_batch(
         todo = _plan(cases, options, store, run_id, fingerprint, prompt_hash, outcomes, observer)
         observer.planned(len(cases), len(todo))
         interrupted = False
-        backend: Backend | None = None
-        reviewer: Reviewer | None = None
         try:
-            for item in todo:
-                if should_stop():
-                    interrupted = True
-                    break
-                if reviewer is None:  # load the model only when something needs reviewing
-                    backend = open_backend(options.model)
-                    reviewer = Reviewer(backend, profile, prompts, options.settings, progress=observer.step)
-                outcome = _review_one(item, reviewer, store, run_id, prompt_hash, observer)
-                outcomes.append(outcome)
-                observer.finished(outcome)
+            if todo:
+                model = _with_parallel(options, model_file.path, n_ctx, len(todo), observer)
+                run = _Run(profile, prompts, options.settings, store, run_id, prompt_hash, observer, outcomes)
+                interrupted = run.review_all(todo, model, should_stop)
         except BaseException:
             interrupted = True
             raise
         finally:
-            if backend is not None:
-                backend.close()
             counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "failed")}
             store.finish_run(
                 run_id,
@@ -204,30 +205,83 @@ def _plan(
     return todo[: options.limit] if options.limit is not None else todo
 
 
-def _review_one(
-    item: _Todo, reviewer: Reviewer, store: Store, run_id: str, prompt_hash: str, observer: BatchObserver
-) -> CaseOutcome:
-    observer.started(item.case)
-    record = ReviewRecord(
-        run_id,
-        item.case.key,
-        cache_key=item.cache_key,
-        design=item.design,
-        requirements=item.requirements,
-        prompt_hash=prompt_hash,
-        doc_tokens={d.sha256: reviewer.count_text(d.text) for d in (item.design, item.requirements)},
-    )
-    try:
-        review = reviewer.review(item.requirements, item.design)
-    except EvaluatorError as exc:
-        record.status, record.error = "failed", str(exc)
-        record.raw_output = exc.raw if isinstance(exc, GenerationError) else None
-        record.cache_key = None  # a failure is retried on the next run
-        store.save(record)
-        return CaseOutcome(item.case, "failed", str(exc))
-    record.review, record.markdown = review, render_markdown(review)
-    store.save(record)
-    return CaseOutcome(item.case, "ok", review=review)
+def _with_parallel(
+    options: BatchOptions, model_path: Path, n_ctx: int, cases: int, observer: BatchObserver
+) -> ModelOptions:
+    if options.parallel == 1:
+        return replace(options.model, parallel=1)
+    capacity = plan_capacity(options.parallel, model_path, n_ctx, cases)
+    observer.capacity(capacity)
+    return replace(options.model, parallel=capacity.parallel)
+
+
+@dataclass
+class _Run:
+    """Reviews the planned cases of one run and stores each result as it arrives."""
+
+    profile: Profile
+    prompts: Prompts
+    settings: ReviewSettings
+    store: Store
+    run_id: str
+    prompt_hash: str
+    observer: BatchObserver
+    outcomes: list[CaseOutcome]
+
+    def review_all(self, todo: list[_Todo], model: ModelOptions, should_stop: Callable[[], bool]) -> bool:
+        """Review ``todo``, ``model.parallel`` cases at a time; True if stopped before the end.
+
+        Each case runs in a worker thread that waits on the backend, which decodes the
+        cases in flight together; results are stored here, in the one thread that owns the
+        store. A stop lets the cases in flight finish; an exception ends them at once.
+        """
+        backend = open_backend(model)  # loaded only now: a fully cached batch never loads it
+        # Pass-level progress ("part 2 of 3") only makes sense for one case at a time.
+        step = self.observer.step if model.parallel == 1 else None
+        reviewer = Reviewer(backend, self.profile, self.prompts, self.settings, progress=step)
+        pending = iter(todo)
+        running: dict[Future[Review], _Todo] = {}
+        stopped = False
+        pool = ThreadPoolExecutor(max_workers=model.parallel, thread_name_prefix="review")
+        try:
+            while True:
+                while not stopped and len(running) < model.parallel and (item := next(pending, None)):
+                    self.observer.started(item.case)
+                    running[pool.submit(reviewer.review, item.requirements, item.design)] = item
+                    stopped = should_stop()
+                if not running:
+                    return next(pending, None) is not None  # cases left: stopped before the end
+                done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = self._store(running.pop(future), future, reviewer)
+                    self.outcomes.append(outcome)
+                    self.observer.finished(outcome)
+                stopped = stopped or should_stop()
+        finally:
+            backend.close()  # fails any generation still in flight, so the workers return at once
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _store(self, item: _Todo, future: Future[Review], reviewer: Reviewer) -> CaseOutcome:
+        record = ReviewRecord(
+            self.run_id,
+            item.case.key,
+            cache_key=item.cache_key,
+            design=item.design,
+            requirements=item.requirements,
+            prompt_hash=self.prompt_hash,
+            doc_tokens={d.sha256: reviewer.count_text(d.text) for d in (item.design, item.requirements)},
+        )
+        try:
+            review = future.result()
+        except EvaluatorError as exc:
+            record.status, record.error = "failed", str(exc)
+            record.raw_output = exc.raw if isinstance(exc, GenerationError) else None
+            record.cache_key = None  # a failure is retried on the next run
+            self.store.save(record)
+            return CaseOutcome(item.case, "failed", str(exc))
+        record.review, record.markdown = review, render_markdown(review)
+        self.store.save(record)
+        return CaseOutcome(item.case, "ok", review=review)
 
 
 def _hash(text: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -49,6 +50,25 @@ PromptsOpt = Annotated[
     Path | None,
     typer.Option("--prompts-dir", help="Folder of your own templates/profiles; they override the built-in ones."),
 ]
+MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Largest input document accepted, in bytes.")]
+
+ParallelOpt = Annotated[
+    str,
+    typer.Option(
+        "--parallel",
+        help="Cases decoded together: a number, or auto (4 on up to 4 CPUs, else 8; capped by memory and cases). "
+        "1 reviews one case at a time.",
+    ),
+]
+
+
+def parallel_count(value: str) -> int | None:
+    """``auto`` → None, else a positive int; a bad value is a usage error."""
+    if value == "auto":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise typer.BadParameter(f"expected a positive number or auto, got {value!r}", param_hint="--parallel")
+    return int(value)
 
 
 def _fail(exc: EvaluatorError) -> NoReturn:
@@ -81,7 +101,7 @@ def review(
         int, typer.Option(min=256, help="Most tokens the model may write for the review (summary pass).")
     ] = 2048,
     prompts_dir: PromptsOpt = None,
-    max_bytes: Annotated[int, typer.Option(min=1, help="Largest input document accepted, in bytes.")] = 2_000_000,
+    max_bytes: MaxBytesOpt = 2_000_000,
 ) -> None:
     """Review one design against its requirements, in the reviewer's markdown format.
 
@@ -159,6 +179,38 @@ def models() -> None:
         print(f"{entry.name}{default}\tcontext {entry.n_ctx}\t{entry.description}")
 
 
+class QuantType(StrEnum):
+    """Quantisation types of `convert`."""
+
+    q8_0 = "q8_0"
+    q4_0 = "q4_0"
+
+
+@app.command()
+def convert(
+    model: ModelOpt = None,
+    qtype: Annotated[
+        QuantType, typer.Option("--type", help="q8_0: nearly lossless; q4_0: smaller, faster, some loss.")
+    ] = QuantType.q8_0,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Make a one-time copy of a model in a type llama.cpp runs faster here (into the cache folder).
+
+    The copy is used with `--model NAME-TYPE` (printed at the end); runs record its sha256.
+    The cache folder is $EVALUATOR_CACHE, else $XDG_CACHE_HOME/evaluator, else ~/.cache/evaluator.
+    """
+    from evaluator.models import file_sha256
+    from evaluator.quantize import convert as convert_model
+
+    try:
+        converted, made = convert_model(model, qtype.value, threads)
+    except EvaluatorError as exc:
+        _fail(exc)
+    state = "written" if made else "already there"
+    err.print(f"{converted.path} ({state}, sha256 {file_sha256(converted.path.resolve())[:12]}…)", soft_wrap=True)
+    print(f"--model {converted.name}")
+
+
 class TableFormat(StrEnum):
     """Output formats of `sql`."""
 
@@ -213,6 +265,11 @@ def batch(
         typer.Option("--timeout", min=1, help="Seconds one case may take before it is recorded as failed."),
     ] = None,
     prompts_dir: PromptsOpt = None,
+    max_bytes: MaxBytesOpt = 2_000_000,
+    max_cases: Annotated[
+        int, typer.Option("--max-cases", min=1, help="Refuse a folder with more designs than this; nothing is written.")
+    ] = 10_000,
+    parallel: ParallelOpt = "auto",
 ) -> None:
     """Review every design of a folder into a DuckDB file; re-run the same command to resume.
 
@@ -233,6 +290,9 @@ def batch(
         settings=ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout),
         prompts_dir=prompts_dir,
         limit=limit,
+        max_bytes=max_bytes,
+        max_cases=max_cases,
+        parallel=parallel_count(parallel),
     )
     try:
         cases = from_manifest(manifest) if manifest else discover(folder)
@@ -245,6 +305,59 @@ def batch(
         raise typer.Exit(130)
     if summary.count("failed"):
         raise typer.Exit(1)
+
+
+@app.command()
+def calibrate(
+    dataset: Annotated[Path, typer.Argument(help="Folder of labelled designs (a labels.toml beside each design).")],
+    db: DbOpt = DEFAULT_DB,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Review at most N new cases in this run.")] = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+    model: ModelOpt = None,
+    n_ctx: NCtxOpt = None,
+    threads: ThreadsOpt = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed, passed with every call.")] = 42,
+    max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1, help="Seconds one case may take before it is recorded as failed."),
+    ] = None,
+    prompts_dir: PromptsOpt = None,
+    parallel: ParallelOpt = "auto",
+    output_format: Annotated[TrendFormat, typer.Option("--format", "-f", help="Output format.")] = TrendFormat.table,
+) -> None:
+    """Review a dataset with planted defects and measure how well the model found them.
+
+    Every labelled case is reviewed into the DuckDB file like `batch` does (re-run to resume;
+    reviewed cases are not reviewed again), then defect recall, unmatched findings, score
+    ranking, evidence and validity are reported and stored in calibration_runs,
+    calibration_cases and calibration_matches. Exit status 0, or 130 when stopped with Ctrl-C.
+    """
+    from evaluator.backends import ModelOptions, Sampling
+    from evaluator.batch import BatchOptions
+    from evaluator.calibration import calibrate as run_calibration
+    from evaluator.cli_batch import BatchProgress, StopFlag, print_summary
+    from evaluator.cli_calibration import print_calibration
+    from evaluator.reviewer import ReviewSettings
+
+    options = BatchOptions(
+        db=db,
+        profile=profile,
+        model=ModelOptions(model, n_ctx, threads),
+        settings=ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout),
+        prompts_dir=prompts_dir,
+        limit=limit,
+        parallel=parallel_count(parallel),
+    )
+    try:
+        with StopFlag(err) as stop, BatchProgress(err) as progress:
+            result = run_calibration(dataset, options, observer=progress, should_stop=stop.is_set)
+    except EvaluatorError as exc:
+        _fail(exc)
+    print_summary(err, result.batch, db)
+    print_calibration(result, output_format.value)
+    if result.batch.interrupted:
+        raise typer.Exit(130)
 
 
 @app.command()
@@ -299,6 +412,36 @@ def trends(
 
 
 @app.command()
+def report(
+    db: DbOpt = DEFAULT_DB,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path("report.html"),
+    since: Annotated[
+        datetime | None, typer.Option("--since", help="Only reviews made at or after this date/time (UTC).")
+    ] = None,
+    case: Annotated[
+        list[str] | None, typer.Option("--case", help="Only cases whose key matches this glob; repeatable.")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report: latest run, score trends, findings, comparisons, reviews.
+
+    One file with inline styles and SVG charts, no script and nothing loaded from a network.
+    Example: evaluator report --db evaluator.duckdb -o report.html --since 2026-01-01 --case 'payments/*'
+    """
+    from evaluator.report import write_report
+    from evaluator.report_data import Scope
+
+    try:
+        result = write_report(db, output, Scope(since, tuple(case or ())))
+    except EvaluatorError as exc:
+        _fail(exc)
+    err.print(
+        f"report written to {result.path}: {result.cases} cases, {result.reviews} reviews, "
+        f"{result.size_bytes / 1024:,.0f} KiB",
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Review markdown files, or folders of them.")],
     db: DbOpt = DEFAULT_DB,
@@ -336,12 +479,14 @@ def bench(
     n_ctx: NCtxOpt = None,
     runs: Annotated[int, typer.Option("--runs", min=1, help="Repetitions of each raw measurement (median).")] = 3,
     gen_tokens: Annotated[int, typer.Option("--gen-tokens", min=8, help="Tokens generated per raw measurement.")] = 128,
-    max_cases: Annotated[int, typer.Option("--max-cases", min=1, help="Cases run through the pipeline.")] = 6,
+    max_cases: Annotated[int, typer.Option("--max-cases", min=1, help="Cases run through the pipeline.")] = 8,
+    parallel: ParallelOpt = "auto",
     max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
     naive: Annotated[bool, typer.Option(help="Also time one `evaluator review` process per case.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Measure raw engine speed, the review pipeline, grammar cost, KV-cache reuse and memory.
+    """Measure raw engine speed, the review pipeline (one case at a time and --parallel together),
+    grammar cost, KV-cache reuse and memory, against a naive one-process-per-case loop.
 
     Everything is measured side by side in one run (these machines are noisy): compare the
     ratios, not single times. Takes minutes: each case is a full review.
@@ -360,6 +505,7 @@ def bench(
         gen_tokens=gen_tokens,
         max_cases=max_cases,
         naive=naive,
+        parallel=parallel_count(parallel),
         settings=ReviewSettings(max_tokens=max_tokens),
     )
     update, stop = _status(err)
@@ -388,6 +534,9 @@ def _root(
     ] = False,
 ) -> None:
     """Offline reviews of technical design documents by a local GGUF model."""
+    from evaluator.offline import enforce_offline
+
+    enforce_offline()  # before any command imports a library that could reach a hub
 
 
 def main() -> None:

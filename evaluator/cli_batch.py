@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Column, Table
 
 from evaluator.batch import BatchObserver, BatchSummary, CaseOutcome
+from evaluator.capacity import Capacity
 from evaluator.cases import Case
 from evaluator.trends import Trend
 
@@ -65,7 +66,7 @@ class BatchProgress(BatchObserver):
             transient=True,
         )
         self._task = self._progress.add_task("planning", total=None)
-        self._case = ""
+        self._running: list[str] = []  # cases in flight, oldest first
 
     def __enter__(self) -> BatchProgress:
         self._progress.start()
@@ -78,12 +79,20 @@ class BatchProgress(BatchObserver):
         self._console.print(f"{total} cases: {todo} to review, {total - todo} already done or skipped")
         self._progress.update(self._task, total=todo, completed=0)
 
+    def capacity(self, capacity: Capacity) -> None:
+        self._console.print(capacity.describe())
+
     def started(self, case: Case) -> None:
-        self._case = case.key
-        self._progress.update(self._task, description=case.key)
+        self._running.append(case.key)
+        self._describe()
 
     def step(self, message: str) -> None:
-        self._progress.update(self._task, description=f"{self._case} · {message}")
+        self._describe(message)
+
+    def _describe(self, message: str = "") -> None:
+        running = self._running
+        text = running[0] if len(running) == 1 else f"{len(running)} in flight: {', '.join(running)}"
+        self._progress.update(self._task, description=f"{text} · {message}" if message else text)
 
     def finished(self, outcome: CaseOutcome) -> None:
         key = outcome.case.key
@@ -97,8 +106,10 @@ class BatchProgress(BatchObserver):
             self._console.print(f"[red]✗[/] {key}: {outcome.message}", soft_wrap=True)
         elif outcome.status == "skipped":
             self._console.print(f"[yellow]-[/] {key}: skipped, {outcome.message}")
-        if outcome.status in ("ok", "failed") and self._case == key:
+        if key in self._running:  # not a case that failed or was skipped while planning
+            self._running.remove(key)
             self._progress.advance(self._task)
+            self._describe()
 
 
 def print_summary(console: Console, summary: BatchSummary, db: Path) -> None:
@@ -186,22 +197,32 @@ def _num(value: float | None) -> str:
 
 def print_bench(report: BenchReport) -> None:
     """The bench figures and the ratios the targets are stated in."""
-    table = Table("figure", "value", title=f"bench: {report.model}, n_ctx {report.n_ctx}, {report.threads} thread(s)")
+    title = f"bench: {report.model}, n_ctx {report.n_ctx}, {report.threads} thread(s), parallel {report.parallel}"
+    table = Table("figure", "value", title=title)
     rows = [
         (f"raw prompt processing, {n} thread(s)", f"{v:.1f} tok/s") for n, v in sorted(report.raw_prompt_tps.items())
     ]
     rows += [(f"raw generation, {n} thread(s)", f"{v:.1f} tok/s") for n, v in sorted(report.raw_generation_tps.items())]
+    rows += [
+        (f"raw generation, {n} sequence(s) together (total)", f"{v:.1f} tok/s")
+        for n, v in sorted(report.raw_batched_tps.items())
+    ]
     naive = report.naive_seconds_per_case
     memory = (report.peak_rss_bytes, report.model_bytes, report.kv_cache_bytes)
+    grammar = (report.grammar_generation_tps, report.full_check_generation_tps, report.plain_generation_tps)
     rows += [
         (
-            "generation with / without grammar",
-            f"{report.grammar_generation_tps:.1f} / {report.plain_generation_tps:.1f} tok/s",
+            "generation: sample-first grammar / full check / no grammar",
+            " / ".join(f"{v:.1f}" for v in grammar) + " tok/s",
         ),
         (f"pipeline generation, median of {report.cases} cases", f"{report.pipeline_generation_tps:.1f} tok/s"),
         ("pipeline prompt tokens (from cache)", f"{report.prompt_tokens:,} ({report.cached_tokens:,})"),
         ("shared prefix: instructions + requirements", f"{report.shared_prefix_tokens:,} tokens"),
-        ("seconds per case: pipeline / naive CLI", f"{report.pipeline_seconds_per_case:.1f} / " + _num(naive)),
+        (
+            f"seconds per case: one at a time / {report.parallel} together / naive CLI",
+            f"{report.pipeline_seconds_per_case:.1f} / {report.batched_seconds_per_case:.1f} / " + _num(naive),
+        ),
+        (f"completion tokens/s of the batch, {report.parallel} together", f"{report.batched_completion_tps:.1f}"),
         ("peak RSS / model file / KV cache", " / ".join(f"{b / 2**20:.0f}" for b in memory) + " MiB"),
     ]
     rows += [(f"ratio: {name}", "-" if v is None else f"{v:.2f}") for name, v in report.ratios().items()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -62,12 +63,27 @@ def resolve_model(spec: str | None) -> ModelFile:
     for entry in entries:
         if entry.name == spec:
             return _from_entry(entry)
-    local = USER_MODELS_DIR / f"{spec}.gguf"
-    if local.is_file():
-        check_gguf(local)
-        return ModelFile(name=spec, path=local, n_ctx=DEFAULT_N_CTX)
+    for local in (USER_MODELS_DIR / f"{spec}.gguf", converted_models_dir() / f"{spec}.gguf"):
+        if local.is_file():
+            check_gguf(local)
+            return ModelFile(name=spec, path=local, n_ctx=DEFAULT_N_CTX)
     known = ", ".join(e.name for e in entries)
-    raise ModelError(f"unknown model '{spec}' — use one of: {known}, a name in ./models/, or a path to a .gguf file")
+    raise ModelError(
+        f"unknown model '{spec}' — use one of: {known}, a name in ./models/ or made by `evaluator convert`, "
+        "or a path to a .gguf file"
+    )
+
+
+def cache_dir() -> Path:
+    """``$EVALUATOR_CACHE``, else ``$XDG_CACHE_HOME/evaluator``, else ``~/.cache/evaluator``."""
+    if os.environ.get("EVALUATOR_CACHE"):
+        return Path(os.environ["EVALUATOR_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "evaluator"
+
+
+def converted_models_dir() -> Path:
+    """Where ``evaluator convert`` keeps its models; ``--model NAME`` looks here after ``./models/``."""
+    return cache_dir() / "models"
 
 
 def _from_entry(entry: ManifestEntry) -> ModelFile:

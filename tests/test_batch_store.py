@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,44 @@ def test_findings_are_stored_with_evidence_flags(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([respond]))
     run_batch(discover(folder), BatchOptions(db=db))
     assert _rows(db, "SELECT severity, evidence_found FROM findings") == [("critical", True)]
+
+
+def test_parallel_batch_reviews_cases_together_and_stores_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, db = _folder(tmp_path / "cases", designs=5), tmp_path / "e.duckdb"
+    together = threading.Barrier(3, timeout=10)  # breaks unless three reviews are in flight at once
+
+    def in_threes(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        if any(f"# Design {i}" in messages[-1]["content"] for i in range(3)):  # the first three slots' cases
+            together.wait()
+        return valid_output(messages, schema)
+
+    opened: list[Any] = []
+
+    def open_fake(options: Any) -> FakeBackend:
+        opened.append(options)
+        return FakeBackend([in_threes] * 5)
+
+    monkeypatch.setattr(batch_module, "open_backend", open_fake)
+    summary = run_batch(discover(folder), BatchOptions(db=db, parallel=3))
+    assert [o.status for o in summary.outcomes] == ["ok"] * 5
+    assert opened[0].parallel == 3
+    assert _rows(db, "SELECT count(*), count(DISTINCT case_key) FROM reviews WHERE status = 'ok'") == [(5, 5)]
+
+
+def test_a_stop_lets_the_cases_in_flight_finish_and_starts_no_more(tmp_path: Path, fake: list[FakeBackend]) -> None:
+    folder, db = _folder(tmp_path / "cases", designs=5), tmp_path / "e.duckdb"
+    summary = run_batch(discover(folder), BatchOptions(db=db, parallel=2), should_stop=lambda: True)
+    assert summary.interrupted and summary.count("ok") == 1  # the first was submitted before the stop was seen
+    assert _rows(db, "SELECT status, cases_ok FROM runs") == [("interrupted", 1)]
+
+
+def test_auto_parallel_is_capped_by_the_cases_and_said_before_loading(tmp_path: Path, fake: list[FakeBackend]) -> None:
+    folder, db = _folder(tmp_path / "cases", designs=2), tmp_path / "e.duckdb"
+    said: list[str] = []
+
+    class Observer(batch_module.BatchObserver):
+        def capacity(self, capacity: Any) -> None:
+            said.append(capacity.describe())
+
+    run_batch(discover(folder), BatchOptions(db=db, parallel=None), observer=Observer())
+    assert len(said) == 1 and said[0].startswith("parallel 2: KV cache 2 × ")

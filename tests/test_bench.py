@@ -20,13 +20,31 @@ def test_bench_reports_sane_figures(tmp_path: Path) -> None:
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "tech-design.md").write_text(f"# Orders {name}\n\n## API\n\nPOST /v1/orders returns 201.\n")
-    args = ["bench", "--cases", str(tmp_path), "--runs", "1", "--gen-tokens", "16", "--max-cases", "2", "--json"]
+    args = [
+        "bench",
+        "--cases",
+        str(tmp_path),
+        "--runs",
+        "1",
+        "--gen-tokens",
+        "16",
+        "--max-cases",
+        "2",
+        "--parallel",
+        "2",
+    ]
+    args.append("--json")
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert set(report["raw_generation_tps"]) == {"1", "2"}
     assert all(v > 0 for v in [*report["raw_prompt_tps"].values(), *report["raw_generation_tps"].values()])
+    assert set(report["raw_batched_tps"]) == {"1", "2", "4", "8"} and all(
+        v > 0 for v in report["raw_batched_tps"].values()
+    )
     assert report["pipeline_generation_tps"] > 0 and report["grammar_generation_tps"] > 0
+    assert report["full_check_generation_tps"] > 0 and report["plain_generation_tps"] > 0
+    assert report["parallel"] == 2 and report["batched_seconds_per_case"] > 0 and report["batched_completion_tps"] > 0
     assert 0 < report["shared_prefix_tokens"] < report["prompt_tokens"]
     assert 0 < report["shared_prefix_cached_share"] <= 1
     assert report["naive_seconds_per_case"] > 0

@@ -86,3 +86,11 @@ def test_python_dash_m_works() -> None:
 def test_profiles_and_models_listings() -> None:
     assert "python-fastapi\t9 sections, 10 checklist items" in runner.invoke(app, ["profiles"]).stdout
     assert "smollm2-135m-instruct (default)" in runner.invoke(app, ["models"]).stdout
+
+
+@pytest.mark.parametrize("value", ["0", "many", "-2"])
+def test_parallel_must_be_a_positive_number_or_auto(tmp_path: Path, value: str) -> None:
+    result = CliRunner().invoke(app, ["batch", str(tmp_path), "--db", str(tmp_path / "e.duckdb"), "--parallel", value])
+    assert result.exit_code == 2
+    assert "expected a positive number or auto" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "e.duckdb").exists()

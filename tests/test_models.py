@@ -38,3 +38,18 @@ def test_missing_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(models, "manifest", lambda: [entry])
     with pytest.raises(ModelError, match="pip install no-such-pkg-here"):
         resolve_model(None)
+
+
+@pytest.mark.model
+def test_convert_makes_a_cached_copy_that_model_names_find(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evaluator.models import file_sha256, resolve_model
+    from evaluator.quantize import convert
+
+    monkeypatch.setenv("EVALUATOR_CACHE", str(tmp_path))
+    converted, made = convert(None, "q8_0")
+    assert made and converted.path == tmp_path / "models" / "smollm2-135m-instruct-q8_0.gguf"
+    assert convert(None, "q8_0")[1] is False  # one-time: the second call reuses the file
+    found = resolve_model("smollm2-135m-instruct-q8_0")
+    assert found.path == converted.path and found.path.read_bytes()[:4] == b"GGUF"
+    assert file_sha256(found.path) != file_sha256(resolve_model(None).path)
+    assert not list((tmp_path / "models").glob("*.partial"))

@@ -18,6 +18,7 @@ class ModelOptions:
     model: str | None = None
     n_ctx: int | None = None
     threads: int | None = None
+    parallel: int = 1  # sequences decoded together (batch --parallel)
 
     def resolve(self) -> ModelFile:
         """Locate and check the GGUF file (sha256 against the manifest where it has one)."""
@@ -36,4 +37,9 @@ def open_backend(options: ModelOptions) -> Backend:
     model = options.resolve()
     from evaluator.backends.llama_cpp import LlamaCppBackend
 
-    return LlamaCppBackend(model, n_ctx=options.n_ctx or model.n_ctx, n_threads=options.threads or default_threads())
+    return LlamaCppBackend(
+        model,
+        n_ctx=options.n_ctx or model.n_ctx,
+        n_threads=options.threads or default_threads(),
+        parallel=options.parallel,
+    )

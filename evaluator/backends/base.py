@@ -63,8 +63,9 @@ class Backend(Protocol):
     ) -> Generation:
         """Generate one JSON document that follows ``schema``.
 
-        ``finish_reason`` is "stop", "length" (cut off at ``max_tokens``) or "timeout" (the
-        ``time.monotonic()`` ``deadline`` passed; checked between tokens).
+        ``finish_reason`` is "stop", "length" (cut off at ``max_tokens``), "loop" (stopped
+        while repeating one short block) or "timeout" (the ``time.monotonic()``
+        ``deadline`` passed; checked between tokens).
         """
         ...
 

@@ -6,6 +6,7 @@ and records every call so a test can look at the prompts it was given.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class FakeBackend:
 
     def __post_init__(self) -> None:
         self._script = iter(self.script)
+        self._lock = threading.Lock()  # a parallel batch calls generate from several threads
 
     def count_tokens(self, messages: list[Message]) -> int:
         """One token per four characters of content, plus a little per message."""
@@ -57,11 +59,11 @@ class FakeBackend:
         deadline: float | None = None,
     ) -> Generation:
         """Return the next scripted output."""
-        self.calls.append(Call(messages, schema, max_tokens, sampling))
-        try:
-            entry = next(self._script)
-        except StopIteration:
-            raise AssertionError("FakeBackend ran out of scripted outputs") from None
+        with self._lock:
+            self.calls.append(Call(messages, schema, max_tokens, sampling))
+            entry = next(self._script, None)
+        if entry is None:
+            raise AssertionError("FakeBackend ran out of scripted outputs")
         text = entry if isinstance(entry, str) else entry(messages, schema)
         finish = "timeout" if deadline is not None and time.monotonic() > deadline else "stop"
         if len(text) > max_tokens * 4:

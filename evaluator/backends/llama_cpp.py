@@ -3,45 +3,54 @@
 The grammar is built with ``LlamaGrammar.from_json_schema`` (which raises on a schema it
 cannot convert) rather than ``response_format`` (which silently falls back to any JSON).
 The chat template comes from the GGUF metadata and is applied here, so the exact prompt
-tokens are known: that is how cached (prefix-reused) tokens are counted.
+tokens are known. Generation runs on the batched :class:`DecodeEngine`: calls from several
+threads at once are decoded together, one sequence slot each (``parallel``).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-import llama_cpp
-from llama_cpp import Llama, LlamaGrammar, StoppingCriteriaList
+from llama_cpp import Llama, LlamaGrammar
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from evaluator.backends.base import Generation, Sampling
+from evaluator.backends.engine import DecodeEngine, Request
 from evaluator.errors import ContextError, GenerationError, ModelError
 from evaluator.models import ModelFile
 from evaluator.prompts import Message
 
 
 class LlamaCppBackend:
-    """One loaded model. Not safe for concurrent calls: use one per process."""
+    """One loaded model; ``generate`` may be called from ``parallel`` threads at once."""
 
-    def __init__(self, model: ModelFile, *, n_ctx: int, n_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: ModelFile,
+        *,
+        n_ctx: int,
+        n_threads: int | None = None,
+        n_threads_batch: int | None = None,
+        parallel: int = 1,
+    ) -> None:
         self.name = model.name
-        self.n_ctx = n_ctx
+        self.n_ctx = n_ctx  # per sequence
         try:
-            self._llm = Llama(
-                model_path=str(model.path),
-                n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_batch=512,
-                n_ubatch=512,
-                flash_attn=False,  # slower generation on these CPUs (shared/DESIGN.md)
-                verbose=False,
-            )
+            # This Llama object's own context stays tiny: it serves the tokenizer and metadata.
+            self._llm = Llama(model_path=str(model.path), n_ctx=64, n_batch=64, n_ubatch=64, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"llama.cpp could not load {model.path}: {exc} — is it a complete GGUF file?") from None
         self._formatter = self._chat_formatter(model)
-        self._grammars: dict[str, LlamaGrammar] = {}
+        self._grammars: dict[str, str] = {}
+        threads = n_threads or self._llm.n_threads
+        self.engine = DecodeEngine(
+            self._llm,
+            n_seq=parallel,
+            n_ctx_seq=n_ctx,
+            n_threads=threads,
+            n_threads_batch=n_threads_batch or max(threads, self._llm.n_threads_batch),
+        )
 
     def _chat_formatter(self, model: ModelFile) -> Jinja2ChatFormatter:
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -76,69 +85,31 @@ class LlamaCppBackend:
         sampling: Sampling,
         deadline: float | None = None,
     ) -> Generation:
-        """Generate JSON constrained by ``schema``; ``finish_reason`` is 'length' if cut off."""
-        tokens, stop = self.tokenize_messages(messages)
+        """Generate JSON constrained by ``schema`` (None: unconstrained); see :class:`Backend`."""
+        tokens, _stop = self.tokenize_messages(messages)  # the chat template's stop is an end-of-generation token
         if len(tokens) + max_tokens > self.n_ctx:
             raise ContextError(
                 f"prompt ({len(tokens)} tokens) plus max_tokens ({max_tokens}) exceed the {self.n_ctx}-token context"
             )
-        cached = min(self._cached_prefix(tokens), len(tokens) - 1)
-        llama_cpp.llama_perf_context_reset(self._llm.ctx)
-        start = time.perf_counter()
-        out: Any = self._llm.create_completion(
-            prompt=tokens,
-            grammar=self._grammar(schema) if schema is not None else None,  # None: unconstrained (bench)
-            max_tokens=max_tokens,
-            temperature=sampling.temperature,
-            seed=sampling.seed,
-            repeat_penalty=sampling.repeat_penalty,
-            stop=stop,
-            stopping_criteria=_deadline(deadline),
-        )
-        seconds = time.perf_counter() - start
-        prompt_seconds = llama_cpp.llama_perf_context(self._llm.ctx).t_p_eval_ms / 1000
-        choice, usage = out["choices"][0], out["usage"]
-        finish = choice["finish_reason"] or "stop"
-        if deadline is not None and time.monotonic() > deadline and finish != "length":
-            finish = "timeout"
-        return Generation(
-            text=choice["text"],
-            finish_reason=finish,
-            prompt_tokens=usage["prompt_tokens"],
-            cached_tokens=max(cached, 0),
-            completion_tokens=usage["completion_tokens"],
-            seconds=seconds,
-            prompt_seconds=prompt_seconds,
-        )
+        grammar = self._grammar(schema) if schema is not None else None
+        request = Request(tokens, grammar, max_tokens, sampling, deadline)
+        return self.engine.submit(request).result()
 
     @property
     def llama(self) -> Llama:
-        """The loaded model, for measurements with the low-level API (``evaluator bench``)."""
+        """The loaded model, for its tokenizer and metadata (``evaluator bench``)."""
         return self._llm
 
-    def _cached_prefix(self, tokens: list[int]) -> int:
-        n = 0
-        for a, b in zip(self._llm._input_ids, tokens, strict=False):
-            if a != b:
-                break
-            n += 1
-        return n
-
-    def _grammar(self, schema: dict[str, Any]) -> LlamaGrammar:
+    def _grammar(self, schema: dict[str, Any]) -> str:
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
             try:
-                self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+                self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)._grammar
             except Exception as exc:  # the converter raises bare Exceptions
                 raise GenerationError(f"cannot build a grammar from the review schema: {exc}") from None
         return self._grammars[key]
 
     def close(self) -> None:
-        """Free the model and its context."""
+        """Stop the engine and free the model and its contexts."""
+        self.engine.close()
         self._llm.close()
-
-
-def _deadline(deadline: float | None) -> StoppingCriteriaList | None:
-    if deadline is None:
-        return None
-    return StoppingCriteriaList([lambda _ids, _logits: time.monotonic() > deadline])

@@ -1,0 +1,108 @@
+"""The batched decode engine: its pure helpers, and with the real model what batching must not change."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluator.backends import ModelOptions
+from evaluator.backends.base import Generation, Sampling
+from evaluator.backends.engine import _common, _looping, _penalise
+from evaluator.documents import parse_document, read_document
+from evaluator.profiles import load_profile
+from evaluator.prompts import Message, Prompts
+from evaluator.review import draft_model, generation_schema
+from tests.conftest import DATASETS
+
+GROUP = DATASETS / "clinic-appointments"
+
+
+def test_common_prefix_length() -> None:
+    assert _common([1, 2, 3, 4], [1, 2, 9]) == 2
+    assert _common([1, 2], [1, 2, 3]) == 2
+    assert _common([], [1]) == 0
+    assert _common([5], [6]) == 0
+
+
+def test_a_short_block_repeated_is_a_loop_and_varied_text_is_not() -> None:
+    assert _looping(list(range(100)) + [7, 8, 9, 10, 11] * 4)
+    assert not _looping(list(range(100)) + [7, 8, 9, 10, 11] * 3)  # three repeats: still plausible text
+    assert not _looping(list(range(300)))
+    assert not _looping([1, 1, 1, 1])  # blocks shorter than four tokens are ordinary JSON punctuation runs
+
+
+def test_repeat_penalty_shrinks_seen_tokens_whatever_their_sign() -> None:
+    logits = np.array([2.0, -2.0, 3.0, 1.0], dtype=np.float32)
+    _penalise(logits, [0, 1, 1], 2.0)
+    assert logits.tolist() == [1.0, -4.0, 3.0, 1.0]
+    unchanged = np.array([2.0], dtype=np.float32)
+    _penalise(unchanged, [0], 1.0)
+    assert unchanged.tolist() == [2.0]
+
+
+# --- with the real model ------------------------------------------------------------------
+
+SHORT = 1_500  # characters of each design: enough to differ, small enough for CI
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[object]:
+    from evaluator.backends.llama_cpp import LlamaCppBackend
+
+    model = ModelOptions().resolve()
+    b = LlamaCppBackend(model, n_ctx=4096, n_threads=1, parallel=3)
+    yield b
+    b.close()
+
+
+def _messages(name: str) -> list[Message]:
+    requirements = read_document(GROUP / "requirements.md")
+    design = parse_document((GROUP / name / "tech-design.md").read_text()[:SHORT], Path(f"{name}.md"))
+    profile = load_profile()
+    return Prompts().messages(
+        "review.md.j2", profile=profile, requirements=requirements.text, design_title=design.title, design=design.text
+    )
+
+
+def _generate(backend: object, name: str, tokens: int = 64) -> Generation:
+    schema = generation_schema(draft_model(load_profile()))
+    return backend.generate(_messages(name), schema=schema, max_tokens=tokens, sampling=Sampling())  # type: ignore[attr-defined]
+
+
+@pytest.mark.model
+def test_sample_first_grammar_check_gives_the_full_checks_output(backend: object) -> None:
+    engine = backend.engine  # type: ignore[attr-defined]
+    engine.full_checks = 0
+    fast = _generate(backend, "sound")
+    checked_fast = engine.full_checks
+    engine.sample_first = False
+    try:
+        full = _generate(backend, "sound")
+    finally:
+        engine.sample_first = True
+    assert fast.text == full.text and fast.completion_tokens == full.completion_tokens == 64
+    assert engine.full_checks - checked_fast == 64  # the full check ran on every token...
+    assert checked_fast < 64  # ...the sample-first one on fewer
+
+
+@pytest.mark.model
+def test_greedy_output_is_the_same_alone_and_among_other_sequences(backend: object) -> None:
+    alone = _generate(backend, "double-booking")
+    results: dict[str, Generation] = {}
+
+    def run(name: str) -> None:
+        results[name] = _generate(backend, name)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("sync-reminders", "double-booking", "sound")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results["double-booking"].text == alone.text
+    # the instructions + requirements were evaluated once and copied to the other sequences
+    shared = 1_500
+    assert all(g.cached_tokens > shared for g in results.values()), {k: g.cached_tokens for k, g in results.items()}
