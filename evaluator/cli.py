@@ -52,6 +52,11 @@ PromptsOpt = Annotated[
 ]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Largest input document accepted, in bytes.")]
 
+SeedOpt = Annotated[int, typer.Option(help="Sampling seed, passed with every call.")]
+MaxTokensOpt = Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")]
+CaseTimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", min=1, help="Seconds one case may take before it is recorded as failed.")
+]
 ParallelOpt = Annotated[
     str,
     typer.Option(
@@ -258,12 +263,9 @@ def batch(
     model: ModelOpt = None,
     n_ctx: NCtxOpt = None,
     threads: ThreadsOpt = None,
-    seed: Annotated[int, typer.Option(help="Sampling seed, passed with every call.")] = 42,
-    max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
-    timeout: Annotated[
-        float | None,
-        typer.Option("--timeout", min=1, help="Seconds one case may take before it is recorded as failed."),
-    ] = None,
+    seed: SeedOpt = 42,
+    max_tokens: MaxTokensOpt = 2048,
+    timeout: CaseTimeoutOpt = None,
     prompts_dir: PromptsOpt = None,
     max_bytes: MaxBytesOpt = 2_000_000,
     max_cases: Annotated[
@@ -316,12 +318,9 @@ def calibrate(
     model: ModelOpt = None,
     n_ctx: NCtxOpt = None,
     threads: ThreadsOpt = None,
-    seed: Annotated[int, typer.Option(help="Sampling seed, passed with every call.")] = 42,
-    max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
-    timeout: Annotated[
-        float | None,
-        typer.Option("--timeout", min=1, help="Seconds one case may take before it is recorded as failed."),
-    ] = None,
+    seed: SeedOpt = 42,
+    max_tokens: MaxTokensOpt = 2048,
+    timeout: CaseTimeoutOpt = None,
     prompts_dir: PromptsOpt = None,
     parallel: ParallelOpt = "auto",
     output_format: Annotated[TrendFormat, typer.Option("--format", "-f", help="Output format.")] = TrendFormat.table,
