@@ -106,3 +106,17 @@ def test_greedy_output_is_the_same_alone_and_among_other_sequences(backend: obje
     # the instructions + requirements were evaluated once and copied to the other sequences
     shared = 1_500
     assert all(g.cached_tokens > shared for g in results.values()), {k: g.cached_tokens for k, g in results.items()}
+
+
+@pytest.mark.model
+def test_a_request_whose_grammar_fails_gets_the_error_and_the_engine_goes_on(backend: object) -> None:
+    from evaluator.backends.engine import Request
+    from evaluator.errors import GenerationError
+
+    engine = backend.engine  # type: ignore[attr-defined]
+    tokens = backend.tokenize_messages([{"role": "user", "content": "Say hi."}])[0]  # type: ignore[attr-defined]
+    broken = engine.submit(Request(tokens, "root ::= (", 8, Sampling()))
+    with pytest.raises(GenerationError, match="could not parse the grammar"):
+        broken.result(timeout=60)
+    fine = engine.submit(Request(tokens, None, 8, Sampling())).result(timeout=120)
+    assert fine.completion_tokens > 0

@@ -124,12 +124,12 @@ class DecodeEngine:
             idle = not self._waiting and not any(s.busy for s in self._slots)
             if not self._collect(block=idle):
                 break
-            self._admit()
-            if any(s.busy for s in self._slots):
-                try:
+            try:
+                self._admit()
+                if any(s.busy for s in self._slots):
                     self._step()
-                except Exception as exc:  # a bug or a llama.cpp failure: fail the requests, not the process
-                    self._fail_all(exc)
+            except Exception as exc:  # a bug or a llama.cpp failure: fail the requests, never hang them
+                self._fail_all(exc)
         self._fail_all(GenerationError("the decode engine was closed"))
 
     def _collect(self, *, block: bool) -> bool:
@@ -152,7 +152,10 @@ class DecodeEngine:
             if self._prefix_in_progress(request):
                 continue  # another slot is still reading this prompt's start: copy it when done
             self._waiting.remove(request)
-            self._start(request, free)
+            try:
+                self._start(request, free)
+            except GenerationError as exc:  # this request cannot run (its grammar): the others can
+                request.future.set_exception(exc)
 
     def _prefix_in_progress(self, request: Request) -> bool:
         best = max((_common(s.kv, request.tokens) for s in self._slots), default=0)
@@ -171,6 +174,7 @@ class DecodeEngine:
                 GenerationError(f"prompt ({len(tokens)}) plus max_tokens exceed {self.n_ctx_seq} tokens per sequence")
             )
             return
+        grammar = self._grammar(request.grammar) if request.grammar else None  # may raise: before any state
         slot = max(free, key=lambda s: _common(s.kv, tokens))
         keep = min(_common(slot.kv, tokens), len(tokens) - 1)
         donor = max(self._slots, key=lambda s: _common(s.kv, tokens))
@@ -185,7 +189,7 @@ class DecodeEngine:
         slot.request, slot.pending, slot.cached = request, tokens[keep:], keep
         slot.output, slot.pieces, slot.prompt_seconds = [], [], 0.0
         slot.started = time.perf_counter()
-        slot.grammar = self._grammar(request.grammar) if request.grammar else None
+        slot.grammar = grammar
         slot.rng = np.random.default_rng(request.sampling.seed) if request.sampling.temperature > 0 else None
 
     def _grammar(self, gbnf: str) -> Any:
