@@ -75,5 +75,8 @@ def test_review_of_every_sample_case(tmp_path: Path, requirements: Path, design:
         r"cost: ([\d,]+) prompt tokens \(([\d,]+) from cache\) · ([\d,]+) completion tokens", result.stderr
     )
     assert cost and int(cost.group(3).replace(",", "")) > 0
-    long_design = design.stat().st_size > 20_000
-    assert ("reviewed in" in text and "parts, then a summary pass" in text) is long_design
+    sectioned = "reviewed in" in text and "parts, then a summary pass" in text
+    if design.stat().st_size > 20_000:
+        assert sectioned  # can never fit one pass of an 8k context
+    elif design.stat().st_size < 11_000:
+        assert not sectioned  # fits with room to spare; 11-12 KB designs sit at the one-pass limit
