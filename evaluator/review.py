@@ -68,7 +68,8 @@ class Processing(BaseModel):
         if self.mode == "single":
             text = "design reviewed in one pass"
         elif self.mode == "sectioned":
-            text = f"design too long for one pass: reviewed in {len(self.parts)} parts, then a summary pass"
+            n = len(self.parts)
+            text = f"design too long for one pass: reviewed in {n} part{'' if n == 1 else 's'}, then a summary pass"
         else:
             text = "ingested from an existing review"
         if self.retries:
