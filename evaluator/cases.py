@@ -12,6 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from evaluator.errors import EvaluatorError
 
@@ -65,14 +66,19 @@ def find_requirements(design: Path, root: Path) -> Path | None:
         folder = folder.parent
 
 
+def read_toml(path: Path, error: type[EvaluatorError], what: str = "") -> dict[str, Any]:
+    """A TOML file's data, or ``error`` with one line saying why it could not be read."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"cannot read {what}{path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{what}{path} is not valid TOML: {exc}") from None
+
+
 def from_manifest(path: Path) -> list[Case]:
     """Cases listed in a TOML manifest: ``[[case]]`` with ``design``, ``requirements`` and optional ``key``."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CaseError(f"cannot read manifest {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CaseError(f"manifest {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, CaseError, "manifest ")
     cases = []
     for i, entry in enumerate(data.get("case", []), 1):
         if not isinstance(entry, dict) or "design" not in entry:

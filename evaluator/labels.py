@@ -10,12 +10,11 @@ would contain. Any malformed file is an error naming the file and what is wrong.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from evaluator.cases import Case, discover
+from evaluator.cases import Case, discover, read_toml
 from evaluator.errors import EvaluatorError
 from evaluator.review import SEVERITIES, Severity
 
@@ -70,12 +69,7 @@ def labelled_cases(dataset: Path) -> list[LabelledCase]:
 
 def load_labels(path: Path) -> Labels:
     """Read and check one labels.toml."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise LabelError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise LabelError(f"{path} is not valid TOML: {exc}") from None
+    data = read_toml(path, LabelError)
     expected = data.get("expected")
     if expected not in ("sound", "defective"):
         raise LabelError(f'{path}: expected must be "sound" or "defective", not {expected!r}')
