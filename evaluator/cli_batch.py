@@ -217,6 +217,7 @@ def print_bench(report: BenchReport) -> None:
         ),
         (f"pipeline generation, median of {report.cases} cases", f"{report.pipeline_generation_tps:.1f} tok/s"),
         ("pipeline prompt tokens (from cache)", f"{report.prompt_tokens:,} ({report.cached_tokens:,})"),
+        ("share of one-at-a-time review time spent on prompts", f"{report.prompt_share:.0%}"),
         ("shared prefix: instructions + requirements", f"{report.shared_prefix_tokens:,} tokens"),
         (
             f"seconds per case: one at a time / {report.parallel} together / naive CLI",

@@ -8,11 +8,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from evaluator.bench import BenchReport
 from evaluator.cli import app
 
-pytestmark = pytest.mark.model
+
+def test_wall_time_bound_is_prompt_share_plus_generation_over_batching_gain() -> None:
+    report = BenchReport("m", 1, 8192, 1, 8, 4, raw_batched_tps={1: 20.0, 2: 30.0, 4: 40.0}, prompt_share=0.5)
+    assert report.batching_gain == pytest.approx(2.0)
+    assert report.wall_time_bound == pytest.approx(0.5 + 0.5 / 2)
+    assert BenchReport("m", 1, 8192, 1, 8, 4, raw_batched_tps={1: 20.0}).wall_time_bound is None  # no prompt share
 
 
+@pytest.mark.model
 def test_bench_reports_sane_figures(tmp_path: Path) -> None:
     (tmp_path / "requirements.md").write_text(
         "# Orders\n\nFR-1: accept orders with 202 Accepted and process them via Kafka.\n"
@@ -45,6 +52,7 @@ def test_bench_reports_sane_figures(tmp_path: Path) -> None:
     assert report["pipeline_generation_tps"] > 0 and report["grammar_generation_tps"] > 0
     assert report["full_check_generation_tps"] > 0 and report["plain_generation_tps"] > 0
     assert report["parallel"] == 2 and report["batched_seconds_per_case"] > 0 and report["batched_completion_tps"] > 0
+    assert 0 < report["prompt_share"] < 1
     assert 0 < report["shared_prefix_tokens"] < report["prompt_tokens"]
     assert 0 < report["shared_prefix_cached_share"] <= 1
     assert report["naive_seconds_per_case"] > 0
