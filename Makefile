@@ -31,10 +31,10 @@ test: $(STAMP) browser  ## lint, type-check and run every test, the real-model o
 	$(BIN)/ruff check evaluator tests
 	$(BIN)/ruff format --check evaluator tests
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
-test-fast: $(STAMP) browser  ## unit tests only (no real model)
-	$(BIN)/pytest -m "not model"
+test-fast: $(STAMP)  ## unit tests only: no model, no Chromium (seconds)
+	$(BIN)/pytest -m "not model and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix evaluator tests

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from evaluator.backends import ModelOptions, open_backend
+from evaluator.backends import BackendFactory, ModelOptions, backend_factory
 from evaluator.documents import DEFAULT_MAX_BYTES, read_document
 from evaluator.offline import enforce_offline
 from evaluator.profiles import DEFAULT_PROFILE, load_profile
@@ -18,17 +18,20 @@ def review_files(
     requirements: Path,
     design: Path,
     *,
+    backend: BackendFactory | None = None,
     profile: str = DEFAULT_PROFILE,
-    model: ModelOptions | None = None,
     settings: ReviewSettings | None = None,
     prompts_dir: Path | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Callable[[str], None] | None = None,
 ) -> Review:
-    """Review one design file against its requirements file with a freshly loaded model.
+    """Review one design file against its requirements file.
 
-    Inputs, profile and prompts are checked before the model is loaded, so bad input fails
-    at once.
+    ``backend`` opens the model (default: the embedded GGUF through ``llama-cpp``); it is
+    opened for this review and closed after it. Inputs, profile and prompts are checked
+    before the model is opened, so bad input fails at once. Raises an EvaluatorError
+    subclass for anything a user can fix (DocumentError, ProfileError, ModelError,
+    ContextError, GenerationError with the raw output).
     """
     enforce_offline()
     requirements_doc = read_document(requirements, role="requirements", max_bytes=max_bytes)
@@ -36,11 +39,9 @@ def review_files(
     reviewer_profile = load_profile(profile, prompts_dir)
     prompts = Prompts(prompts_dir)
     prompts.render("system.md.j2", profile=reviewer_profile)
+    factory = backend or backend_factory(ModelOptions())
     if progress:
         progress("loading the model")
-    backend = open_backend(model or ModelOptions())
-    try:
-        reviewer = Reviewer(backend, reviewer_profile, prompts, settings, progress=progress)
+    with factory.open() as loaded:
+        reviewer = Reviewer(loaded, reviewer_profile, prompts, settings, progress=progress)
         return reviewer.review(requirements_doc, design_doc)
-    finally:
-        backend.close()

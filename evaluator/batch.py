@@ -1,9 +1,13 @@
 """The overnight job: review every case of a folder into the DuckDB store.
 
-The model is loaded once, only if something needs reviewing. Each review is committed in
-its own transaction; a case already reviewed with the same inputs, model, profile, prompts
-and settings is skipped, so re-running the same command resumes a killed or stopped batch.
-One failing case is recorded with its error and the batch goes on.
+Three steps. **Plan** reads every case's documents, computes its cache key from the
+documents, the model (:class:`~evaluator.backends.ModelInfo`), profile, prompts and
+settings, and sets aside what is already reviewed (with that review's id) or cannot be
+reviewed. **Execute** opens the backend (only if something needs reviewing) and runs the
+rest on an executor (:mod:`evaluator.executors`). **Record** is the one writer: each
+result is committed in its own transaction as it arrives, so re-running the same command
+resumes a killed or stopped batch, and a failing case is recorded with its error while
+the batch goes on.
 """
 
 from __future__ import annotations
@@ -12,17 +16,17 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field, replace
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from evaluator.backends import ModelOptions, open_backend
+from evaluator.backends import BackendFactory, ModelInfo
 from evaluator.capacity import Capacity, plan_capacity
 from evaluator.cases import DEFAULT_MAX_CASES, Case, check_batch_size
 from evaluator.documents import DEFAULT_MAX_BYTES, Document, read_document
 from evaluator.errors import EvaluatorError, GenerationError
-from evaluator.models import file_sha256
+from evaluator.executors import Executor, ThreadExecutor
 from evaluator.offline import enforce_offline
 from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.prompts import Prompts
@@ -36,11 +40,10 @@ Status = Literal["ok", "failed", "skipped", "cached"]
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """What to review with, and where to store it."""
+    """What to review with, and where to store it (the model comes as a backend factory)."""
 
     db: Path
     profile: str = DEFAULT_PROFILE
-    model: ModelOptions = field(default_factory=ModelOptions)
     settings: ReviewSettings = field(default_factory=ReviewSettings)
     prompts_dir: Path | None = None
     limit: int | None = None
@@ -51,12 +54,13 @@ class BatchOptions:
 
 @dataclass
 class CaseOutcome:
-    """What happened to one case."""
+    """What happened to one case; ``review_id`` is its row in ``reviews`` (a cached case: the earlier one)."""
 
     case: Case
     status: Status
     message: str = ""
     review: Review | None = None
+    review_id: str | None = None
 
 
 @dataclass
@@ -108,168 +112,190 @@ class BatchObserver:
 
 
 @dataclass
-class _Todo:
+class Job:
+    """One case to review: its documents read, its cache key computed."""
+
     case: Case
     requirements: Document
     design: Document
     cache_key: str
 
 
+@dataclass
+class Plan:
+    """What a run will do: ``jobs`` to review, and the cases already settled (cached, skipped, unreadable)."""
+
+    jobs: list[Job]
+    settled: list[CaseOutcome]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The profile, prompts and model of a run, and what identifies them (run row, cache keys)."""
+
+    profile: Profile
+    prompts: Prompts
+    info: ModelInfo
+    settings: ReviewSettings
+
+    @classmethod
+    def load(cls, options: BatchOptions, info: ModelInfo) -> Setup:
+        """Load and check the profile and prompts (bad ones fail before anything is written)."""
+        profile = load_profile(options.profile, options.prompts_dir)
+        prompts = Prompts(options.prompts_dir)
+        prompts.render("system.md.j2", profile=profile)
+        return cls(profile, prompts, info, options.settings)
+
+    @property
+    def prompt_hash(self) -> str:
+        """The prompt templates' digest."""
+        return self.prompts.digest()
+
+    def run_meta(self) -> dict[str, Any]:
+        """The ``runs`` row's description of what this run reviews with."""
+        return {
+            "model_name": self.info.name,
+            "model_sha256": self.info.digest,
+            "backend": self.info.kind,
+            "backend_version": self.info.version,
+            "profile": self.profile.name,
+            "prompt_hash": self.prompt_hash,
+            "settings": {"review": asdict(self.settings), "n_ctx": self.info.n_ctx},
+        }
+
+    def fingerprint(self) -> str:
+        """Everything but the documents that a cache key covers (a runtime upgrade alone does not count)."""
+        meta = {k: v for k, v in self.run_meta().items() if k != "backend_version"}
+        return _hash(json.dumps({**meta, "profile_data": self.profile.model_dump()}, sort_keys=True))
+
+
 def run_batch(
     cases: list[Case],
     options: BatchOptions,
     *,
+    backend: BackendFactory,
     source: str = "",
     observer: BatchObserver | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    executor: Executor | None = None,
 ) -> BatchSummary:
-    """Review ``cases`` into the store at ``options.db``; see the module docstring."""
+    """Review ``cases`` into the store at ``options.db`` with models ``backend`` opens; see the module docstring.
+
+    Raises an EvaluatorError before anything is written for a batch that is too large, a bad
+    profile or prompts, or a model that cannot be found; one case's failure never raises.
+    """
     enforce_offline()
     check_batch_size(cases, options.max_cases)
     observer = observer or BatchObserver()
     started = time.perf_counter()
-    profile = load_profile(options.profile, options.prompts_dir)
-    prompts = Prompts(options.prompts_dir)
-    prompts.render("system.md.j2", profile=profile)
-    model_file = options.model.resolve()
-    n_ctx = options.model.n_ctx or model_file.n_ctx
-    settings = {"review": asdict(options.settings), "n_ctx": n_ctx}
-    prompt_hash = prompts.digest()
-    meta: dict[str, object] = {
-        "model_name": model_file.name,
-        "model_sha256": file_sha256(model_file.path.resolve()),
-        "profile": profile.name,
-        "prompt_hash": prompt_hash,
-        "settings": settings,
-    }
-    fingerprint = _hash(json.dumps({**meta, "profile_data": profile.model_dump()}, sort_keys=True))
-    outcomes: list[CaseOutcome] = []
+    setup = Setup.load(options, backend.model_info())
     with Store(options.db) as store:
-        run_id = store.begin_run("batch", source, **meta)
-        todo = _plan(cases, options, store, run_id, fingerprint, prompt_hash, outcomes, observer)
-        observer.planned(len(cases), len(todo))
+        recorder = Recorder(store, store.begin_run("batch", source, **setup.run_meta()), setup.prompt_hash, observer)
+        plan = plan_batch(cases, options, setup.fingerprint(), store)
+        for outcome in plan.settled:
+            recorder.settled(outcome)
+        observer.planned(len(cases), len(plan.jobs))
         interrupted = False
         try:
-            if todo:
-                model = _with_parallel(options, model_file.path, n_ctx, len(todo), observer)
-                run = _Run(profile, prompts, options.settings, store, run_id, prompt_hash, observer, outcomes)
-                interrupted = run.review_all(todo, model, should_stop)
+            if plan.jobs:
+                run = _Execution(setup, options, recorder, observer)
+                interrupted = run.execute(plan.jobs, backend, executor or ThreadExecutor(), should_stop)
         except BaseException:
             interrupted = True
             raise
         finally:
-            counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "failed")}
-            store.finish_run(
-                run_id,
-                "interrupted" if interrupted else "completed",
-                total=len(cases),
-                ok=counts["ok"],
-                failed=counts["failed"],
-                skipped=len(outcomes) - counts["ok"] - counts["failed"],
-            )
-    return BatchSummary(run_id, outcomes, time.perf_counter() - started, interrupted)
+            recorder.finish(len(cases), interrupted)
+    return BatchSummary(recorder.run_id, recorder.outcomes, time.perf_counter() - started, interrupted)
 
 
-def _plan(
-    cases: list[Case],
-    options: BatchOptions,
-    store: Store,
-    run_id: str,
-    fingerprint: str,
-    prompt_hash: str,
-    outcomes: list[CaseOutcome],
-    observer: BatchObserver,
-) -> list[_Todo]:
-    """Read every case's documents; record what cannot be reviewed; return what must be."""
-    todo: list[_Todo] = []
+def plan_batch(cases: list[Case], options: BatchOptions, fingerprint: str, store: Store) -> Plan:
+    """Read every case's documents and look its cache key up; return what must be reviewed (up to the limit)."""
+    plan = Plan([], [])
     for case in cases:
         if case.requirements is None:
-            outcome = CaseOutcome(case, "skipped", "no requirements.md or docs/requirements.md found for it")
+            plan.settled.append(CaseOutcome(case, "skipped", "no requirements.md or docs/requirements.md found for it"))
+            continue
+        try:
+            requirements = read_document(case.requirements, role="requirements", max_bytes=options.max_bytes)
+            design = read_document(case.design, role="design", max_bytes=options.max_bytes)
+        except EvaluatorError as exc:
+            plan.settled.append(CaseOutcome(case, "failed", str(exc)))
+            continue
+        key = _hash(design.sha256 + requirements.sha256 + fingerprint)
+        review_id = store.cached_review(key)
+        if review_id is None:
+            plan.jobs.append(Job(case, requirements, design, key))
         else:
-            try:
-                requirements = read_document(case.requirements, role="requirements", max_bytes=options.max_bytes)
-                design = read_document(case.design, role="design", max_bytes=options.max_bytes)
-            except EvaluatorError as exc:
-                record = ReviewRecord(run_id, case.key, status="failed", error=str(exc), prompt_hash=prompt_hash)
-                record.design_path, record.requirements_path = str(case.design), str(case.requirements)
-                store.save(record)
-                outcome = CaseOutcome(case, "failed", str(exc))
-            else:
-                key = _hash(design.sha256 + requirements.sha256 + fingerprint)
-                if not store.has_review(key):
-                    todo.append(_Todo(case, requirements, design, key))
-                    continue
-                outcome = CaseOutcome(case, "cached", "already reviewed with the same inputs and settings")
-        outcomes.append(outcome)
-        observer.finished(outcome)
-    return todo[: options.limit] if options.limit is not None else todo
-
-
-def _with_parallel(
-    options: BatchOptions, model_path: Path, n_ctx: int, cases: int, observer: BatchObserver
-) -> ModelOptions:
-    if options.parallel == 1:
-        return replace(options.model, parallel=1)
-    capacity = plan_capacity(options.parallel, model_path, n_ctx, cases)
-    observer.capacity(capacity)
-    return replace(options.model, parallel=capacity.parallel)
+            message = "already reviewed with the same inputs and settings"
+            plan.settled.append(CaseOutcome(case, "cached", message, review_id=review_id))
+    if options.limit is not None:
+        del plan.jobs[options.limit :]
+    return plan
 
 
 @dataclass
-class _Run:
-    """Reviews the planned cases of one run and stores each result as it arrives."""
+class _Execution:
+    """Opens the backend for the planned jobs and runs them on an executor."""
 
-    profile: Profile
-    prompts: Prompts
-    settings: ReviewSettings
-    store: Store
-    run_id: str
-    prompt_hash: str
+    setup: Setup
+    options: BatchOptions
+    recorder: Recorder
     observer: BatchObserver
-    outcomes: list[CaseOutcome]
 
-    def review_all(self, todo: list[_Todo], model: ModelOptions, should_stop: Callable[[], bool]) -> bool:
-        """Review ``todo``, ``model.parallel`` cases at a time; True if stopped before the end.
+    def execute(
+        self, jobs: list[Job], factory: BackendFactory, executor: Executor, should_stop: Callable[[], bool]
+    ) -> bool:
+        """Review ``jobs``; True if stopped before the end."""
+        parallel = self._plan_capacity(factory, len(jobs))
+        with factory.open(parallel) as backend:  # loaded only now: a fully cached batch never loads it
+            # Pass-level progress ("part 2 of 3") only makes sense for one case at a time.
+            step = self.observer.step if parallel == 1 else None
+            reviewer = Reviewer(backend, self.setup.profile, self.setup.prompts, self.setup.settings, progress=step)
+            return executor.run(
+                jobs,
+                lambda job: reviewer.review(job.requirements, job.design),
+                parallel=parallel,
+                should_stop=should_stop,
+                started=lambda job: self.observer.started(job.case),
+                finished=lambda job, future: self.recorder.reviewed(job, future, reviewer.count_text),
+                cancel=backend.close,  # fails any generation still in flight, so the workers return at once
+            )
 
-        Each case runs in a worker thread that waits on the backend, which decodes the
-        cases in flight together; results are stored here, in the one thread that owns the
-        store. A stop lets the cases in flight finish; an exception ends them at once.
-        """
-        backend = open_backend(model)  # loaded only now: a fully cached batch never loads it
-        # Pass-level progress ("part 2 of 3") only makes sense for one case at a time.
-        step = self.observer.step if model.parallel == 1 else None
-        reviewer = Reviewer(backend, self.profile, self.prompts, self.settings, progress=step)
-        pending = iter(todo)
-        running: dict[Future[Review], _Todo] = {}
-        stopped = False
-        pool = ThreadPoolExecutor(max_workers=model.parallel, thread_name_prefix="review")
-        try:
-            while True:
-                while not stopped and len(running) < model.parallel and (item := next(pending, None)):
-                    self.observer.started(item.case)
-                    running[pool.submit(reviewer.review, item.requirements, item.design)] = item
-                    stopped = should_stop()
-                if not running:
-                    return next(pending, None) is not None  # cases left: stopped before the end
-                done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcome = self._store(running.pop(future), future, reviewer)
-                    self.outcomes.append(outcome)
-                    self.observer.finished(outcome)
-                stopped = stopped or should_stop()
-        finally:
-            backend.close()  # fails any generation still in flight, so the workers return at once
-            pool.shutdown(wait=True, cancel_futures=True)
+    def _plan_capacity(self, factory: BackendFactory, jobs: int) -> int:
+        """Cases to decode together: the option, or what fits (auto), told to the observer."""
+        if self.options.parallel == 1:
+            return 1
+        capacity = plan_capacity(self.options.parallel, factory.memory(), self.setup.info.n_ctx, jobs)
+        self.observer.capacity(capacity)
+        return capacity.parallel
 
-    def _store(self, item: _Todo, future: Future[Review], reviewer: Reviewer) -> CaseOutcome:
+
+class Recorder:
+    """The run's one writer: every outcome is stored (and told to the observer) as it arrives."""
+
+    def __init__(self, store: Store, run_id: str, prompt_hash: str, observer: BatchObserver) -> None:
+        self.store, self.run_id, self.prompt_hash, self.observer = store, run_id, prompt_hash, observer
+        self.outcomes: list[CaseOutcome] = []
+
+    def settled(self, outcome: CaseOutcome) -> None:
+        """A case settled while planning; an unreadable one gets a failed review row."""
+        if outcome.status == "failed":
+            record = ReviewRecord(self.run_id, outcome.case.key, status="failed", error=outcome.message)
+            record.prompt_hash = self.prompt_hash
+            record.design_path, record.requirements_path = str(outcome.case.design), str(outcome.case.requirements)
+            outcome.review_id = self.store.save(record)
+        self._add(outcome)
+
+    def reviewed(self, job: Job, future: Future[Review], count_text: Callable[[str], int]) -> None:
+        """Store the review (or the failure) ``future`` holds for ``job``."""
         record = ReviewRecord(
             self.run_id,
-            item.case.key,
-            cache_key=item.cache_key,
-            design=item.design,
-            requirements=item.requirements,
+            job.case.key,
+            cache_key=job.cache_key,
+            design=job.design,
+            requirements=job.requirements,
             prompt_hash=self.prompt_hash,
-            doc_tokens={d.sha256: reviewer.count_text(d.text) for d in (item.design, item.requirements)},
+            doc_tokens={d.sha256: count_text(d.text) for d in (job.design, job.requirements)},
         )
         try:
             review = future.result()
@@ -277,11 +303,26 @@ class _Run:
             record.status, record.error = "failed", str(exc)
             record.raw_output = exc.raw if isinstance(exc, GenerationError) else None
             record.cache_key = None  # a failure is retried on the next run
-            self.store.save(record)
-            return CaseOutcome(item.case, "failed", str(exc))
+            self._add(CaseOutcome(job.case, "failed", str(exc), review_id=self.store.save(record)))
+            return
         record.review, record.markdown = review, render_markdown(review)
-        self.store.save(record)
-        return CaseOutcome(item.case, "ok", review=review)
+        self._add(CaseOutcome(job.case, "ok", review=review, review_id=self.store.save(record)))
+
+    def finish(self, total: int, interrupted: bool) -> None:
+        """Close the run row with its status and counts."""
+        counts = {s: sum(o.status == s for o in self.outcomes) for s in ("ok", "failed")}
+        self.store.finish_run(
+            self.run_id,
+            "interrupted" if interrupted else "completed",
+            total=total,
+            ok=counts["ok"],
+            failed=counts["failed"],
+            skipped=len(self.outcomes) - counts["ok"] - counts["failed"],
+        )
+
+    def _add(self, outcome: CaseOutcome) -> None:
+        self.outcomes.append(outcome)
+        self.observer.finished(outcome)
 
 
 def _hash(text: str) -> str:

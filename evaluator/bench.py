@@ -133,39 +133,49 @@ def run_bench(cases: list[Case], options: BenchOptions, progress: Callable[[str]
     """Measure everything on ``cases`` (the first ``max_cases`` with requirements)."""
     usable = [c for c in cases if c.requirements is not None][: options.max_cases]
     if not usable:
-        raise EvaluatorError("no case with requirements to benchmark — pass --cases with designs and requirements")
-    profile = load_profile(options.profile)
-    prompts = Prompts()
-    from evaluator.backends import default_threads
-    from evaluator.backends.llama_cpp import LlamaCppBackend
-
-    model_file = options.model.resolve()
-    threads = options.model.threads or default_threads()
-    n_ctx = options.model.n_ctx or model_file.n_ctx
-    capacity = plan_capacity(options.parallel, model_file.path, n_ctx, len(usable))
-    progress(f"loading the model ({capacity.describe()})")
-    backend = LlamaCppBackend(model_file, n_ctx=n_ctx, n_threads=threads, parallel=capacity.parallel)
-    report = BenchReport(model_file.name, capacity.model_bytes, n_ctx, threads, len(usable), capacity.parallel)
-    report.kv_cache_bytes = capacity.parallel * capacity.kv_bytes_per_seq
-    try:
-        docs = [(read_document(c.requirements), read_document(c.design)) for c in usable]  # type: ignore[arg-type]
-        runner = _Pipeline(backend, Reviewer(backend, profile, prompts, options.settings), progress)
-        _pipeline(runner, docs, report)
-        _shared(backend, prompts, profile, docs, runner.usages, report)
-        report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # before the raw contexts
-        first = prompts.messages(
-            "review.md.j2", profile=profile, requirements=docs[0][0].text, design_title="", design=docs[0][1].text
+        raise EvaluatorError(
+            "no case with requirements to benchmark — give a folder with designs and requirements", settings=("cases",)
         )
-        _grammar_cost(backend, first, options, report, progress)
-        backend.engine.reset()
-        tokens = backend.tokenize_messages(first)[0]
-        _raw(backend.llama, tokens, options, report, progress)
-        _raw_batched(backend.llama, tokens, options, report, progress)
-    finally:
-        backend.close()
+    profile = load_profile(options.profile)
+    from evaluator.backends.gguf import GGUFFactory, default_threads
+
+    factory = GGUFFactory(options.model)  # the raw measurements drive llama.cpp itself: local GGUF only
+    info = factory.model_info()
+    threads = options.model.threads or default_threads()
+    capacity = plan_capacity(options.parallel, factory.memory(), info.n_ctx, len(usable))
+    progress(f"loading the model ({capacity.describe()})")
+    report = BenchReport(info.name, capacity.model_bytes, info.n_ctx, threads, len(usable), capacity.parallel)
+    report.kv_cache_bytes = capacity.parallel * capacity.kv_bytes_per_seq
+    docs = [(read_document(c.requirements), read_document(c.design)) for c in usable]  # type: ignore[arg-type]
+    with factory.open(capacity.parallel) as backend:
+        _measure(backend, docs, profile, Prompts(), options, report, progress)
     if options.naive:
         report.naive_seconds_per_case = _naive(usable, options, progress)
     return report
+
+
+def _measure(
+    backend: Any,
+    docs: list[Any],
+    profile: Any,
+    prompts: Prompts,
+    options: BenchOptions,
+    report: BenchReport,
+    progress: Callable[[str], None],
+) -> None:
+    """Every in-process measurement, on one loaded backend."""
+    runner = _Pipeline(backend, Reviewer(backend, profile, prompts, options.settings), progress)
+    _pipeline(runner, docs, report)
+    _shared(backend, prompts, profile, docs, runner.usages, report)
+    report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # before the raw contexts
+    first = prompts.messages(
+        "review.md.j2", profile=profile, requirements=docs[0][0].text, design_title="", design=docs[0][1].text
+    )
+    _grammar_cost(backend, first, options, report, progress)
+    backend.engine.reset()
+    tokens = backend.tokenize_messages(first)[0]
+    _raw(backend.llama, tokens, options, report, progress)
+    _raw_batched(backend.llama, tokens, options, report, progress)
 
 
 @dataclass

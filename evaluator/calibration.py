@@ -7,8 +7,9 @@ so they describe exactly what ``evaluator sql`` shows.
 
 The matching rule, deterministic and the same everywhere:
 
-* a finding's text is its title, detail and evidence joined, lowercased, with runs of
-  whitespace collapsed to one space;
+* a finding's text is its title, detail and evidence joined and normalised
+  (:func:`evaluator.text.normalise`: lowercase, emphasis and quote marks removed, runs of
+  whitespace collapsed to one space);
 * a finding *mentions* a defect when its text contains one of the defect's ``match``
   phrases (normalised the same way) starting at a word boundary: "race" is found in
   "race condition" and "races" but not in "trace"; a phrase that starts with a symbol, such
@@ -40,10 +41,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from evaluator.backends import BackendFactory
 from evaluator.batch import BatchObserver, BatchOptions, BatchSummary, run_batch
-from evaluator.documents import read_document
 from evaluator.labels import Defect, LabelledCase, labelled_cases
 from evaluator.store import Store, query
+from evaluator.text import normalise
 
 SEVERITY_RANK = {"suggestion": 1, "recommendation": 2, "critical": 3}
 
@@ -74,11 +76,6 @@ class StoredReview:
     completeness: float | None = None
     soundness: float | None = None
     findings: tuple[StoredFinding, ...] = ()
-
-
-def normalise(text: str) -> str:
-    """Lowercase, with every run of whitespace collapsed to one space."""
-    return " ".join(text.lower().split())
 
 
 @cache
@@ -270,18 +267,22 @@ def calibrate(
     dataset: Path,
     options: BatchOptions,
     *,
+    backend: BackendFactory,
     observer: BatchObserver | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Calibration:
     """Review every labelled case of ``dataset`` into the store, then measure and record the reviews.
 
+    ``backend`` opens the model as for :func:`~evaluator.batch.run_batch`.
+
     An interrupted batch is measured on what it finished but not recorded: re-run to resume.
     """
     labelled = labelled_cases(dataset)
+    cases = [lc.case for lc in labelled]
     summary = run_batch(
-        [lc.case for lc in labelled], options, source=str(dataset), observer=observer, should_stop=should_stop
+        cases, options, backend=backend, source=str(dataset), observer=observer, should_stop=should_stop
     )
-    stored = read_reviews(options.db, summary, options.max_bytes)
+    stored = read_reviews(options.db, summary)
     results = [assess(lc, stored[lc.case.key]) for lc in labelled if lc.case.key in stored]
     calibration = Calibration(
         uuid.uuid4().hex,
@@ -307,27 +308,15 @@ def _run_meta(db: Path, run_id: str) -> dict[str, Any]:
     return dict(zip(columns, rows[0], strict=True))
 
 
-_REVIEW_FIELDS = "r.case_key, r.review_id, r.status, r.completeness_score, r.technical_soundness_score"
-# A cached case was reviewed by an earlier run with the same model file, profile, prompts and
-# settings, on the same documents: the review the batch's cache key found.
-_CACHED_SQL = f"""
-    SELECT {_REVIEW_FIELDS} FROM reviews r JOIN runs u ON u.run_id = r.run_id JOIN runs t ON t.run_id = ?
-    WHERE r.case_key = ? AND r.status = 'ok' AND r.design_sha256 = ? AND r.requirements_sha256 = ?
-      AND u.model_sha256 IS NOT DISTINCT FROM t.model_sha256 AND u.profile IS NOT DISTINCT FROM t.profile
-      AND u.prompt_hash IS NOT DISTINCT FROM t.prompt_hash AND CAST(u.settings AS VARCHAR) = CAST(t.settings AS VARCHAR)
-    ORDER BY r.created_at DESC LIMIT 1
-"""
-
-
-def read_reviews(db: Path, summary: BatchSummary, max_bytes: int) -> dict[str, StoredReview]:
-    """The stored review of each case the batch reviewed or found cached, by case key."""
-    _, rows = query(db, f"SELECT {_REVIEW_FIELDS} FROM reviews r WHERE r.run_id = ?", [summary.run_id])
-    for outcome in summary.outcomes:
-        if outcome.status == "cached" and outcome.case.requirements is not None:
-            design = read_document(outcome.case.design, role="design", max_bytes=max_bytes)
-            requirements = read_document(outcome.case.requirements, role="requirements", max_bytes=max_bytes)
-            params = [summary.run_id, outcome.case.key, design.sha256, requirements.sha256]
-            rows += query(db, _CACHED_SQL, params)[1]
+def read_reviews(db: Path, summary: BatchSummary) -> dict[str, StoredReview]:
+    """The stored review of each case the batch reviewed, failed to review or found cached, by case key."""
+    ids = [o.review_id for o in summary.outcomes if o.review_id]
+    _, rows = query(
+        db,
+        "SELECT case_key, review_id, status, completeness_score, technical_soundness_score FROM reviews "
+        "WHERE list_contains(?, review_id)",
+        [ids],
+    )
     findings = _findings(db, [row[1] for row in rows])
     return {
         key: StoredReview(review_id, status, completeness, soundness, findings.get(review_id, ()))

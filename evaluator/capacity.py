@@ -4,7 +4,7 @@ Each sequence slot has its own KV-cache stream of ``n_ctx`` tokens (f16 keys and
 so memory grows linearly with ``--parallel``. ``auto`` takes the measured sweet spot for
 the CPU count (``evaluator bench`` on a 2-vCPU machine: four sequences gave nearly all of
 the batched throughput, eight added little), capped by the cases there are and by half
-of the memory available now.
+of the memory available now. The backend says what its weights and one slot take.
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from evaluator.errors import EvaluatorError
+from evaluator.backends.base import MemoryNeeds
+from evaluator.errors import CapacityError
 
 _OVERHEAD = 300 * 2**20  # runtime, compute buffers, Python: what a single review needs beyond KV + model
-
-
-class CapacityError(EvaluatorError):
-    """The requested parallelism does not fit this machine."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +36,8 @@ class Capacity:
 
     def describe(self) -> str:
         """One line for the user, printed before the model is loaded."""
+        if not self.kv_bytes_per_seq:
+            return f"parallel {self.parallel} ({self.n_ctx:,} tokens each)"
         have = f", {_mib(self.available_bytes)} available" if self.available_bytes else ""
         return (
             f"parallel {self.parallel}: KV cache {self.parallel} × {_mib(self.kv_bytes_per_seq)} "
@@ -47,11 +45,15 @@ class Capacity:
         )
 
 
-def plan_capacity(requested: int | None, model_path: Path, n_ctx: int, cases: int) -> Capacity:
-    """Resolve ``requested`` (None: auto) into a :class:`Capacity`; raise if it cannot fit."""
-    per_seq = kv_bytes_per_token(_metadata(model_path)) * n_ctx
-    model_bytes = model_path.stat().st_size
-    available = available_memory()
+def plan_capacity(requested: int | None, memory: MemoryNeeds | None, n_ctx: int, cases: int) -> Capacity:
+    """Resolve ``requested`` (None: auto) into a :class:`Capacity`; raise if it cannot fit.
+
+    ``memory`` comes from the backend factory; None (a backend that loads nothing here)
+    plans by CPUs and cases alone.
+    """
+    memory = memory or MemoryNeeds(0, 0)
+    per_seq, model_bytes = memory.slot_bytes, memory.model_bytes
+    available = available_memory() if per_seq else None
     if requested is None:
         parallel = 4 if (os.cpu_count() or 2) <= 4 else 8
         if available:
@@ -62,20 +64,11 @@ def plan_capacity(requested: int | None, model_path: Path, n_ctx: int, cases: in
     capacity = Capacity(parallel, n_ctx, per_seq, model_bytes, available)
     if available and capacity.needed_bytes > available:
         raise CapacityError(
-            f"--parallel {parallel} needs about {_mib(capacity.needed_bytes)} of memory but {_mib(available)} "
-            "is available — use a smaller --parallel (or auto) or a smaller --n-ctx"
+            f"decoding {parallel} cases together needs about {_mib(capacity.needed_bytes)} of memory but "
+            f"{_mib(available)} is available — decode fewer together (or let it choose) or use a shorter context",
+            settings=("parallel", "n_ctx"),
         )
     return capacity
-
-
-def kv_bytes_per_token(metadata: dict[str, Any]) -> int:
-    """f16 key + value bytes one token takes in the KV cache, from GGUF metadata."""
-    arch = metadata.get("general.architecture", "llama")
-    layers = int(metadata.get(f"{arch}.block_count", 0))
-    heads = int(metadata.get(f"{arch}.attention.head_count", 1))
-    kv_heads = int(metadata.get(f"{arch}.attention.head_count_kv", heads))
-    embd = int(metadata.get(f"{arch}.embedding_length", 0))
-    return 2 * layers * kv_heads * (embd // heads) * 2
 
 
 def available_memory() -> int | None:
@@ -87,19 +80,6 @@ def available_memory() -> int | None:
     except OSError:
         pass
     return None
-
-
-def _metadata(model_path: Path) -> dict[str, Any]:
-    import llama_cpp
-    from llama_cpp._internals import LlamaModel
-
-    params = llama_cpp.llama_model_default_params()
-    params.vocab_only = True  # metadata and vocabulary only: no weights, no context
-    model = LlamaModel(path_model=str(model_path), params=params, verbose=False)
-    try:
-        return dict(model.metadata())
-    finally:
-        model.close()
 
 
 def _mib(n: int) -> str:

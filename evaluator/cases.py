@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluator.errors import EvaluatorError
+from evaluator.errors import CaseError, EvaluatorError
 
 REQUIREMENTS_NAMES = ("requirements.md", "docs/requirements.md")
 DEFAULT_MAX_CASES = 10_000  # more designs than this is more likely a wrong folder than a batch
-
-
-class CaseError(EvaluatorError):
-    """The batch folder or manifest cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +92,8 @@ def check_batch_size(cases: list[Case], max_cases: int) -> None:
     if len(cases) > max_cases:
         raise CaseError(
             f"the batch has {len(cases):,} designs, more than the limit of {max_cases:,} — "
-            "check the folder, or raise --max-cases"
+            "check the folder, or raise the limit",
+            settings=("max_cases",),
         )
 
 

@@ -7,11 +7,12 @@ printed as one line on stderr with a non-zero exit; anything else is a bug.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +22,8 @@ from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.profiles import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
+    from evaluator.backends import BackendFactory
+    from evaluator.batch import BatchOptions
     from evaluator.review import Review
 
 app = typer.Typer(
@@ -33,6 +36,9 @@ err = Console(stderr=True, highlight=False)
 
 ProfileOpt = Annotated[
     str, typer.Option("--profile", "-p", help="Reviewer profile name (see `evaluator profiles`) or a .toml path.")
+]
+BackendOpt = Annotated[
+    str, typer.Option("--backend", help="Which backend runs the model: llama-cpp (local GGUF) or fake (no model).")
 ]
 ModelOpt = Annotated[
     str | None,
@@ -76,16 +82,42 @@ def parallel_count(value: str) -> int | None:
     return int(value)
 
 
-def _fail(exc: EvaluatorError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
+# The option that sets each library setting an error names (EvaluatorError.settings).
+FLAGS = {
+    "backend": "--backend", "model": "--model", "n_ctx": "--n-ctx", "parallel": "--parallel", "db": "--db",
+    "max_bytes": "--max-bytes", "max_cases": "--max-cases", "case_key": "--case-key", "since": "--since",
+    "cases": "--case/--cases",
+}  # fmt: skip
 
 
-def _status(console: Console) -> tuple[Callable[[str], None], Callable[[], None]]:
-    """A spinner on stderr that the core updates through a plain callback."""
-    status = console.status("starting")
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn an EvaluatorError into one line on stderr (with the flags that fix it) and its exit status."""
+    try:
+        yield
+    except EvaluatorError as exc:
+        flags = [FLAGS[name] for name in exc.settings if name in FLAGS]
+        hint = f" (see {', '.join(flags)})" if flags else ""
+        err.print(f"[bold red]error:[/] {exc}{hint}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@contextmanager
+def _spinner() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr that the core updates through a plain callback; gone when the block ends."""
+    status = err.status("starting")
     status.start()
-    return (lambda message: status.update(message)), status.stop
+    try:
+        yield lambda message: status.update(message)
+    finally:
+        status.stop()
+
+
+def _factory(backend: str, model: str | None, n_ctx: int | None, threads: int | None) -> BackendFactory:
+    from evaluator.backends import ModelOptions, backend_factory
+
+    with reported():
+        return backend_factory(ModelOptions(model, n_ctx, threads, backend))
 
 
 @app.command()
@@ -97,6 +129,7 @@ def review(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured review as JSON, not markdown.")] = False,
     profile: ProfileOpt = DEFAULT_PROFILE,
+    backend: BackendOpt = "llama-cpp",
     model: ModelOpt = None,
     n_ctx: NCtxOpt = None,
     threads: ThreadsOpt = None,
@@ -113,32 +146,29 @@ def review(
     Example: evaluator review -r docs/requirements.md -d tech-design.md -o tech-design-review.md
     """
     from evaluator.api import review_files
-    from evaluator.backends import ModelOptions, Sampling
+    from evaluator.backends import Sampling
     from evaluator.render import render_markdown
     from evaluator.reviewer import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
-    update, stop = _status(err)
-    try:
-        result = review_files(
-            requirements,
-            design,
-            profile=profile,
-            model=ModelOptions(model, n_ctx, threads),
-            settings=settings,
-            prompts_dir=prompts_dir,
-            max_bytes=max_bytes,
-            progress=update,
-        )
-    except GenerationError as exc:
-        stop()
-        raw_path = (output or Path(design.stem + "-review.md")).with_suffix(".raw.txt")
-        raw_path.write_text(exc.raw, encoding="utf-8")
-        _fail(GenerationError(f"{exc} — the raw output is in {raw_path}"))
-    except EvaluatorError as exc:
-        stop()
-        _fail(exc)
-    stop()
+    factory = _factory(backend, model, n_ctx, threads)
+    with reported():
+        try:
+            with _spinner() as update:
+                result = review_files(
+                    requirements,
+                    design,
+                    backend=factory,
+                    profile=profile,
+                    settings=settings,
+                    prompts_dir=prompts_dir,
+                    max_bytes=max_bytes,
+                    progress=update,
+                )
+        except GenerationError as exc:
+            raw_path = (output or Path(design.stem + "-review.md")).with_suffix(".raw.txt")
+            raw_path.write_text(exc.raw, encoding="utf-8")
+            raise GenerationError(f"{exc} — the raw output is in {raw_path}") from None
     text = result.model_dump_json(indent=2) + "\n" if as_json else render_markdown(result)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -166,12 +196,10 @@ def profiles(prompts_dir: PromptsOpt = None) -> None:
     """List the reviewer profiles, with their section and checklist counts."""
     from evaluator.profiles import available_profiles, load_profile
 
-    try:
+    with reported():
         for name in available_profiles(prompts_dir):
             p = load_profile(name, prompts_dir)
             print(f"{name}\t{len(p.sections)} sections, {len(p.checklist)} checklist items\t{p.title}")
-    except EvaluatorError as exc:
-        _fail(exc)
 
 
 @app.command()
@@ -207,10 +235,8 @@ def convert(
     from evaluator.models import file_sha256
     from evaluator.quantize import convert as convert_model
 
-    try:
+    with reported():
         converted, made = convert_model(model, qtype.value, threads)
-    except EvaluatorError as exc:
-        _fail(exc)
     state = "written" if made else "already there"
     err.print(f"{converted.path} ({state}, sha256 {file_sha256(converted.path.resolve())[:12]}…)", soft_wrap=True)
     print(f"--model {converted.name}")
@@ -260,6 +286,7 @@ def batch(
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Review at most N cases in this run.")] = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
+    backend: BackendOpt = "llama-cpp",
     model: ModelOpt = None,
     n_ctx: NCtxOpt = None,
     threads: ThreadsOpt = None,
@@ -279,29 +306,19 @@ def batch(
     folder or a parent. Cases already reviewed with the same inputs and settings are skipped.
     Exit status: 0 when every case succeeded, 1 when some failed, 130 when stopped with Ctrl-C.
     """
-    from evaluator.backends import ModelOptions, Sampling
-    from evaluator.batch import BatchOptions, run_batch
+    from evaluator.batch import run_batch
     from evaluator.cases import discover, from_manifest
-    from evaluator.cli_batch import BatchProgress, StopFlag, print_summary
-    from evaluator.reviewer import ReviewSettings
+    from evaluator.cli_output import BatchProgress, StopFlag, print_summary
 
-    options = BatchOptions(
-        db=db,
-        profile=profile,
-        model=ModelOptions(model, n_ctx, threads),
-        settings=ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout),
-        prompts_dir=prompts_dir,
-        limit=limit,
-        max_bytes=max_bytes,
-        max_cases=max_cases,
-        parallel=parallel_count(parallel),
+    options = _batch_options(
+        db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, max_bytes=max_bytes, max_cases=max_cases
     )
-    try:
+    factory = _factory(backend, model, n_ctx, threads)
+    with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
         cases = from_manifest(manifest) if manifest else discover(folder)
-        with StopFlag(err) as stop, BatchProgress(err) as progress:
-            summary = run_batch(cases, options, source=str(folder), observer=progress, should_stop=stop.is_set)
-    except EvaluatorError as exc:
-        _fail(exc)
+        summary = run_batch(
+            cases, options, backend=factory, source=str(folder), observer=progress, should_stop=stop.is_set
+        )
     print_summary(err, summary, db)
     if summary.interrupted:
         raise typer.Exit(130)
@@ -315,6 +332,7 @@ def calibrate(
     db: DbOpt = DEFAULT_DB,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Review at most N new cases in this run.")] = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
+    backend: BackendOpt = "llama-cpp",
     model: ModelOpt = None,
     n_ctx: NCtxOpt = None,
     threads: ThreadsOpt = None,
@@ -332,31 +350,45 @@ def calibrate(
     ranking, evidence and validity are reported and stored in calibration_runs,
     calibration_cases and calibration_matches. Exit status 0, or 130 when stopped with Ctrl-C.
     """
-    from evaluator.backends import ModelOptions, Sampling
-    from evaluator.batch import BatchOptions
     from evaluator.calibration import calibrate as run_calibration
-    from evaluator.cli_batch import BatchProgress, StopFlag, print_summary
-    from evaluator.cli_calibration import print_calibration
-    from evaluator.reviewer import ReviewSettings
+    from evaluator.cli_output import BatchProgress, StopFlag, print_calibration, print_summary
 
-    options = BatchOptions(
-        db=db,
-        profile=profile,
-        model=ModelOptions(model, n_ctx, threads),
-        settings=ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout),
-        prompts_dir=prompts_dir,
-        limit=limit,
-        parallel=parallel_count(parallel),
-    )
-    try:
-        with StopFlag(err) as stop, BatchProgress(err) as progress:
-            result = run_calibration(dataset, options, observer=progress, should_stop=stop.is_set)
-    except EvaluatorError as exc:
-        _fail(exc)
+    options = _batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
+    factory = _factory(backend, model, n_ctx, threads)
+    with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
+        result = run_calibration(dataset, options, backend=factory, observer=progress, should_stop=stop.is_set)
     print_summary(err, result.batch, db)
     print_calibration(result, output_format.value)
     if result.batch.interrupted:
         raise typer.Exit(130)
+
+
+def _batch_options(
+    db: Path,
+    profile: str,
+    prompts_dir: Path | None,
+    limit: int | None,
+    seed: int,
+    max_tokens: int,
+    timeout: float | None,
+    parallel: str,
+    **limits: Any,
+) -> BatchOptions:
+    """The options `batch` and `calibrate` share, built in one place."""
+    from evaluator.backends import Sampling
+    from evaluator.batch import BatchOptions
+    from evaluator.reviewer import ReviewSettings
+
+    settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout)
+    return BatchOptions(
+        db=db,
+        profile=profile,
+        settings=settings,
+        prompts_dir=prompts_dir,
+        limit=limit,
+        parallel=parallel_count(parallel),
+        **limits,
+    )
 
 
 @app.command()
@@ -366,13 +398,11 @@ def sql(
     output_format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
 ) -> None:
     """Query the store read-only; statements that write, attach or load are refused."""
-    from evaluator.cli_batch import print_rows
+    from evaluator.cli_output import print_rows
     from evaluator.store import query
 
-    try:
+    with reported():
         columns, rows = query(db, statement)
-    except EvaluatorError as exc:
-        _fail(exc)
     print_rows(columns, rows, output_format.value)
 
 
@@ -383,12 +413,10 @@ def export(
     output_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")] = ExportFormat.parquet,
 ) -> None:
     """Export every table of the store as Parquet or CSV files."""
-    from evaluator.trends import export as export_tables
+    from evaluator.store import export as export_tables
 
-    try:
+    with reported():
         paths = export_tables(db, out_dir, output_format.value)
-    except EvaluatorError as exc:
-        _fail(exc)
     for path in paths:
         print(path)
 
@@ -400,13 +428,11 @@ def trends(
     output_format: Annotated[TrendFormat, typer.Option("--format", "-f", help="Output format.")] = TrendFormat.table,
 ) -> None:
     """Score trends across runs and document revisions, with the change since the last review."""
-    from evaluator.cli_batch import print_trends
+    from evaluator.cli_output import print_trends
     from evaluator.trends import trends as load_trends
 
-    try:
+    with reported():
         series = load_trends(db, by.value)
-    except EvaluatorError as exc:
-        _fail(exc)
     print_trends(series, by.value, output_format.value)
 
 
@@ -429,10 +455,8 @@ def report(
     from evaluator.report import write_report
     from evaluator.report_data import Scope
 
-    try:
+    with reported():
         result = write_report(db, output, Scope(since, tuple(case or ())))
-    except EvaluatorError as exc:
-        _fail(exc)
     err.print(
         f"report written to {result.path}: {result.cases} cases, {result.reviews} reviews, "
         f"{result.size_bytes / 1024:,.0f} KiB",
@@ -457,10 +481,8 @@ def ingest(
     """
     from evaluator.ingest import ingest as ingest_reviews
 
-    try:
+    with reported():
         results = ingest_reviews(paths, db, profile=profile, case_key=case_key)
-    except EvaluatorError as exc:
-        _fail(exc)
     for r in results:
         mark = {"ok": "[green]✓[/]", "duplicate": "=", "skipped": "[yellow]-[/]"}[r.status]
         err.print(f"{mark} {r.path} → {r.case_key}" + (f": {r.message}" if r.message else ""), soft_wrap=True)
@@ -495,7 +517,7 @@ def bench(
     from evaluator.backends import ModelOptions
     from evaluator.bench import BenchOptions, run_bench
     from evaluator.cases import discover
-    from evaluator.cli_batch import print_bench
+    from evaluator.cli_output import print_bench
     from evaluator.reviewer import ReviewSettings
 
     options = BenchOptions(
@@ -507,13 +529,8 @@ def bench(
         parallel=parallel_count(parallel),
         settings=ReviewSettings(max_tokens=max_tokens),
     )
-    update, stop = _status(err)
-    try:
+    with reported(), _spinner() as update:
         report = run_bench(discover(cases), options, update)
-    except EvaluatorError as exc:
-        stop()
-        _fail(exc)
-    stop()
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -82,7 +82,8 @@ def _read_bytes(path: Path, role: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise DocumentError(
             f"{role} file is too large: {path} is {size:,} bytes, the limit is {max_bytes:,} — "
-            "split it or raise --max-bytes"
+            "split it or raise the limit",
+            settings=("max_bytes",),
         )
     return data
 

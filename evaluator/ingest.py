@@ -32,7 +32,7 @@ class Ingested:
     message: str = ""
 
 
-def review_files(paths: list[Path]) -> list[tuple[Path, Path | None]]:
+def find_reviews(paths: list[Path]) -> list[tuple[Path, Path | None]]:
     """Each markdown file to ingest, with the folder it was found under (None for a file given directly)."""
     found: list[tuple[Path, Path | None]] = []
     for path in paths:
@@ -61,9 +61,11 @@ def ingest(
 ) -> list[Ingested]:
     """Parse and store every review under ``paths``; non-reviews are reported and skipped."""
     reviewer_profile = load_profile(profile)
-    files = review_files(paths)
+    files = find_reviews(paths)
     if case_key and len(files) > 1:
-        raise EvaluatorError("--case-key applies to a single review file; give one file or leave it out")
+        raise EvaluatorError(
+            "a case key applies to a single review file; give one file or leave it out", settings=("case_key",)
+        )
     results: list[Ingested] = []
     with Store(db) as store:
         run_id = store.begin_run("ingest", " ".join(map(str, paths)), profile=reviewer_profile.name)
@@ -76,7 +78,7 @@ def ingest(
                 results.append(Ingested(path, "skipped", key, str(exc)))
                 continue
             identity = hashlib.sha256(f"ingested\0{reviewer_profile.name}\0{document.sha256}".encode()).hexdigest()
-            if store.has_review(identity):
+            if store.cached_review(identity):
                 results.append(Ingested(path, "duplicate", key, "already ingested"))
                 continue
             record = ReviewRecord(run_id, key, source="ingested", review=parsed.review, markdown=document.text)

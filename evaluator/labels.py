@@ -15,15 +15,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evaluator.cases import Case, discover, read_toml
-from evaluator.errors import EvaluatorError
+from evaluator.errors import LabelError
 from evaluator.review import SEVERITIES, Severity
 
 LABELS_FILE = "labels.toml"
 Expected = Literal["sound", "defective"]
-
-
-class LabelError(EvaluatorError):
-    """A dataset has no labelled cases, or a labels.toml is malformed."""
 
 
 @dataclass(frozen=True)

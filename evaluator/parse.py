@@ -27,6 +27,7 @@ from evaluator.review import (
     SectionFeedback,
     Severity,
 )
+from evaluator.text import one_line
 
 _MD = MarkdownIt("commonmark").enable("table")
 _LISTS = ("bullet_list", "ordered_list")
@@ -126,10 +127,6 @@ def _plain(node: SyntaxTreeNode) -> str:
     return "".join(_plain(child) for child in node.children)
 
 
-def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def _norm(text: str) -> str:
     """A heading or item reduced for matching: case, '&', punctuation, emoji, numbering."""
     text = re.sub(r"\([^)]*\)", " ", text.lower().replace("&", " and "))
@@ -145,7 +142,7 @@ def _clean_title(text: str) -> str:
 
 
 def _first_sentence(text: str, limit: int = 90) -> str:
-    text = _flat(text.replace("**", "").replace("__", "").replace("`", ""))
+    text = one_line(text.replace("**", "").replace("__", "").replace("`", ""))
     match = re.match(r"(.+?[.!?])(?:\s|$)", text)
     sentence = (match.group(1) if match else text).rstrip(".")
     if len(sentence) <= limit:
@@ -176,7 +173,7 @@ def _is_none(items: list[str]) -> bool:
 
 def _choice(text: str, options: tuple[str, ...]) -> str | None:
     """The allowed value ``text`` starts with (case-insensitive, whole words), else None."""
-    text = _flat(re.sub(r"^\W+", "", text)).lower()
+    text = one_line(re.sub(r"^\W+", "", text)).lower()
     for option in sorted(options, key=len, reverse=True):
         if re.match(re.escape(option.lower()) + r"\b", text):
             return option
@@ -234,7 +231,7 @@ def _finding(severity: Severity, lines: list[str], title: str | None = None) -> 
     for i, line in enumerate(lines):
         match = _META.match(line) if i or title is not None else None
         if match and match.group("label").lower() == "section":
-            meta["section"] = _flat(match.group("value"))
+            meta["section"] = one_line(match.group("value"))
         elif match:
             meta["evidence"], meta["evidence_found"] = _evidence(match.group("value"))
         else:
@@ -244,7 +241,7 @@ def _finding(severity: Severity, lines: list[str], title: str | None = None) -> 
         title, text = split[0], [split[1], *text[1:]]
     elif title is None:
         title = _first_sentence(" ".join(text))
-    return Finding(severity=severity, title=title, detail=_flat(" ".join(text)), **meta)
+    return Finding(severity=severity, title=title, detail=one_line(" ".join(text)), **meta)
 
 
 def _tree(root: SyntaxTreeNode) -> tuple[_Part, list[_Part]]:
@@ -446,9 +443,9 @@ class _Reader:
         nodes = self._subtree(part)
         lists = [node for node in nodes if node.type in _LISTS]
         if lists:
-            items = [_flat(" ".join(_lines(item.children))) for lst in lists for item in lst.children]
+            items = [one_line(" ".join(_lines(item.children))) for lst in lists for item in lst.children]
         else:
-            items = [_flat(node.children[0].content) for node in nodes if node.type == "paragraph"]
+            items = [one_line(node.children[0].content) for node in nodes if node.type == "paragraph"]
         items = [item for item in items if item]
         return [] if _is_none(items) else items
 

@@ -21,16 +21,12 @@ from markupsafe import Markup
 
 from evaluator import __version__, charts
 from evaluator import report_data as data
-from evaluator.errors import EvaluatorError
+from evaluator.errors import ReportError
 from evaluator.review import ASSESSMENTS, READINESS
-from evaluator.store import StoreError
+from evaluator.store import require_database
 
 TABLE_ROWS = 20  # per case; older points stay in the chart, so the file stays small
 _FOOTER = re.compile(r"\n*<!--[^\n]*-->\s*$")  # our own provenance comment, shown as a meta line instead
-
-
-class ReportError(EvaluatorError):
-    """The report cannot be built (nothing to show, or the output cannot be written)."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +73,12 @@ def _environment() -> Environment:
 
 
 def _context(db: Path, scope: data.Scope) -> dict[str, Any]:
-    if not db.is_file():
-        raise StoreError(f"no database at {db} — run `evaluator batch` first, or pass --db")
+    require_database(db)
     ok, failed, runs = data.counts(db, scope)
     if ok + failed == 0:
-        raise ReportError(_nothing_message(db, scope))
+        raise ReportError(
+            _nothing_message(db, scope), settings=("since", "cases") if scope.since or scope.cases else ()
+        )
     cases = data.cases(db, scope)
     anchors = {case.key: i for i, case in enumerate(cases, 1)}
     return {
@@ -104,7 +101,7 @@ def _context(db: Path, scope: data.Scope) -> dict[str, Any]:
 
 def _nothing_message(db: Path, scope: data.Scope) -> str:
     if scope.since or scope.cases:
-        return f"no reviews in {db} match {_describe(scope)} — widen --since or --case"
+        return f"no reviews in {db} match {_describe(scope)} — widen the date or the case patterns"
     return f"the database {db} holds no reviews yet — run `evaluator batch` or `evaluator ingest` first"
 
 

@@ -9,7 +9,6 @@ truncated: when even the smallest split cannot fit, the user is told what to cha
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -35,6 +34,7 @@ from evaluator.review import (
     generation_schema,
     part_model,
 )
+from evaluator.text import dedupe, pack_parts, quote_found
 
 _MARGIN = 16
 _MIN_PART_TOKENS = 256
@@ -118,7 +118,7 @@ class Reviewer:
             findings += draft.findings
             strengths += draft.strengths
         summary = self._summarise(design, parts, findings, ctx, tally)
-        strengths = _unique(strengths + summary.strengths)[:6]
+        strengths = dedupe(strengths + summary.strengths)[:6]
         return findings, strengths, summary, Processing(mode="sectioned", parts=[_part_label(p) for p in parts])
 
     def _fits(self, messages: list[Message], max_tokens: int) -> bool:
@@ -131,7 +131,8 @@ class Reviewer:
         if budget < _MIN_PART_TOKENS:
             raise ContextError(
                 f"the instructions and requirements take {overhead} tokens, leaving no room for the design "
-                f"in a {self.backend.n_ctx}-token context — raise --n-ctx or use a model with a longer context"
+                f"in a {self.backend.n_ctx}-token context — use a longer context or a model with one",
+                settings=("n_ctx",),
             )
         return pack_parts([s.text + "\n" for s in design.sections], budget, self.count_text)
 
@@ -154,7 +155,8 @@ class Reviewer:
                 return self._generate(messages, model, self.settings.max_tokens, tally)
         raise ContextError(
             f"the summary of {len(parts)} parts does not fit a {self.backend.n_ctx}-token context — "
-            "raise --n-ctx or use a model with a longer context"
+            "use a longer context or a model with one",
+            settings=("n_ctx",),
         )
 
     def _generate(self, messages: list[Message], model: type[BaseModel], max_tokens: int, tally: _Tally) -> Any:
@@ -264,68 +266,11 @@ def _validate(model: type[BaseModel], text: str, repairs: list[str]) -> BaseMode
         for key in _DEDUPED_LISTS:
             items = data.get(key)
             if isinstance(items, list):
-                kept = _unique(items)
+                kept = dedupe(items)
                 if len(kept) < len(items):
                     repairs.append(f"{len(items) - len(kept)} duplicate {key}")
                     data[key] = kept
     return model.model_validate(data)
-
-
-def _unique(items: list[Any]) -> list[Any]:
-    seen: set[str] = set()
-    kept = []
-    for item in items:
-        if isinstance(item, dict):
-            text = str(item.get("title", ""))
-        elif isinstance(item, BaseModel):
-            text = str(getattr(item, "title", item))
-        else:
-            text = str(item)
-        key = _normalise(text)
-        if key not in seen:
-            seen.add(key)
-            kept.append(item)
-    return kept
-
-
-def _normalise(text: str) -> str:
-    text = re.sub(r"[*_`\"'“”‘’\u2009]", "", text.lower())  # \u2009: see prompts.untrusted
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def quote_found(quote: str, text: str) -> bool:
-    """Whether ``quote`` occurs in ``text``, ignoring case, whitespace, quotes and emphasis."""
-    needle = _normalise(quote).strip(" .,;:…")
-    return bool(needle) and needle in _normalise(text)
-
-
-def pack_parts(pieces: list[str], budget: int, count: Any) -> list[str]:
-    """Greedily join consecutive pieces into parts of at most ``budget`` tokens.
-
-    A piece larger than the budget is split at blank lines, then at line ends, then by
-    length. Joining the parts gives back the pieces' text exactly.
-    """
-    parts: list[str] = []
-    current = ""
-    for piece in (p for raw in pieces for p in _fit(raw, budget, count)):
-        if current and count(current + piece) > budget:
-            parts.append(current)
-            current = ""
-        current += piece
-    if current.strip():
-        parts.append(current)
-    return parts
-
-
-def _fit(text: str, budget: int, count: Any) -> list[str]:
-    if count(text) <= budget:
-        return [text]
-    for separator in (r"(?<=\n\n)", r"(?<=\n)"):
-        pieces = [p for p in re.split(separator, text) if p]
-        if len(pieces) > 1:
-            return [p for chunk in pieces for p in _fit(chunk, budget, count)]
-    half = len(text) // 2
-    return _fit(text[:half], budget, count) + _fit(text[half:], budget, count)
 
 
 def _part_label(part: str) -> str:

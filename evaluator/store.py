@@ -11,23 +11,20 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
 from evaluator import __version__
 from evaluator.documents import Document
-from evaluator.errors import EvaluatorError
+from evaluator.errors import StoreError
 from evaluator.migrations import MIGRATIONS
 from evaluator.review import Review
-
-
-class StoreError(EvaluatorError):
-    """The database cannot be opened or queried."""
-
 
 # DuckDB downloads a missing extension on first use (httpfs for an https:// path, for one):
 # every connection the tool opens forbids that, so no statement can make it reach the network.
@@ -71,7 +68,9 @@ def _open_error(path: Path, exc: Exception) -> StoreError:
     if "lock" in text.lower():
         pid = re.search(r"PID (\d+)", text)
         who = f"process {pid.group(1)}" if pid else "another process"
-        return StoreError(f"the database {path} is in use by {who} — wait for it to finish, or use another --db")
+        return StoreError(
+            f"the database {path} is in use by {who} — wait for it to finish, or use another file", settings=("db",)
+        )
     return StoreError(f"cannot open the database {path}: {text.splitlines()[0]}")
 
 
@@ -122,25 +121,16 @@ class Store:
         return len(MIGRATIONS)
 
     def begin_run(self, kind: str, source: str, **meta: Any) -> str:
-        """Record a new run as 'running'; return its id."""
+        """Record a new run as 'running'; return its id. ``meta``: model_name, model_sha256, backend,
+        backend_version, profile, prompt_hash, settings (JSON-able)."""
         run_id = uuid.uuid4().hex
-        settings = meta.pop("settings", None)
-        self._db.execute(
-            "INSERT INTO runs (run_id, kind, status, started_at, source, tool_version, model_name, model_sha256, "
-            "profile, prompt_hash, settings) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                kind,
-                _now(),
-                source,
-                __version__,
-                meta.get("model_name"),
-                meta.get("model_sha256"),
-                meta.get("profile"),
-                meta.get("prompt_hash"),
-                json.dumps(settings) if settings is not None else None,
-            ],
-        )
+        settings = meta.get("settings")
+        row = {
+            "run_id": run_id, "kind": kind, "status": "running", "started_at": _now(), "source": source,
+            "tool_version": __version__, **{k: meta.get(k) for k in _RUN_META},
+            "settings": json.dumps(settings) if settings is not None else None,
+        }  # fmt: skip
+        self._db.execute(_insert("runs", row), list(row.values()))
         return run_id
 
     def finish_run(self, run_id: str, status: str, *, total: int, ok: int, failed: int, skipped: int) -> None:
@@ -151,12 +141,13 @@ class Store:
             [status, _now(), total, ok, failed, skipped, run_id],
         )
 
-    def has_review(self, cache_key: str) -> bool:
-        """Whether a successful review with these exact inputs and settings exists."""
+    def cached_review(self, cache_key: str) -> str | None:
+        """The id of the latest successful review with these exact inputs and settings, if any."""
         row = self._db.execute(
-            "SELECT count(*) FROM reviews WHERE cache_key = ? AND status = 'ok'", [cache_key]
+            "SELECT review_id FROM reviews WHERE cache_key = ? AND status = 'ok' ORDER BY created_at DESC LIMIT 1",
+            [cache_key],
         ).fetchone()
-        return bool(row and row[0])
+        return str(row[0]) if row else None
 
     def save_calibration(self, run: dict[str, Any], cases: list[dict[str, Any]], matches: list[dict[str, Any]]) -> None:
         """Write one calibration (see evaluator.calibration) and its case and defect rows in one transaction."""
@@ -181,7 +172,8 @@ class Store:
             for doc in (record.design, record.requirements):
                 if doc is not None:
                     self._save_document(doc, record.doc_tokens.get(doc.sha256))
-            db.execute(_INSERT_REVIEW, _review_row(review_id, record))
+            row = _review_row(review_id, record)
+            db.execute(_insert("reviews", row), list(row.values()))
             if record.review is not None:
                 self._save_children(review_id, record.review)
             db.execute("COMMIT")
@@ -218,16 +210,7 @@ class Store:
             )
 
 
-_REVIEW_COLUMNS = [
-    "review_id", "run_id", "case_key", "cache_key", "source", "source_path", "design_path", "requirements_path",
-    "design_sha256", "requirements_sha256", "status", "error", "raw_output", "title", "overall_assessment",
-    "completeness_score", "technical_soundness_score", "implementation_readiness", "model_name", "profile",
-    "prompt_hash", "processing_mode", "passes", "retries", "found_fields", "prompt_tokens", "cached_tokens",
-    "completion_tokens", "seconds", "review_json", "markdown", "created_at", "prompt_seconds", "injection_flags",
-]  # fmt: skip
-_INSERT_REVIEW = (
-    f"INSERT INTO reviews ({', '.join(_REVIEW_COLUMNS)}) VALUES ({', '.join('?' for _ in _REVIEW_COLUMNS)})"
-)
+_RUN_META = ("model_name", "model_sha256", "backend", "backend_version", "profile", "prompt_hash")
 
 
 def _insert(table: str, row: dict[str, Any]) -> str:
@@ -235,49 +218,99 @@ def _insert(table: str, row: dict[str, Any]) -> str:
     return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
 
 
-def _review_row(review_id: str, r: ReviewRecord) -> list[Any]:
-    rv, usage = r.review, (r.review.usage if r.review else None)
-    processing = rv.processing if rv else None
-    return [
-        review_id, r.run_id, r.case_key, r.cache_key, r.source, r.source_path,
-        r.design_path or (str(r.design.path) if r.design else None),
-        r.requirements_path or (str(r.requirements.path) if r.requirements else None),
-        r.design.sha256 if r.design else None, r.requirements.sha256 if r.requirements else None,
-        r.status, r.error, r.raw_output,
-        rv.title if rv else (r.design.title if r.design else None),
-        rv.overall_assessment if rv else None, rv.completeness_score if rv else None,
-        rv.technical_soundness_score if rv else None, rv.implementation_readiness if rv else None,
-        rv.model if rv else None, rv.profile if rv else None, r.prompt_hash,
-        processing.mode if processing else None, processing.passes if processing else None,
-        processing.retries if processing else None, r.found_fields,
-        usage.prompt_tokens if usage else None, usage.cached_tokens if usage else None,
-        usage.completion_tokens if usage else None, usage.seconds if usage else None,
-        rv.model_dump_json() if rv else None, r.markdown, r.created_at or _now(),
-        usage.prompt_seconds if usage else None,
-        rv.injection_flags if rv and r.source == "generated" else None,  # ingested reviews were not checked
-    ]  # fmt: skip
+def _review_row(review_id: str, r: ReviewRecord) -> dict[str, Any]:
+    """The ``reviews`` row of a record, by column name."""
+    design, requirements = r.design, r.requirements
+    row: dict[str, Any] = {
+        "review_id": review_id, "run_id": r.run_id, "case_key": r.case_key, "cache_key": r.cache_key,
+        "source": r.source, "source_path": r.source_path,
+        "design_path": r.design_path or (str(design.path) if design else None),
+        "requirements_path": r.requirements_path or (str(requirements.path) if requirements else None),
+        "design_sha256": design.sha256 if design else None,
+        "requirements_sha256": requirements.sha256 if requirements else None,
+        "status": r.status, "error": r.error, "raw_output": r.raw_output,
+        "title": design.title if design else None, "prompt_hash": r.prompt_hash, "found_fields": r.found_fields,
+        "markdown": r.markdown, "created_at": r.created_at or _now(),
+    }  # fmt: skip
+    if r.review is not None:
+        row.update(_review_columns(r.review, checked=r.source == "generated"))
+    return row
 
 
-def query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one read-only statement; writes, ATTACH and extension loading are refused."""
+def _review_columns(rv: Review, *, checked: bool) -> dict[str, Any]:
+    """The columns a review fills; injection flags only where the tool checked the documents."""
+    processing, usage = rv.processing, rv.usage
+    columns: dict[str, Any] = {
+        "title": rv.title, "overall_assessment": rv.overall_assessment, "completeness_score": rv.completeness_score,
+        "technical_soundness_score": rv.technical_soundness_score,
+        "implementation_readiness": rv.implementation_readiness, "model_name": rv.model, "profile": rv.profile,
+        "review_json": rv.model_dump_json(), "injection_flags": rv.injection_flags if checked else None,
+    }  # fmt: skip
+    if processing:
+        columns.update(processing_mode=processing.mode, passes=processing.passes, retries=processing.retries)
+    if usage:
+        columns.update(
+            prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
+            completion_tokens=usage.completion_tokens, seconds=usage.seconds, prompt_seconds=usage.prompt_seconds,
+        )  # fmt: skip
+    return columns
+
+
+def require_database(path: Path) -> None:
+    """Raise StoreError unless ``path`` is an existing database file (readers never create one)."""
     if not path.is_file():
-        raise StoreError(f"no database at {path} — run `evaluator batch` first, or pass --db")
+        raise StoreError(f"no database at {path} — run a batch first, or point at another file", settings=("db",))
+
+
+@contextmanager
+def read_only(path: Path, *, external_access: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that cannot write ``path``, nor (unless ``external_access``) touch other files.
+
+    Raises StoreError when there is no database, or when it is locked by a writer.
+    """
+    require_database(path)
+    config: dict[str, Any] = dict(NO_EXTENSION_DOWNLOADS)
+    if not external_access:
+        config |= {"enable_external_access": False, "lock_configuration": True}
     try:
-        db = duckdb.connect(
-            str(path),
-            read_only=True,
-            config={**NO_EXTENSION_DOWNLOADS, "enable_external_access": False, "lock_configuration": True},
-        )
+        db = duckdb.connect(str(path), read_only=True, config=config)
     except duckdb.Error as exc:
         raise _open_error(path, exc) from None
     try:
-        cursor = db.execute(sql, params or [])
-        columns = [d[0] for d in cursor.description or []]
-        return columns, cursor.fetchall()
-    except duckdb.Error as exc:
-        message = str(exc).splitlines()[0]
-        if "read-only" in message or message.startswith("Permission Error") or "has been locked" in message:
-            raise StoreError(f"refused: `evaluator sql` only reads ({message})") from None
-        raise StoreError(f"query failed: {message}") from None
+        yield db
     finally:
         db.close()
+
+
+def query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one read-only statement; writes, ATTACH and extension loading are refused (StoreError)."""
+    with read_only(path) as db:
+        try:
+            cursor = db.execute(sql, params or [])
+            columns = [d[0] for d in cursor.description or []]
+            return columns, cursor.fetchall()
+        except duckdb.Error as exc:
+            message = str(exc).splitlines()[0]
+            if "read-only" in message or message.startswith("Permission Error") or "has been locked" in message:
+                raise StoreError(f"refused: queries only read ({message})") from None
+            raise StoreError(f"query failed: {message}") from None
+
+
+EXPORTED_TABLES = (
+    "runs", "documents", "reviews", "findings", "section_feedback", "checklist_items",
+    "calibration_runs", "calibration_cases", "calibration_matches",
+)  # fmt: skip
+
+
+def export(db: Path, out_dir: Path, fmt: Literal["parquet", "csv"]) -> list[Path]:
+    """Write every table of :data:`EXPORTED_TABLES` to ``out_dir`` as ``TABLE.parquet`` or ``TABLE.csv``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    with read_only(db, external_access=True) as con:
+        for table in EXPORTED_TABLES:
+            path = out_dir / f"{table}.{fmt}"
+            quoted = str(path).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM {table}) TO '{quoted}' ({options})")
+            written.append(path)
+    return written

@@ -1,4 +1,4 @@
-"""Read side: score series across runs and document revisions, and exports."""
+"""Read side: score series across runs and document revisions."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import duckdb
-
-from evaluator.store import NO_EXTENSION_DOWNLOADS, StoreError, query
+from evaluator.store import query
 
 By = Literal["case", "model", "profile", "prompt"]
 _BARS = "▁▂▃▄▅▆▇█"
 _GROUP_COLUMN = {"model": "model_name", "profile": "profile", "prompt": "prompt_hash"}
-EXPORTED_TABLES = (
-    "runs", "documents", "reviews", "findings", "section_feedback", "checklist_items",
-    "calibration_runs", "calibration_cases", "calibration_matches",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,28 +64,3 @@ def trends(db: Path, by: By = "case") -> list[Trend]:
     for key, at, completeness, soundness, label in rows:
         series.setdefault(key, []).append(Point(at, completeness, soundness, label))
     return [Trend(key, points) for key, points in series.items()]
-
-
-def export(db: Path, out_dir: Path, fmt: Literal["parquet", "csv"]) -> list[Path]:
-    """Write every table to ``out_dir`` as Parquet or CSV files; return their paths."""
-    if not db.is_file():
-        raise StoreError(f"no database at {db} — run `evaluator batch` first, or pass --db")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(db), read_only=True, config=dict(NO_EXTENSION_DOWNLOADS))
-    except duckdb.Error as exc:
-        raise StoreError(f"cannot open the database {db}: {str(exc).splitlines()[0]}") from None
-    written = []
-    try:
-        for table in EXPORTED_TABLES:
-            path = out_dir / f"{table}.{fmt}"
-            options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
-            con.execute(f"COPY (SELECT * FROM {table}) TO '{_sql_string(path)}' ({options})")
-            written.append(path)
-    finally:
-        con.close()
-    return written
-
-
-def _sql_string(path: Path) -> str:
-    return str(path).replace("'", "''")

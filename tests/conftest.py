@@ -1,44 +1,96 @@
-"""Shared fixtures: profiles, prompts, and fake-backend responders built from the schema."""
+"""Shared fixtures: profiles, prompts, documents, a registry entry for scripted fakes, and
+the guard that keeps unit tests off the real model.
+
+Every test not marked ``model`` runs with :func:`guard_real_model` active: resolving,
+hashing or loading a real GGUF file fails the test, which must pass a
+:class:`~evaluator.backends.fake.FakeBackend` instead. Real-model fixtures live in
+``tests/real.py``.
+"""
 
 from __future__ import annotations
 
-import json
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
+from hypothesis import HealthCheck, settings
 
+from evaluator import models
+from evaluator.backends import ModelOptions, register_backend, unregister_backend
+from evaluator.backends.fake import FakeBackend
 from evaluator.documents import Document, parse_document
 from evaluator.profiles import Profile, load_profile
 from evaluator.prompts import Prompts
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"
+STUB_GGUF_BYTES = 1 << 20  # a .gguf larger than this is a real model, not a test's stub file
+
+# A fixed budget for CI: the same examples every run, no example database, no deadline
+# (a shared 2-core machine stalls at random). `HYPOTHESIS_PROFILE=dev` explores anew.
+settings.register_profile(
+    "ci", max_examples=100, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-def instance_for(schema: dict[str, Any], text: str = "Add a dead-letter topic for the credit consumer") -> Any:
-    """A valid instance of a (flat, ref-free) JSON schema: the first enum value, one array item."""
-    if "enum" in schema:
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    kind = schema.get("type")
-    if kind == "object":
-        return {k: instance_for(v, f"{text} ({k})") for k, v in schema["properties"].items()}
-    if kind == "array":
-        return [instance_for(schema["items"], text) for _ in range(max(1, schema.get("minItems", 0)))]
-    if kind == "boolean":
-        return True
-    if kind == "integer":
-        return 7
-    if kind == "string":
-        return text[: schema.get("maxLength", len(text))]
-    raise AssertionError(f"schema type not handled by the test responder: {schema}")
+def _refuse(what: str, path: Path) -> NoReturn:
+    pytest.fail(f"a unit test {what} the real model {path}: pass a FakeBackend, or mark the test `model`")
 
 
-def valid_output(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-    """Responder for FakeBackend: a valid JSON document for whatever schema it is given."""
-    return json.dumps(instance_for(schema))
+def guard_real_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, resolving, hashing or loading a GGUF larger than a stub fails the test."""
+    import llama_cpp.llama_cpp as lib
+
+    check, sha256 = models.check_gguf, models.file_sha256
+
+    def checked(path: Path) -> None:
+        check(path)
+        if path.stat().st_size > STUB_GGUF_BYTES:
+            _refuse("resolved", path)
+
+    def hashed(path: Path) -> str:
+        if path.is_file() and path.stat().st_size > STUB_GGUF_BYTES:
+            _refuse("hashed", path)
+        return sha256(path)
+
+    def loaded(path: bytes, params: Any) -> Any:
+        _refuse("loaded", Path(os.fsdecode(path)))
+
+    monkeypatch.setattr(models, "check_gguf", checked)
+    monkeypatch.setattr(models, "file_sha256", hashed)
+    monkeypatch.setattr(lib, "llama_model_load_from_file", loaded)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_model_in_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("model") is None:
+        guard_real_model(monkeypatch)
+
+
+@pytest.fixture
+def scripted_backend() -> Iterator[Callable[[FakeBackend], str]]:
+    """Register a fake under a backend name for this test (for CLI tests); returns the name."""
+    names: list[str] = []
+
+    def register(fake: FakeBackend) -> str:
+        name = f"scripted-{len(names)}"
+        register_backend(name, lambda options: _sized(fake, options))
+        names.append(name)
+        return name
+
+    yield register
+    for name in names:
+        unregister_backend(name)
+
+
+def _sized(fake: FakeBackend, options: ModelOptions) -> FakeBackend:
+    if options.n_ctx:
+        fake.n_ctx = options.n_ctx
+    return fake
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +119,34 @@ def design() -> Document:
         "## API Design\n\nPOST /v1/applications returns 202 Accepted.\n",
         "tech-design.md",
     )
+
+
+# --- the real model, loaded once per session (tests marked `model` only) --------------------
+
+REAL_PARALLEL = 4  # slots of the session's model: what `batch --parallel auto` picks on this machine
+
+
+@pytest.fixture(scope="session")
+def real_model() -> Iterator[Any]:
+    """The embedded model, loaded once for every real-model test, with four sequence slots."""
+    from evaluator.backends.gguf import GGUFFactory
+
+    with GGUFFactory(ModelOptions()).open(REAL_PARALLEL) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def real_factory(real_model: Any) -> Any:
+    """The session's model as a backend factory: opening it gives it back, still loaded."""
+    from evaluator.backends import Opened
+    from evaluator.backends.gguf import GGUFFactory
+
+    return Opened(real_model, GGUFFactory(ModelOptions()).memory())
+
+
+@pytest.fixture(scope="session")
+def real_batch(tmp_path_factory: pytest.TempPathFactory, real_factory: Any) -> Any:
+    """The one real batch of the session, whose rows many tests read; see :mod:`tests.real`."""
+    from tests.real import run_shared_batch
+
+    return run_shared_batch(tmp_path_factory.mktemp("real-batch"), real_factory)

@@ -12,15 +12,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evaluator import batch as batch_module
-from evaluator.backends.fake import FakeBackend
+from evaluator.backends.fake import FakeBackend, schema_instance
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
 from evaluator.documents import parse_document
 from evaluator.render import render_markdown
 from evaluator.review import Finding, Review
 from evaluator.store import ReviewRecord, Store
-from tests.conftest import instance_for
 
 _SCORES = re.compile(r"scores (\d+) (\d+)")
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -28,7 +26,7 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def scoring_output(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
     """A valid review whose scores, assessment and readiness follow the design's ``scores C S`` line."""
-    data = instance_for(schema)
+    data = schema_instance(schema)
     match = _SCORES.search(messages[-1]["content"])
     if match and "completeness_score" in data:
         completeness, soundness = int(match[1]), int(match[2])
@@ -40,11 +38,6 @@ def scoring_output(messages: list[dict[str, str]], schema: dict[str, Any]) -> st
     if data.get("findings"):
         data["findings"][0].update(severity="critical", title="Card numbers stored in plain text")
     return json.dumps(data)
-
-
-def use_fake_model(monkeypatch: Any) -> None:
-    """Every batch opened from now on talks to a fake answering with :func:`scoring_output`."""
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([scoring_output] * 10_000))
 
 
 def write_cases(folder: Path, scores: dict[str, tuple[int, int]], title: str = "Design") -> None:
@@ -59,8 +52,8 @@ def write_cases(folder: Path, scores: dict[str, tuple[int, int]], title: str = "
 
 
 def batch(folder: Path, db: Path) -> None:
-    """One batch run over ``folder`` (the fake model must be in place)."""
-    run_batch(discover(folder), BatchOptions(db=db), source=str(folder))
+    """One batch run over ``folder`` with a fake answering with :func:`scoring_output`."""
+    run_batch(discover(folder), BatchOptions(db=db), backend=FakeBackend.answering(scoring_output), source=str(folder))
 
 
 def save_review(db: Path, case_key: str, *, model: str, title: str = "Design", finding: str = "Finding",

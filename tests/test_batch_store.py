@@ -1,24 +1,29 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from evaluator import batch as batch_module
-from evaluator.backends.fake import FakeBackend
+from evaluator.backends import MemoryNeeds
+from evaluator.backends.fake import FakeBackend, schema_instance, schema_output
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
 from evaluator.cli import app
+from evaluator.errors import StoreError
 from evaluator.migrations import MIGRATIONS
-from evaluator.store import Store, StoreError, query
-from tests.conftest import instance_for, valid_output
+from evaluator.store import EXPORTED_TABLES, Store, query
 
 runner = CliRunner()
 TABLES = {"schema_migrations", "runs", "documents", "reviews", "findings", "section_feedback", "checklist_items"}
@@ -34,15 +39,8 @@ def _folder(root: Path, designs: int = 3) -> Path:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> list[FakeBackend]:
-    opened: list[FakeBackend] = []
-
-    def open_fake(options: Any) -> FakeBackend:
-        opened.append(FakeBackend([valid_output] * 50))
-        return opened[-1]
-
-    monkeypatch.setattr(batch_module, "open_backend", open_fake)
-    return opened
+def fake() -> FakeBackend:
+    return FakeBackend.answering()
 
 
 def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -80,10 +78,10 @@ def test_an_older_database_is_upgraded_on_open_and_keeps_its_rows(tmp_path: Path
     assert _rows(db, "SELECT review_id, prompt_seconds FROM reviews") == [("r1", None)]
 
 
-def test_batch_stores_reviews_and_skips_them_on_rerun(tmp_path: Path, fake: list[FakeBackend]) -> None:
+def test_batch_stores_reviews_and_skips_them_on_rerun(tmp_path: Path, fake: FakeBackend) -> None:
     folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
-    summary = run_batch(discover(folder), BatchOptions(db=db))
-    assert (summary.count("ok"), summary.count("failed"), len(fake)) == (3, 0, 1)  # one model load
+    summary = run_batch(discover(folder), BatchOptions(db=db), backend=fake)
+    assert (summary.count("ok"), summary.count("failed"), fake.opened) == (3, 0, 1)  # one model load
     assert _rows(db, "SELECT count(*), count(DISTINCT case_key) FROM reviews WHERE status='ok'") == [(3, 3)]
     assert _rows(db, "SELECT count(*) FROM checklist_items") == [(30,)]
     assert _rows(db, "SELECT count(*) FROM section_feedback") == [(27,)]
@@ -92,19 +90,20 @@ def test_batch_stores_reviews_and_skips_them_on_rerun(tmp_path: Path, fake: list
         db, "SELECT review_json, markdown FROM latest_reviews WHERE case_key='d0/tech-design.md'"
     )
     assert json.loads(review_json)["schema_version"] == 1 and markdown.startswith("# Technical Design Review: Design 0")
-    again = run_batch(discover(folder), BatchOptions(db=db))
-    assert (again.count("cached"), len(fake)) == (3, 1)  # nothing to do: the model is not even loaded
+    again = run_batch(discover(folder), BatchOptions(db=db), backend=fake)
+    assert (again.count("cached"), fake.opened) == (3, 1)  # nothing to do: the model is not even loaded
+    assert {o.review_id for o in again.outcomes} == {o.review_id for o in summary.outcomes}  # the cached rows
     assert _rows(db, "SELECT status, cases_ok, cases_skipped FROM runs ORDER BY started_at") == [
         ("completed", 3, 0),
         ("completed", 0, 3),
     ]
 
 
-def test_changed_design_is_reviewed_again_and_trends_show_two_points(tmp_path: Path, fake: list[FakeBackend]) -> None:
+def test_changed_design_is_reviewed_again_and_trends_show_two_points(tmp_path: Path, fake: FakeBackend) -> None:
     folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
-    run_batch(discover(folder), BatchOptions(db=db))
+    run_batch(discover(folder), BatchOptions(db=db), backend=fake)
     (folder / "d1" / "tech-design.md").write_text("# Design 1\n\nrevised: pan_number encrypted\n")
-    summary = run_batch(discover(folder), BatchOptions(db=db))
+    summary = run_batch(discover(folder), BatchOptions(db=db), backend=fake)
     assert [o.case.key for o in summary.outcomes if o.status == "ok"] == ["d1/tech-design.md"]
     result = runner.invoke(app, ["trends", "--db", str(db), "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -114,12 +113,11 @@ def test_changed_design_is_reviewed_again_and_trends_show_two_points(tmp_path: P
     assert "│ d1/tech-design.md │ 2 │ ▁▁ 0 (+0)" in table  # key, points, bars, latest score, change
 
 
-def test_a_failing_case_is_recorded_and_the_batch_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_case_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
     folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
     (folder / "d1" / "tech-design.md").write_bytes(b"\x00binary")
-    script = ["garbage", "garbage", valid_output]  # d0 fails twice (invalid output), d2 succeeds
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend(script))
-    summary = run_batch(discover(folder), BatchOptions(db=db))
+    fake = FakeBackend(["garbage", "garbage", schema_output])  # d0 fails twice (invalid output), d2 succeeds
+    summary = run_batch(discover(folder), BatchOptions(db=db), backend=fake)
     assert {o.case.key: o.status for o in summary.outcomes} == {
         "d0/tech-design.md": "failed",
         "d1/tech-design.md": "failed",
@@ -131,31 +129,45 @@ def test_a_failing_case_is_recorded_and_the_batch_goes_on(tmp_path: Path, monkey
     assert _rows(db, "SELECT cases_ok, cases_failed FROM runs") == [(1, 2)]
 
 
-def test_cli_batch_summary_exit_code_and_missing_requirements(tmp_path: Path, fake: list[FakeBackend]) -> None:
+def test_cli_batch_summary_exit_code_and_missing_requirements(tmp_path: Path, fake: FakeBackend) -> None:
     folder, db = _folder(tmp_path / "cases", 2), tmp_path / "e.duckdb"
     lonely = tmp_path / "elsewhere"
     (lonely / "x").mkdir(parents=True)
     (lonely / "x" / "tech-design.md").write_text("# Lonely\n")
-    result = runner.invoke(app, ["batch", str(folder), "--db", str(db)])
+    result = runner.invoke(app, ["batch", str(folder), "--db", str(db), "--backend", "fake"])
     assert result.exit_code == 0, result.output
-    assert "batch summary" in result.stderr and "docs/hour" in result.stderr
-    result = runner.invoke(app, ["batch", str(lonely), "--db", str(db)])
+    assert "2 cases: 2 to review, 0 already done or skipped" in result.stderr
+    [(tokens,)] = _rows(db, "SELECT sum(prompt_tokens + completion_tokens) FROM reviews")
+    # cases, ok, failed, skipped, and the tokens the stored rows add up to
+    assert re.search(rf"│\s+2 │\s+2 │\s+0 │\s+0 │\s+{tokens:,} │", result.stderr), result.stderr
+    assert f"results in {db}" in result.stderr.replace("\n", "")
+    result = runner.invoke(app, ["batch", str(lonely), "--db", str(db), "--backend", "fake"])
     assert result.exit_code == 0 and "skipped, no requirements.md" in result.stderr
 
 
-def test_stop_request_finishes_the_current_case_then_resumes(tmp_path: Path, fake: list[FakeBackend]) -> None:
+def test_stop_request_finishes_the_current_case_then_resumes(tmp_path: Path, fake: FakeBackend) -> None:
     folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
     calls = iter([False, True])
-    summary = run_batch(discover(folder), BatchOptions(db=db), should_stop=lambda: next(calls, True))
+    summary = run_batch(discover(folder), BatchOptions(db=db), backend=fake, should_stop=lambda: next(calls, True))
     assert summary.interrupted and summary.count("ok") == 1
     assert _rows(db, "SELECT status FROM runs") == [("interrupted",)]
-    resumed = run_batch(discover(folder), BatchOptions(db=db))
+    resumed = run_batch(discover(folder), BatchOptions(db=db), backend=fake)
     assert (resumed.count("cached"), resumed.count("ok")) == (1, 2)
 
 
-def test_limit(tmp_path: Path, fake: list[FakeBackend]) -> None:
+def test_limit_reviews_the_first_cases_and_the_next_run_the_rest(tmp_path: Path, fake: FakeBackend) -> None:
     folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
-    assert run_batch(discover(folder), BatchOptions(db=db, limit=2)).count("ok") == 2
+    first = run_batch(discover(folder), BatchOptions(db=db, limit=2), backend=fake)
+    assert [(o.case.key, o.status) for o in first.outcomes] == [
+        ("d0/tech-design.md", "ok"),
+        ("d1/tech-design.md", "ok"),
+    ]
+    assert _rows(db, "SELECT case_key FROM reviews ORDER BY case_key") == [
+        ("d0/tech-design.md",),
+        ("d1/tech-design.md",),
+    ]
+    rest = run_batch(discover(folder), BatchOptions(db=db, limit=2), backend=fake)
+    assert [(o.case.key, o.status) for o in rest.outcomes if o.status != "cached"] == [("d2/tech-design.md", "ok")]
 
 
 @pytest.mark.parametrize(
@@ -194,13 +206,30 @@ def test_sql_formats(tmp_path: Path) -> None:
     assert "no database at" in runner.invoke(app, ["sql", sql, "--db", str(tmp_path / "none.duckdb")]).stderr
 
 
-def test_export_parquet_and_csv(tmp_path: Path, fake: list[FakeBackend]) -> None:
+def test_export_parquet_and_csv(tmp_path: Path, fake: FakeBackend) -> None:
     folder, db = _folder(tmp_path / "cases", 1), tmp_path / "e.duckdb"
-    run_batch(discover(folder), BatchOptions(db=db))
+    run_batch(discover(folder), BatchOptions(db=db), backend=fake)
+    columns = [
+        r[0]
+        for r in _rows(
+            db,
+            "SELECT column_name FROM information_schema.columns WHERE table_name='reviews' ORDER BY ordinal_position",
+        )
+    ]
+    stored = _rows(db, "SELECT review_id, case_key, status, completeness_score FROM reviews ORDER BY review_id")
     for fmt in ("parquet", "csv"):
         result = runner.invoke(app, ["export", str(tmp_path / fmt), "--db", str(db), "--format", fmt])
         assert result.exit_code == 0, result.output
-        assert (tmp_path / fmt / f"reviews.{fmt}").stat().st_size > 0
+        assert result.stdout.splitlines() == [str(tmp_path / fmt / f"{t}.{fmt}") for t in EXPORTED_TABLES]
+        exported = tmp_path / fmt / f"reviews.{fmt}"
+        reader = "read_parquet" if fmt == "parquet" else "read_csv_auto"
+        con = duckdb.connect()
+        file_columns = [d[0] for d in con.execute(f"SELECT * FROM {reader}('{exported}') LIMIT 0").description]
+        rows = con.execute(
+            f"SELECT review_id, case_key, status, completeness_score FROM {reader}('{exported}') ORDER BY review_id"
+        ).fetchall()
+        con.close()
+        assert file_columns == columns and rows == stored
     assert _rows(db, "SELECT 1")  # the export left the database readable
 
 
@@ -221,49 +250,50 @@ def test_a_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
     Store(db).close()  # usable again once the holder is gone
 
 
-def test_findings_are_stored_with_evidence_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_findings_are_stored_with_evidence_flags(tmp_path: Path) -> None:
     folder, db = _folder(tmp_path / "cases", 1), tmp_path / "e.duckdb"
 
     def respond(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-        data = instance_for(schema)
+        data = schema_instance(schema)
         data["findings"][0].update(severity="critical", evidence="plain text pan_number")
         return json.dumps(data)
 
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([respond]))
-    run_batch(discover(folder), BatchOptions(db=db))
+    fake = FakeBackend([respond])
+    run_batch(discover(folder), BatchOptions(db=db), backend=fake)
     assert _rows(db, "SELECT severity, evidence_found FROM findings") == [("critical", True)]
 
 
-def test_parallel_batch_reviews_cases_together_and_stores_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_batch_reviews_cases_together_and_stores_each(tmp_path: Path) -> None:
     folder, db = _folder(tmp_path / "cases", designs=5), tmp_path / "e.duckdb"
     together = threading.Barrier(3, timeout=10)  # breaks unless three reviews are in flight at once
 
     def in_threes(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         if any(f"# Design {i}" in messages[-1]["content"] for i in range(3)):  # the first three slots' cases
             together.wait()
-        return valid_output(messages, schema)
+        return schema_output(messages, schema)
 
-    opened: list[Any] = []
+    opened: list[int] = []
 
-    def open_fake(options: Any) -> FakeBackend:
-        opened.append(options)
-        return FakeBackend([in_threes] * 5)
+    class Fake(FakeBackend):
+        @contextmanager
+        def open(self, parallel: int = 1) -> Iterator[FakeBackend]:
+            opened.append(parallel)
+            yield self
 
-    monkeypatch.setattr(batch_module, "open_backend", open_fake)
-    summary = run_batch(discover(folder), BatchOptions(db=db, parallel=3))
+    summary = run_batch(discover(folder), BatchOptions(db=db, parallel=3), backend=Fake([in_threes] * 5))
     assert [o.status for o in summary.outcomes] == ["ok"] * 5
-    assert opened[0].parallel == 3
+    assert opened == [3]
     assert _rows(db, "SELECT count(*), count(DISTINCT case_key) FROM reviews WHERE status = 'ok'") == [(5, 5)]
 
 
-def test_a_stop_lets_the_cases_in_flight_finish_and_starts_no_more(tmp_path: Path, fake: list[FakeBackend]) -> None:
+def test_a_stop_lets_the_cases_in_flight_finish_and_starts_no_more(tmp_path: Path, fake: FakeBackend) -> None:
     folder, db = _folder(tmp_path / "cases", designs=5), tmp_path / "e.duckdb"
-    summary = run_batch(discover(folder), BatchOptions(db=db, parallel=2), should_stop=lambda: True)
+    summary = run_batch(discover(folder), BatchOptions(db=db, parallel=2), backend=fake, should_stop=lambda: True)
     assert summary.interrupted and summary.count("ok") == 1  # the first was submitted before the stop was seen
     assert _rows(db, "SELECT status, cases_ok FROM runs") == [("interrupted", 1)]
 
 
-def test_auto_parallel_is_capped_by_the_cases_and_said_before_loading(tmp_path: Path, fake: list[FakeBackend]) -> None:
+def test_auto_parallel_is_capped_by_the_cases_and_said_before_loading(tmp_path: Path) -> None:
     folder, db = _folder(tmp_path / "cases", designs=2), tmp_path / "e.duckdb"
     said: list[str] = []
 
@@ -271,5 +301,12 @@ def test_auto_parallel_is_capped_by_the_cases_and_said_before_loading(tmp_path: 
         def capacity(self, capacity: Any) -> None:
             said.append(capacity.describe())
 
-    run_batch(discover(folder), BatchOptions(db=db, parallel=None), observer=Observer())
-    assert len(said) == 1 and said[0].startswith("parallel 2: KV cache 2 × ")
+    class Sized(FakeBackend):  # a local model's memory, as the llama-cpp factory reports it
+        def memory(self) -> MemoryNeeds:
+            return MemoryNeeds(model_bytes=100 * 2**20, slot_bytes=200 * 2**20)
+
+    run_batch(discover(folder), BatchOptions(db=db, parallel=None), observer=Observer(), backend=Sized.answering())
+    assert said == [
+        "parallel 2: KV cache 2 × 200 MiB (8,192 tokens each) + model 100 MiB ≈ 800 MiB of memory"
+        + said[0][said[0].index(" of memory") + len(" of memory") :]
+    ]

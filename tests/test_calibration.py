@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from evaluator import batch as batch_module
-from evaluator.backends.fake import FakeBackend
+from evaluator.backends.fake import FakeBackend, schema_instance
 from evaluator.batch import BatchOptions
 from evaluator.calibration import (
     CaseResult,
@@ -26,9 +26,9 @@ from evaluator.calibration import (
 )
 from evaluator.cases import Case
 from evaluator.cli import app
-from evaluator.labels import Defect, LabelError, LabelledCase, Labels, labelled_cases, load_labels
+from evaluator.errors import LabelError
+from evaluator.labels import Defect, LabelledCase, Labels, labelled_cases, load_labels
 from evaluator.store import query
-from tests.conftest import instance_for
 
 runner = CliRunner()
 
@@ -258,7 +258,7 @@ def _responder(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
     name = next(n for n in ("sound", "d1", "d2", "d3") if f"MARK-{n}" in text)
     if name == "d3":
         return "garbage"  # invalid twice: the case fails
-    data = instance_for(schema)
+    data = schema_instance(schema)
     findings, completeness, soundness = SAYS[name]
     data["findings"] = [
         {"severity": s, "title": t, "detail": "because", "section": "API", "evidence": e} for s, t, e in findings
@@ -268,20 +268,13 @@ def _responder(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    opened: list[int] = []
-
-    def open_fake(options: Any) -> FakeBackend:
-        opened.append(1)
-        return FakeBackend([_responder] * 50)
-
-    monkeypatch.setattr(batch_module, "open_backend", open_fake)
-    return opened
+def fake() -> FakeBackend:
+    return FakeBackend.answering(_responder)
 
 
-def test_every_metric_of_a_known_calibration(tmp_path: Path, loads: list[int]) -> None:
+def test_every_metric_of_a_known_calibration(tmp_path: Path, fake: FakeBackend) -> None:
     dataset, db = _dataset(tmp_path / "ds"), tmp_path / "c.duckdb"
-    result = calibrate(dataset, BatchOptions(db=db))
+    result = calibrate(dataset, BatchOptions(db=db), backend=fake)
     m = result.metrics
     assert (m.cases, m.cases_ok, m.validity) == (4, 3, 0.75)  # d3 failed
     assert (m.defects, m.matched, m.recall) == (6, 1, 1 / 6)  # only d1's retry; d2's index finding is too mild
@@ -312,27 +305,30 @@ def test_every_metric_of_a_known_calibration(tmp_path: Path, loads: list[int]) -
 
 
 def test_a_rerun_resumes_from_the_store_and_measures_the_new_review_of_a_changed_design(
-    tmp_path: Path, loads: list[int]
+    tmp_path: Path, fake: FakeBackend
 ) -> None:
     dataset, db = _dataset(tmp_path / "ds"), tmp_path / "c.duckdb"
-    first = calibrate(dataset, BatchOptions(db=db))
+    first = calibrate(dataset, BatchOptions(db=db), backend=fake)
     design = dataset / "d2" / "tech-design.md"
     design.write_text(design.read_text().replace("MARK-d2", "MARK-d1"))  # now reviewed as d1 is
-    second = calibrate(dataset, BatchOptions(db=db))
+    second = calibrate(dataset, BatchOptions(db=db), backend=fake)
     assert [o.status for o in second.batch.outcomes] == ["cached", "cached", "ok", "failed"]  # d3 is retried
     assert (first.metrics.matched, second.metrics.matched) == (1, 1)
     assert second.metrics.unmatched == 2  # d2's findings are now d1's: one mentions "retry", which d2 lacks
     assert second.metrics.spearman_soundness == pytest.approx(-(3**0.5) / 2, rel=1e-12)  # soundness 9, 5, 5
     assert query(db, "SELECT count(*) FROM calibration_runs")[1] == [(2,)]
-    assert len(loads) == 2
+    assert fake.opened == 2
 
 
-def test_cli_calibrate_reports_and_resumes_without_loading_the_model(tmp_path: Path, loads: list[int]) -> None:
+def test_cli_calibrate_reports_and_resumes_without_loading_the_model(
+    tmp_path: Path, fake: FakeBackend, scripted_backend: Callable[[FakeBackend], str]
+) -> None:
     dataset, db = _dataset(tmp_path / "ds"), tmp_path / "c.duckdb"
-    result = runner.invoke(app, ["calibrate", str(dataset), "--db", str(db), "--limit", "2"])
+    backend = scripted_backend(fake)
+    result = runner.invoke(app, ["calibrate", str(dataset), "--db", str(db), "--limit", "2", "--backend", backend])
     assert result.exit_code == 0, result.output
     assert "2 of 4 labelled cases" in result.stdout and "defect recall" in result.stdout
-    result = runner.invoke(app, ["calibrate", str(dataset), "--db", str(db), "--format", "json"])
+    result = runner.invoke(app, ["calibrate", str(dataset), "--db", str(db), "--format", "json", "--backend", backend])
     report = json.loads(result.stdout)
     assert (report["cases"], report["recall"], report["validity"]) == (4, 1 / 6, 0.75)
     assert [c["missed"] for c in report["cases_detail"]][1:3] == [["pii", "index"], ["a", "b", "c"]]

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.cases import CaseError, discover, from_manifest, is_design
+from evaluator.cases import discover, from_manifest, is_design
+from evaluator.errors import CaseError
+from tests.conftest import DATASETS
 
 
 def _touch(path: Path, text: str = "# x\n\nbody\n") -> Path:
@@ -93,3 +95,13 @@ def test_bad_manifest(tmp_path: Path, content: str, message: str) -> None:
 def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(CaseError, match="batch folder not found"):
         discover(tmp_path / "nope")
+
+
+def test_the_sample_datasets_hold_what_the_real_model_tests_need() -> None:
+    from tests.real import LONG, SHARED, sample_cases
+
+    cases = sample_cases()
+    assert len(cases) >= 3 and any(design.stat().st_size > 20_000 for _, design in cases)
+    designs = {d.relative_to(DATASETS).as_posix() for _, d in cases}
+    assert LONG in designs and (DATASETS / LONG).stat().st_size > 20_000
+    assert {f"{g}/{n}/tech-design.md" for g, names in SHARED.items() for n in names} <= designs

@@ -1,49 +1,75 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from evaluator import api
-from evaluator.backends.fake import FakeBackend
+from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.cli import app
-from tests.conftest import DATASETS, valid_output
+from tests.conftest import DATASETS
 
 runner = CliRunner()
 REQ = DATASETS / "clinic-appointments" / "requirements.md"
 DESIGN = DATASETS / "clinic-appointments" / "double-booking" / "tech-design.md"
 
 
+COST = re.compile(
+    r"cost: ([\d,]+) prompt tokens \(([\d,]+) from cache\) · ([\d,]+) completion tokens · ([\d.]+) s · "
+    r"([\d.]+) tok/s overall · (.+)"
+)
+
+
+def cost_line(stderr: str) -> tuple[int, int, int]:
+    """Prompt, cached and completion tokens of the `cost:` line the review command prints."""
+    match = COST.search(stderr.replace("\n", ""))  # the console wraps long lines
+    assert match, stderr
+    return int(match[1].replace(",", "")), int(match[2].replace(",", "")), int(match[3].replace(",", ""))
+
+
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeBackend:
-    backend = FakeBackend([valid_output] * 4)
-    monkeypatch.setattr(api, "open_backend", lambda options: backend)
-    return backend
+def fake(scripted_backend: Callable[[FakeBackend], str]) -> tuple[FakeBackend, str]:
+    backend = FakeBackend.answering()
+    return backend, scripted_backend(backend)
 
 
-def test_review_writes_markdown_and_prints_the_cost(tmp_path: Path, fake: FakeBackend) -> None:
+def test_review_writes_markdown_and_prints_the_cost(tmp_path: Path, fake: tuple[FakeBackend, str]) -> None:
+    backend, name = fake
     out = tmp_path / "review.md"
-    result = runner.invoke(app, ["review", "-r", str(REQ), "-d", str(DESIGN), "-o", str(out)])
+    result = runner.invoke(app, ["review", "-r", str(REQ), "-d", str(DESIGN), "-o", str(out), "--backend", name])
     assert result.exit_code == 0, result.output
     assert out.read_text().startswith("# Technical Design Review: MediSlot")
-    assert "cost:" in result.stderr and "prompt tokens" in result.stderr and "tok/s" in result.stderr
+    assert result.stdout == "" and f"review written to {out}" in result.stderr.replace("\n", "")
+    [call] = backend.calls  # a short design: one pass
+    completion = len(schema_output(call.messages, call.schema)) // 4
+    assert cost_line(result.stderr) == (backend.count_tokens(call.messages), 0, completion)
+    assert "design reviewed in one pass" in result.stderr
 
 
-def test_review_json_goes_to_stdout(fake: FakeBackend) -> None:
-    result = runner.invoke(app, ["review", "-r", str(REQ), "-d", str(DESIGN), "--json"])
+def test_review_json_goes_to_stdout_with_the_cost_it_prints(fake: tuple[FakeBackend, str]) -> None:
+    result = runner.invoke(app, ["review", "-r", str(REQ), "-d", str(DESIGN), "--json", "--backend", fake[1]])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["schema_version"] == 1 and data["profile"] == "python-fastapi" and len(data["checklist"]) == 10
+    usage = data["usage"]
+    assert cost_line(result.stderr) == (usage["prompt_tokens"], usage["cached_tokens"], usage["completion_tokens"])
 
 
-def test_invalid_output_keeps_the_raw_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "open_backend", lambda options: FakeBackend(["not json"] * 2))
+def test_the_registered_fake_backend_reviews_without_a_model(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["review", "-r", str(REQ), "-d", str(DESIGN), "--backend", "fake", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"] == "fake"
+
+
+def test_invalid_output_keeps_the_raw_text(tmp_path: Path, scripted_backend: Callable[[FakeBackend], str]) -> None:
+    name = scripted_backend(FakeBackend(["not json"] * 2))
     out = tmp_path / "r.md"
-    result = runner.invoke(app, ["review", "-r", str(REQ), "-d", str(DESIGN), "-o", str(out)])
+    result = runner.invoke(app, ["review", "-r", str(REQ), "-d", str(DESIGN), "-o", str(out), "--backend", name])
     assert result.exit_code == 3
     assert "no valid review after 2 attempts" in result.stderr and "r.raw.txt" in result.stderr
     assert (tmp_path / "r.raw.txt").read_text() == "not json"
@@ -58,7 +84,11 @@ def test_invalid_output_keeps_the_raw_text(tmp_path: Path, monkeypatch: pytest.M
         (["-r", str(REQ), "-d", str(DESIGN), "--profile", "cobol"], "unknown profile 'cobol'"),
         (["-r", str(REQ), "-d", str(DESIGN), "--model", "gpt-99"], "unknown model 'gpt-99'"),
         (["-r", str(REQ), "-d", str(DESIGN), "--model", str(REQ)], "not a GGUF model file"),
-        (["-r", str(REQ), "-d", str(DESIGN), "--max-bytes", "100"], "too large"),
+        (["-r", str(REQ), "-d", str(DESIGN), "--max-bytes", "100"], "raise the limit (see --max-bytes)"),
+        (
+            ["-r", str(REQ), "-d", str(DESIGN), "--backend", "gpt"],
+            "unknown backend 'gpt' — use one of: fake, llama-cpp",
+        ),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_2(args: list[str], message: str) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from evaluator.backends import ModelOptions
 from evaluator.backends.base import Generation, Sampling
 from evaluator.backends.engine import _common, _looping, _penalise
 from evaluator.documents import parse_document, read_document
@@ -49,14 +47,10 @@ def test_repeat_penalty_shrinks_seen_tokens_whatever_their_sign() -> None:
 SHORT = 1_500  # characters of each design: enough to differ, small enough for CI
 
 
-@pytest.fixture(scope="module")
-def backend() -> Iterator[object]:
-    from evaluator.backends.llama_cpp import LlamaCppBackend
-
-    model = ModelOptions().resolve()
-    b = LlamaCppBackend(model, n_ctx=4096, n_threads=1, parallel=3)
-    yield b
-    b.close()
+@pytest.fixture
+def backend(real_model: object) -> object:
+    """The session's one loaded model (four slots; see tests/conftest.py)."""
+    return real_model
 
 
 def _messages(name: str) -> list[Message]:

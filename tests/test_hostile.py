@@ -12,7 +12,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from evaluator import batch as batch_module
-from evaluator.backends.fake import FakeBackend
-from evaluator.batch import BatchObserver, BatchOptions, CaseOutcome, run_batch
+from evaluator.backends.fake import FakeBackend, schema_output
+from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
 from evaluator.cli import app
 from evaluator.documents import decode_text, parse_document, read_document, split_sections
@@ -31,7 +30,6 @@ from evaluator.errors import DocumentError
 from evaluator.parse import looks_like_review, parse_review
 from evaluator.profiles import load_profile
 from evaluator.store import query
-from tests.conftest import valid_output
 
 runner = CliRunner()
 PROFILE = load_profile()
@@ -188,7 +186,7 @@ def _hostile_folder(root: Path) -> Path:
     contents: dict[str, bytes] = {
         "binary": b"\x00\x01\x02",
         "empty": b"",
-        "gone": b"# Gone\n\nvanishes while the batch plans\n",
+        "gone": b"# Gone\n\nvanishes between discovery and reading\n",
         "huge": b"# Huge\n\n" + b"y" * 60_000,
         "latin1": "# Résumé\n".encode("latin-1"),
         "long-line": ("# Long\n\n" + "z" * 40_000 + "\n").encode(),
@@ -207,16 +205,6 @@ def _hostile_folder(root: Path) -> Path:
     os.symlink("self-design.md", root / "self-design.md")  # a link to itself
     os.symlink(root, root / "ok" / "loop")  # a directory loop
     return root
-
-
-class _DeleteDuringPlanning(BatchObserver):
-    """Deletes gone/tech-design.md when the first case's outcome is reported while planning."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def finished(self, outcome: CaseOutcome) -> None:
-        (self.root / "gone" / "tech-design.md").unlink(missing_ok=True)
 
 
 EXPECTED_ERRORS = {
@@ -240,12 +228,14 @@ def test_a_hostile_batch_records_each_failure_and_finishes_consistently(
 
     def delete_a_later_case(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         vanish.unlink(missing_ok=True)
-        return valid_output(messages, schema)
+        return schema_output(messages, schema)
 
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([delete_a_later_case] * 50))
+    fake = FakeBackend([delete_a_later_case] * 50)
     cases = discover(root)
+    (root / "gone" / "tech-design.md").unlink()  # found, then gone before the batch reads it
     with deadline(60):
-        summary = run_batch(cases, BatchOptions(db=db, max_bytes=50_000), observer=_DeleteDuringPlanning(root))
+        options = BatchOptions(db=db, max_bytes=50_000)
+        summary = run_batch(cases, options, backend=fake)
     statuses = {o.case.key: o.status for o in summary.outcomes}
     assert {k for k, s in statuses.items() if s == "failed"} == set(EXPECTED_ERRORS)
     assert {k for k, s in statuses.items() if s == "ok"} >= {
@@ -263,13 +253,10 @@ def test_a_hostile_batch_records_each_failure_and_finishes_consistently(
     assert (status, sha) == ("ok", vanish_sha) or (status == "failed" and "not found" in error)
 
 
-def test_the_cli_over_a_hostile_folder_prints_errors_not_tracebacks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_cli_over_a_hostile_folder_prints_errors_not_tracebacks(tmp_path: Path) -> None:
     root, db = _hostile_folder(tmp_path / "cases"), tmp_path / "e.duckdb"
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([valid_output] * 50))
     with deadline(60):
-        result = runner.invoke(app, ["batch", str(root), "--db", str(db), "--max-bytes", "50000"])
+        result = runner.invoke(app, ["batch", str(root), "--db", str(db), "--max-bytes", "50000", "--backend", "fake"])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)  # a plain exit, no crash
     assert "✗ fifo/tech-design.md: design path is not a regular file" in result.stderr
@@ -310,16 +297,16 @@ def test_a_batch_over_max_cases_is_refused_and_writes_nothing(tmp_path: Path) ->
     result = runner.invoke(app, ["batch", str(folder), "--db", str(db), "--max-cases", "2"])
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().splitlines() == [
-        "error: the batch has 3 designs, more than the limit of 2 — check the folder, or raise --max-cases"
+        "error: the batch has 3 designs, more than the limit of 2 — check the folder, or raise the limit "
+        "(see --max-cases)"
     ]
     assert not db.exists()
 
 
-def test_batch_max_bytes_fails_only_the_large_design(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_max_bytes_fails_only_the_large_design(tmp_path: Path) -> None:
     folder, db = _small_folder(tmp_path / "cases", 2), tmp_path / "e.duckdb"
     (folder / "d1" / "tech-design.md").write_text("# Big\n\n" + "x" * 500)
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([valid_output]))
-    result = runner.invoke(app, ["batch", str(folder), "--db", str(db), "--max-bytes", "200"])
+    result = runner.invoke(app, ["batch", str(folder), "--db", str(db), "--max-bytes", "200", "--backend", "fake"])
     assert result.exit_code == 1, result.output
     assert query(db, "SELECT case_key, status FROM reviews ORDER BY case_key")[1] == [
         ("d0/tech-design.md", "ok"),
@@ -328,16 +315,18 @@ def test_batch_max_bytes_fails_only_the_large_design(tmp_path: Path, monkeypatch
     assert "limit is 200" in query(db, "SELECT error FROM reviews WHERE status = 'failed'")[1][0][0]
 
 
-def test_batch_timeout_fails_the_slow_case_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_timeout_fails_the_slow_case_and_goes_on(
+    tmp_path: Path, scripted_backend: Callable[[FakeBackend], str]
+) -> None:
     folder, db = _small_folder(tmp_path / "cases", 2), tmp_path / "e.duckdb"
 
     def slow_for_d0(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         if "# Design 0" in messages[-1]["content"]:  # by content: cases may run in parallel
             time.sleep(1.1)  # past --timeout 1: the fake backend then reports finish_reason="timeout"
-        return valid_output(messages, schema)
+        return schema_output(messages, schema)
 
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([slow_for_d0] * 2))
-    result = runner.invoke(app, ["batch", str(folder), "--db", str(db), "--timeout", "1"])
+    backend = scripted_backend(FakeBackend([slow_for_d0] * 2))
+    result = runner.invoke(app, ["batch", str(folder), "--db", str(db), "--timeout", "1", "--backend", backend])
     assert result.exit_code == 1, result.output
     rows = query(db, "SELECT case_key, status, error FROM reviews ORDER BY case_key")[1]
     assert rows == [

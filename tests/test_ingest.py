@@ -87,6 +87,10 @@ def test_case_keys_meet_the_batch_keys() -> None:
 def test_case_key_with_several_files_is_refused(tmp_path: Path) -> None:
     folder = _folder(tmp_path / "reviews")
     result = runner.invoke(app, ["ingest", str(folder), "--db", str(tmp_path / "e.duckdb"), "--case-key", "x"])
-    assert result.exit_code == 2 and "--case-key applies to a single review file" in result.stderr
+    assert (
+        result.exit_code == 2
+        and "a case key applies to a single review file; give one file or leave it out (see --case-key)"
+        in result.stderr
+    )
     result = runner.invoke(app, ["ingest", str(tmp_path / "nope.md"), "--db", str(tmp_path / "e.duckdb")])
     assert result.exit_code == 2 and "not found" in result.stderr

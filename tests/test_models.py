@@ -1,19 +1,47 @@
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 from evaluator import models
+from evaluator.backends import ModelOptions, backend_factory
+from evaluator.backends.gguf import gguf_metadata
 from evaluator.errors import ModelError
 from evaluator.models import ModelFile, resolve_model, verify
 
 
+def _embedded_path() -> Path:
+    """Where the embedded model's file is, found without resolving it."""
+    entry = next(e for e in models.manifest() if e.default)
+    spec = importlib.util.find_spec(entry.package or "")
+    assert spec and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / entry.file
+
+
+def test_a_unit_test_that_resolves_hashes_or_loads_the_real_model_fails() -> None:
+    path = _embedded_path()
+    with pytest.raises(pytest.fail.Exception, match="resolved the real model"):
+        resolve_model(None)
+    with pytest.raises(pytest.fail.Exception, match="resolved the real model"):
+        backend_factory(ModelOptions()).model_info()
+    with pytest.raises(pytest.fail.Exception, match="hashed the real model"):
+        models.file_sha256(path)
+    with pytest.raises(pytest.fail.Exception, match="loaded the real model"):
+        gguf_metadata(path)
+
+
+@pytest.mark.model
 def test_default_model_comes_from_site_packages_and_matches_the_manifest() -> None:
     model = resolve_model(None)
-    assert model.name == "smollm2-135m-instruct"
+    assert model.name == "smollm2-135m-instruct" and model.path == _embedded_path()
     assert "site-packages" in str(model.path) and model.path.name.endswith(".gguf")
     assert verify(model) == model.expected_sha256
+    info = backend_factory(ModelOptions()).model_info()
+    assert (info.name, info.digest, info.n_ctx, info.kind) == (model.name, model.expected_sha256, 8192, "llama-cpp")
+    assert info.version == importlib.metadata.version("llama-cpp-python")
 
 
 def test_a_tampered_file_fails_the_sha256_check(tmp_path: Path) -> None:

@@ -17,14 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from evaluator import api
-from evaluator import batch as batch_module
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
 from evaluator.cli import app
 from evaluator.offline import OFFLINE_ENVIRONMENT, enforce_offline
 from evaluator.store import Store, query
-from tests.conftest import DATASETS, valid_output
+from tests.conftest import DATASETS
 from tests.netguard import NetworkGuard, guarded, inet_sockets
 
 runner = CliRunner()
@@ -63,13 +62,11 @@ def test_every_cli_command_goes_offline_first() -> None:
 
 @pytest.mark.usefixtures("online_env")
 def test_the_library_entry_points_go_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "open_backend", lambda options: FakeBackend([valid_output]))
-    api.review_files(REQ, DESIGN)
+    api.review_files(REQ, DESIGN, backend=FakeBackend.answering())
     assert _offline()
     for name in OFFLINE_ENVIRONMENT:
         monkeypatch.setenv(name, "0")
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([]))
-    run_batch([], BatchOptions(db=tmp_path / "e.duckdb"))
+    run_batch([], BatchOptions(db=tmp_path / "e.duckdb"), backend=FakeBackend([]))
     assert _offline()
 
 
@@ -112,15 +109,13 @@ def test_inet_sockets_sees_a_socket_the_process_holds() -> None:
 def test_review_batch_sql_trends_export_and_ingest_without_network(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network: NetworkGuard
 ) -> None:
-    monkeypatch.setattr(api, "open_backend", lambda options: FakeBackend([valid_output]))
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([valid_output] * 8))
     out, db, folder = tmp_path / "tech-design-review.md", tmp_path / "e.duckdb", tmp_path / "cases"
     (folder / "one").mkdir(parents=True)
     (folder / "requirements.md").write_text(REQ.read_text())
     (folder / "one" / "tech-design.md").write_text(DESIGN.read_text())
     commands = [
-        ["review", "-r", str(REQ), "-d", str(DESIGN), "-o", str(out)],
-        ["batch", str(folder), "--db", str(db)],
+        ["review", "-r", str(REQ), "-d", str(DESIGN), "-o", str(out), "--backend", "fake"],
+        ["batch", str(folder), "--db", str(db), "--backend", "fake"],
         ["sql", "SELECT count(*) AS n FROM latest_reviews", "--db", str(db), "-f", "json"],
         ["trends", "--db", str(db)],
         ["export", str(tmp_path / "export"), "--db", str(db)],
@@ -170,7 +165,7 @@ def test_sql_refuses_writes_files_and_extensions_and_changes_nothing(
     before = query(db, "SELECT (SELECT count(*) FROM reviews), (SELECT max(completeness_score) FROM reviews)")[1]
     files = sorted(tmp_path.rglob("*"))
     result = runner.invoke(app, ["sql", statement.format(tmp=tmp_path), "--db", str(db)])
-    assert result.exit_code == 2 and "refused: `evaluator sql` only reads" in result.stderr, result.output
+    assert result.exit_code == 2 and "refused: queries only read" in result.stderr, result.output
     assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
     assert "not for sql" not in result.output
     assert (
@@ -180,10 +175,9 @@ def test_sql_refuses_writes_files_and_extensions_and_changes_nothing(
 
 
 @pytest.fixture
-def fake_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def fake_batch(tmp_path: Path) -> Path:
     """A store with one generated review (fake backend) in it."""
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([valid_output]))
     db = tmp_path / "e.duckdb"
     cases: list[Any] = discover(DATASETS / "clinic-appointments")[:1]
-    assert run_batch(cases, BatchOptions(db=db)).count("ok") == 1
+    assert run_batch(cases, BatchOptions(db=db), backend=FakeBackend.answering()).count("ok") == 1
     return db

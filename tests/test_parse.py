@@ -55,11 +55,16 @@ SCORES = [
 ]
 
 
+def expect_field(parsed: ParsedReview, name: str, expected: object) -> None:
+    """The field holds ``expected``, and is listed as found exactly when it was (not None)."""
+    assert getattr(parsed.review, name) == expected
+    assert (name in parsed.found) == (expected is not None)
+
+
 @pytest.mark.parametrize(("line", "expected"), SCORES)
 def test_completeness_score_variants(line: str, expected: float | None) -> None:
     parsed = parse(SUMMARY.format(line))
-    assert parsed.review.completeness_score == expected
-    assert ("completeness_score" in parsed.found) == (expected is not None)
+    expect_field(parsed, "completeness_score", expected)
 
 
 @pytest.mark.parametrize(
@@ -100,8 +105,7 @@ def test_score_headings_outside_a_summary_section() -> None:
 )
 def test_overall_assessment_values(value: str, expected: str | None) -> None:
     parsed = parse(SUMMARY.format(f"- **Overall Assessment**: {value}"))
-    assert parsed.review.overall_assessment == expected
-    assert ("overall_assessment" in parsed.found) == (expected is not None)
+    expect_field(parsed, "overall_assessment", expected)
 
 
 @pytest.mark.parametrize(
@@ -409,8 +413,7 @@ def test_list_sections(body: str, expected: list[str]) -> None:
 )
 def test_risk_assessment(body: str, expected: str | None) -> None:
     parsed = parse(f"## Risk Assessment Review\n\n{body}\n\n<!-- note -->\n")
-    assert parsed.review.risk_assessment == expected
-    assert ("risk_assessment" in parsed.found) == (expected is not None)
+    expect_field(parsed, "risk_assessment", expected)
 
 
 # --- title, comments, missing fields -------------------------------------------------------

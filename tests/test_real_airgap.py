@@ -1,71 +1,32 @@
-"""Air-gapped and injection-proof with the real embedded model.
+"""Injection-proof and interruptible with the real embedded model: the tokenizer checks and
+the timeout check take seconds on the session's model.
 
-One real review and a batch of one case run with every outbound connection refused (about
-a minute each); the tokenizer checks and the timeout check take seconds.
+The air-gap runs with the real model are the review in tests/test_real_cli.py and the
+session batch in tests/real.py, both with every outbound connection refused.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import llama_cpp
 import pytest
-from typer.testing import CliRunner
 
 from evaluator.backends.base import Sampling
 from evaluator.backends.llama_cpp import LlamaCppBackend
-from evaluator.cli import app
-from evaluator.models import resolve_model
 from evaluator.profiles import Profile
 from evaluator.prompts import Prompts
 from evaluator.review import draft_model, generation_schema
-from tests.netguard import NetworkGuard, guarded
 from tests.test_injection import PLANTED
-from tests.test_real_model import check_format, sample_cases
 
 pytestmark = pytest.mark.model
-runner = CliRunner()
 
 
 @pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[NetworkGuard]:
-    yield from guarded(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def backend() -> Iterator[LlamaCppBackend]:
-    loaded = LlamaCppBackend(resolve_model(None), n_ctx=8192)
-    yield loaded
-    loaded.close()
-
-
-def _smallest_case() -> tuple[Path, Path]:
-    return min(sample_cases(), key=lambda c: c[0].stat().st_size + c[1].stat().st_size)
-
-
-def test_a_review_and_a_batch_run_with_the_network_refused(tmp_path: Path, no_network: NetworkGuard) -> None:
-    requirements, design = _smallest_case()
-    out = tmp_path / "tech-design-review.md"
-    result = runner.invoke(app, ["review", "-r", str(requirements), "-d", str(design), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    check_format(out.read_text(encoding="utf-8"))
-
-    folder, db = tmp_path / "cases", tmp_path / "e.duckdb"
-    (folder / "case").mkdir(parents=True)
-    shutil.copy(requirements, folder / "requirements.md")
-    shutil.copy(design, folder / "case" / "tech-design.md")
-    result = runner.invoke(app, ["batch", str(folder), "--db", str(db)])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(
-        app, ["sql", "SELECT r.status, r.injection_flags, u.status AS run FROM reviews r JOIN runs u USING (run_id)",
-              "--db", str(db), "-f", "json"],
-    )  # fmt: skip
-    assert json.loads(result.stdout) == [{"status": "ok", "injection_flags": [], "run": "completed"}]
+def backend(real_model: LlamaCppBackend) -> LlamaCppBackend:
+    """The session's one loaded model (tests/conftest.py)."""
+    return real_model
 
 
 def _control_ids(backend: LlamaCppBackend) -> set[int]:

@@ -1,127 +1,128 @@
-"""A real batch with the embedded model: killed with SIGKILL mid-run, resumed, re-run.
+"""The session's real batch (tests/real.py): killed, resumed, and what its rows say.
 
-The tests share one folder and database and run in file order (each builds on the last).
+Each test reads the one store the session fixture left; only the last reviews one more case.
 """
 
 from __future__ import annotations
 
-import json
-import queue
-import re
 import shutil
 import signal
-import subprocess
-import sys
-import threading
+from collections import Counter
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from evaluator.cli import app
-from evaluator.review import ASSESSMENTS, READINESS
-from tests.conftest import DATASETS
+from evaluator.backends.base import Opened
+from evaluator.batch import BatchOptions, run_batch
+from evaluator.cases import discover
+from evaluator.models import resolve_model
+from evaluator.review import ASSESSMENTS, READINESS, Review
+from evaluator.trends import trends
+from tests.real import LONG, SharedBatch, check_format
 
 pytestmark = pytest.mark.model
-runner = CliRunner()
-GROUP = DATASETS / "clinic-appointments"
-NAMES = (
-    "double-booking",
-    "no-auth-no-monitoring",
-    "sound",
-    "sync-reminders",
-)  # four of its designs, one requirements.md
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("real-batch")
-    (root / "designs").mkdir()
-    shutil.copy(GROUP / "requirements.md", root / "designs")
-    for name in NAMES:
-        shutil.copytree(GROUP / name, root / "designs" / name)
-    return root / "designs", root / "reviews.duckdb"
-
-
-def sql(db: Path, statement: str) -> list[dict[str, Any]]:
-    result = runner.invoke(app, ["sql", statement, "--db", str(db), "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def _lines(stream: Any, out: queue.Queue[str]) -> None:
-    for line in stream:
-        out.put(line)
-
-
-def test_batch_killed_with_sigkill_mid_run_resumes_without_duplicates(workspace: tuple[Path, Path]) -> None:
-    folder, db = workspace
-    command = [sys.executable, "-m", "evaluator", "batch", str(folder), "--db", str(db)]
-    with subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True) as proc:
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=_lines, args=(proc.stderr, lines), daemon=True).start()
-        seen = []
-        while not any(line.startswith("✓") for line in seen):  # first review committed...
-            seen.append(lines.get(timeout=900))
-        proc.send_signal(signal.SIGKILL)  # ...and the others are being generated
-        assert proc.wait() == -signal.SIGKILL
-    assert "4 cases: 4 to review" in "".join(seen) and "parallel 4:" in "".join(seen)  # auto: all four together
-
-    result = runner.invoke(app, ["batch", str(folder), "--db", str(db)])
-    assert result.exit_code == 0, result.output
-    todo, done = map(int, re.search(r"4 cases: (\d) to review, (\d) already done", result.stderr).groups())  # type: ignore[union-attr]
-    assert done >= 1 and todo + done == 4  # two may have finished in the same instant before the kill
-
-    per_case = sql(db, "SELECT case_key, count(*) AS n FROM reviews WHERE status = 'ok' GROUP BY 1 ORDER BY 1")
-    assert [(r["case_key"], r["n"]) for r in per_case] == [(f"{name}/tech-design.md", 1) for name in NAMES]
-    assert sql(db, "SELECT status FROM runs ORDER BY started_at") == [
-        {"status": "interrupted"},
-        {"status": "completed"},
-    ]
-    orphans = sql(
-        db,
+def test_a_batch_killed_with_sigkill_resumes_without_duplicates(real_batch: SharedBatch) -> None:
+    b = real_batch
+    assert b.killed_status == -signal.SIGKILL
+    assert "6 cases: 6 to review, 0 already done or skipped" in b.killed_stderr
+    committed = b.killed_stderr.count("✓")  # one at a time: the first review, then the kill
+    outcomes = Counter(o.status for o in b.calibration.batch.outcomes)
+    assert committed <= 1 and outcomes["cached"] == committed and outcomes["ok"] + outcomes["failed"] == 6 - committed
+    per_case = b.rows("SELECT case_key, count(*) AS n FROM reviews WHERE status = 'ok' GROUP BY 1 ORDER BY 1")
+    assert all(r["n"] == 1 for r in per_case) and len(per_case) == outcomes["ok"] + outcomes["cached"]
+    assert [r["status"] for r in b.rows("SELECT status FROM runs ORDER BY started_at")] == ["interrupted", "completed"]
+    orphans = b.rows(
         "SELECT (SELECT count(*) FROM findings WHERE review_id NOT IN (SELECT review_id FROM reviews)) "
         "+ (SELECT count(*) FROM checklist_items WHERE review_id NOT IN (SELECT review_id FROM reviews)) "
-        "+ (SELECT count(*) FROM section_feedback WHERE review_id NOT IN (SELECT review_id FROM reviews)) AS n",
+        "+ (SELECT count(*) FROM section_feedback WHERE review_id NOT IN (SELECT review_id FROM reviews)) AS n"
     )
     assert orphans == [{"n": 0}]
 
 
-def test_rows_of_the_real_batch_through_sql(workspace: tuple[Path, Path]) -> None:
-    _, db = workspace
-    reviews = sql(
-        db,
-        "SELECT r.case_key, r.completeness_score, r.technical_soundness_score, r.overall_assessment, "
-        "r.implementation_readiness, r.prompt_tokens, r.cached_tokens, r.completion_tokens, r.markdown, "
-        "(SELECT count(*) FROM checklist_items c WHERE c.review_id = r.review_id) AS checklist, "
-        "(SELECT count(*) FROM section_feedback s WHERE s.review_id = r.review_id) AS sections "
-        "FROM latest_reviews r ORDER BY r.case_key",
-    )
-    assert len(reviews) == 4
+def test_the_resumed_run_planned_its_parallelism_from_the_model_and_stayed_offline(real_batch: SharedBatch) -> None:
+    [capacity] = real_batch.capacity  # said before the reviews: auto, four on two CPUs, capped by the cases left
+    todo = sum(o.status != "cached" for o in real_batch.calibration.batch.outcomes)
+    assert capacity.parallel == min(4, todo)
+    assert capacity.kv_bytes_per_seq == 180 * 2**20  # 30 layers × 3 KV heads × 64 × K,V × f16 × 8,192 tokens
+    assert capacity.model_bytes == resolve_model(None).path.stat().st_size
+    assert real_batch.network_attempts == [] and real_batch.new_inet_sockets == 0
+
+
+def test_every_review_of_the_batch_is_in_the_reviewers_format(real_batch: SharedBatch) -> None:
+    reviews = real_batch.rows("SELECT case_key, markdown FROM latest_reviews WHERE status = 'ok' ORDER BY case_key")
+    assert reviews and {r["case_key"] for r in reviews} <= set(real_batch.keys)
     for r in reviews:
+        check_format(r["markdown"])
+
+
+def test_rows_of_the_real_batch_match_their_reviews(real_batch: SharedBatch) -> None:
+    reviews = real_batch.rows(
+        "SELECT r.*, (SELECT count(*) FROM checklist_items c WHERE c.review_id = r.review_id) AS checklist, "
+        "(SELECT count(*) FROM section_feedback s WHERE s.review_id = r.review_id) AS sections "
+        "FROM latest_reviews r WHERE status = 'ok' ORDER BY r.case_key"
+    )
+    for r in reviews:
+        review = Review.model_validate_json(r["review_json"])
+        assert review.usage and review.processing
+        assert (r["completeness_score"], r["technical_soundness_score"]) == (
+            review.completeness_score,
+            review.technical_soundness_score,
+        )
         assert 0 <= r["completeness_score"] <= 10 and 0 <= r["technical_soundness_score"] <= 10
         assert r["overall_assessment"] in ASSESSMENTS and r["implementation_readiness"] in READINESS
         assert (r["checklist"], r["sections"]) == (10, 9)
-        assert r["completion_tokens"] > 0 and r["markdown"].startswith("# Technical Design Review: ")
-    # designs sharing requirements ran back to back: later ones reuse the instructions + requirements prefix
-    assert max(r["cached_tokens"] for r in reviews) > 1000
-    [run] = sql(
-        db, "SELECT model_name, model_sha256, profile, prompt_hash, settings FROM runs WHERE status = 'completed'"
-    )
-    assert run["model_name"] == "smollm2-135m-instruct" and len(run["model_sha256"]) == 64 and run["prompt_hash"]
+        usage = review.usage
+        assert (r["prompt_tokens"], r["cached_tokens"], r["completion_tokens"]) == (
+            usage.prompt_tokens,
+            usage.cached_tokens,
+            usage.completion_tokens,
+        )
+        assert 0 < r["completion_tokens"] <= r["passes"] * 2048 and r["passes"] == review.processing.passes
+        assert r["injection_flags"] == []  # the sample designs hold no planted instructions
+    # designs sharing requirements ran together: the later ones reuse the instructions + requirements
+    clinic = [r["cached_tokens"] for r in reviews if r["case_key"].startswith("clinic-appointments/")]
+    assert len(clinic) < 2 or max(clinic) > 1000
 
 
-def test_a_changed_design_alone_is_reviewed_again_and_trends_show_two_points(workspace: tuple[Path, Path]) -> None:
-    folder, db = workspace
-    design = folder / "sound" / "tech-design.md"
-    design.write_text(design.read_text() + "\n## Changelog\n\n- v1.1: audit log retention set to 7 years.\n")
-    result = runner.invoke(app, ["batch", str(folder), "--db", str(db)])
-    assert result.exit_code == 0, result.output
-    assert "4 cases: 1 to review, 3 already done" in result.stderr
-    result = runner.invoke(app, ["trends", "--db", str(db), "--format", "json"])
-    points = {t["key"]: len(t["points"]) for t in json.loads(result.stdout)}
-    assert points["sound/tech-design.md"] == 2
-    assert sorted(points.values()) == [1, 1, 1, 2]
-    table = runner.invoke(app, ["trends", "--db", str(db)])
-    assert table.exit_code == 0 and "sound/tech-design.md" in table.stdout
+def test_the_long_design_is_reviewed_in_parts_and_the_short_ones_in_one_pass(real_batch: SharedBatch) -> None:
+    modes = {
+        r["case_key"]: (r["processing_mode"], r["passes"] - r["retries"])
+        for r in real_batch.rows(
+            "SELECT case_key, processing_mode, passes, retries FROM latest_reviews WHERE status = 'ok'"
+        )
+    }
+    assert LONG in modes, "the 25 KB design must have a review: it is the sectioned path's only real check"
+    mode, passes = modes.pop(LONG)
+    assert mode == "sectioned" and passes >= 3  # two parts or more, then the summary
+    for key, (mode, passes) in modes.items():
+        if (real_batch.folder / key).stat().st_size < 11_000:  # fits with room to spare
+            assert (mode, passes) == ("single", 1), key
+
+
+def test_the_run_row_records_the_model_the_backend_reports(real_batch: SharedBatch) -> None:
+    [run] = real_batch.rows("SELECT * FROM runs WHERE status = 'completed'")
+    model = resolve_model(None)
+    assert (run["model_name"], run["model_sha256"]) == (model.name, model.expected_sha256)
+    assert (run["backend"], run["backend_version"]) == ("llama-cpp", version("llama-cpp-python"))
+    assert '"n_ctx": 8192' in run["settings"] and run["prompt_hash"]
+
+
+def test_a_changed_design_alone_is_reviewed_again_and_trends_show_two_points(
+    real_batch: SharedBatch, real_factory: Opened, tmp_path: Path
+) -> None:
+    folder, db = tmp_path / "cases", tmp_path / "reviews.duckdb"
+    shutil.copytree(real_batch.folder, folder)
+    shutil.copy(real_batch.db, db)
+    key = "loan-origination/sync-credit-call/tech-design.md"  # the shortest design
+    design = folder / key
+    design.write_text(design.read_text() + "\n## Changelog\n\n- v1.1: credit checks time out after 2 s.\n")
+    summary = run_batch(discover(folder), BatchOptions(db=db, parallel=None), backend=real_factory)
+    reviewed = [o.case.key for o in summary.outcomes if o.status in ("ok", "failed")]
+    previously_ok = {o.case.key for o in real_batch.calibration.batch.outcomes if o.status in ("ok", "cached")}
+    assert key in reviewed and set(reviewed) - {key} == set(real_batch.keys) - previously_ok
+    now_ok = next(o.status == "ok" for o in summary.outcomes if o.case.key == key)
+    points = {t.key: len(t.points) for t in trends(db)}
+    assert points.get(key, 0) == (key in previously_ok) + now_ok  # two points when both reviews succeeded

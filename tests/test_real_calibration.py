@@ -1,7 +1,7 @@
-"""`evaluator calibrate` with the embedded model on three labelled loan designs (≈1 min each).
+"""Calibration with the embedded model: the session's real batch is a calibration (tests/real.py).
 
-The model is weak, so nothing here asserts a good recall: the test checks the report's
-shape and that every figure in it is what the stored rows say.
+The model is weak, so nothing here asserts a good recall: the tests check that every figure
+of the report is what the stored rows say, and that `evaluator calibrate` resumes from them.
 """
 
 from __future__ import annotations
@@ -9,36 +9,21 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from evaluator.calibration import StoredFinding, StoredReview, assess, spearman
+from evaluator.calibration import StoredFinding, StoredReview, assess, report, spearman
 from evaluator.cli import app
 from evaluator.labels import labelled_cases
-from tests.conftest import DATASETS
+from tests.real import SharedBatch
 
 pytestmark = pytest.mark.model
-runner = CliRunner()
-SUBSET = ("docs", "sound", "sync-credit-call", "pii-in-clear")  # the sound design and two defective ones
 
 
-def sql(db: Path, statement: str) -> list[dict[str, Any]]:
-    result = runner.invoke(app, ["sql", statement, "--db", str(db), "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def _calibrate(folder: Path, db: Path) -> tuple[dict[str, Any], str]:
-    result = runner.invoke(app, ["calibrate", str(folder), "--db", str(db), "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout), result.stderr
-
-
-def _stored_reviews(db: Path, ids: str) -> dict[str, StoredReview]:
+def _stored_reviews(b: SharedBatch, ids: list[str]) -> dict[str, StoredReview]:
     findings: dict[str, list[StoredFinding]] = {}
-    for f in sql(db, f"SELECT * FROM findings WHERE review_id IN ({ids}) ORDER BY review_id, position"):
+    for f in b.rows("SELECT * FROM findings WHERE list_contains(?, review_id) ORDER BY review_id, position", [ids]):
         findings.setdefault(f["review_id"], []).append(
             StoredFinding(f["position"], f["severity"], f["title"], f["detail"], f["evidence"], f["evidence_found"])
         )
@@ -50,47 +35,58 @@ def _stored_reviews(db: Path, ids: str) -> dict[str, StoredReview]:
             r["technical_soundness_score"],
             tuple(findings.get(r["review_id"], [])),
         )
-        for r in sql(db, f"SELECT * FROM reviews WHERE review_id IN ({ids})")
+        for r in b.rows("SELECT * FROM reviews WHERE list_contains(?, review_id)", [ids])
     }
 
 
-def test_calibrate_with_the_embedded_model_reports_what_the_store_holds(tmp_path: Path) -> None:
-    folder, db = tmp_path / "loans", tmp_path / "calibration.duckdb"
-    for name in SUBSET:
-        shutil.copytree(DATASETS / "loan-origination" / name, folder / name)
-    report, stderr = _calibrate(folder, db)
-    assert "3 cases: 3 to review" in stderr
-    assert (report["cases_labelled"], report["cases"], report["model_name"]) == (3, 3, "smollm2-135m-instruct")
-    assert [c["case_key"] for c in report["cases_detail"]] == [
-        "pii-in-clear/tech-design.md",
-        "sound/tech-design.md",
-        "sync-credit-call/tech-design.md",
-    ]
-    assert report["defects"] == 6 and 0 <= report["matched"] <= 6
+def test_the_calibration_report_is_what_the_store_holds(real_batch: SharedBatch) -> None:
+    data = report(real_batch.calibration)
+    assert (data["cases_labelled"], data["cases"], data["model_name"]) == (6, 6, "smollm2-135m-instruct")
+    assert sorted(c["case_key"] for c in data["cases_detail"]) == real_batch.keys
+    labelled = labelled_cases(real_batch.folder)
+    defects = sum(len(lc.labels.defects) for lc in labelled)
+    assert data["defects"] == defects and 0 <= data["matched"] <= defects
 
-    [row] = sql(db, "SELECT * FROM calibration_runs")
-    assert {k: row[k] for k in row if k != "created_at"} == {k: report[k] for k in row if k != "created_at"}
+    [row] = real_batch.rows("SELECT * FROM calibration_runs")
+    assert {k: row[k] for k in row if k != "created_at"} == {k: data[k] for k in row if k != "created_at"}
 
-    ids = ", ".join(f"'{c['review_id']}'" for c in report["cases_detail"])
-    stored = _stored_reviews(db, ids)
-    results = [assess(lc, stored[lc.case.key]) for lc in labelled_cases(folder)]
+    stored = _stored_reviews(real_batch, [c["review_id"] for c in data["cases_detail"]])
+    results = [assess(lc, stored[lc.case.key]) for lc in labelled]
     ok = [r for r in results if r.ok]
-    assert report["cases_ok"] == len(ok) and report["validity"] == len(ok) / 3
-    assert report["matched"] == sum(m.matched for r in results for m in r.matches)
-    assert report["recall"] == report["matched"] / 6
-    assert report["unmatched"] == sum(r.unmatched for r in ok)
+    assert data["cases_ok"] == len(ok) and data["validity"] == len(ok) / 6
+    assert data["matched"] == sum(m.matched for r in results for m in r.matches)
+    assert data["recall"] == data["matched"] / defects
+    assert data["unmatched"] == sum(r.unmatched for r in ok)
     quotes = [f for r in ok for f in r.review.findings if (f.evidence or "").strip()]
-    assert report["evidence_quotes"] == len(quotes)
-    assert report["evidence_found"] == sum(f.evidence_found is True for f in quotes)
+    assert data["evidence_quotes"] == len(quotes)
+    assert data["evidence_found"] == sum(f.evidence_found is True for f in quotes)
     planted = [float(len(r.matches)) for r in ok]
-    assert report["spearman_soundness"] == spearman(planted, [r.review.soundness or 0.0 for r in ok])
-    matches = sql(db, "SELECT count(*) AS n, count(*) FILTER (WHERE matched) AS matched FROM calibration_matches")
-    assert matches == [{"n": 6, "matched": report["matched"]}]
+    assert data["spearman_soundness"] == spearman(planted, [r.review.soundness or 0.0 for r in ok])
+    assert set(data["sound_first_by_group"]) == {
+        "clinic-appointments/requirements.md",
+        "loan-origination/docs/requirements.md",
+    }
+    matches = real_batch.rows(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE matched) AS matched FROM calibration_matches"
+    )
+    assert matches == [{"n": defects, "matched": data["matched"]}]
 
-    again, stderr = _calibrate(folder, db)  # resumes from the store: only a failed case is reviewed again
-    assert f"3 cases: {3 - report['cases_ok']} to review" in stderr
-    if report["cases_ok"] == 3:
-        assert {k: again[k] for k in ("recall", "unmatched", "spearman_soundness", "validity")} == {
-            k: report[k] for k in ("recall", "unmatched", "spearman_soundness", "validity")
-        }
-    assert [r["point"] for r in sql(db, "SELECT point FROM calibration_trends ORDER BY point")] == [1, 2]
+
+def test_cli_calibrate_resumes_from_the_store(real_batch: SharedBatch, tmp_path: Path) -> None:
+    """The end-to-end test of `evaluator calibrate`: only a failed case is reviewed again."""
+    folder, db = tmp_path / "cases", tmp_path / "reviews.duckdb"
+    shutil.copytree(real_batch.folder, folder)
+    shutil.copy(real_batch.db, db)
+    first = report(real_batch.calibration)
+    result = CliRunner().invoke(app, ["calibrate", str(folder), "--db", str(db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.stdout)
+    assert f"6 cases: {6 - first['cases_ok']} to review" in result.stderr
+    if first["cases_ok"] == 6:  # nothing reviewed again: the same reviews, the same figures
+        keys = ("recall", "unmatched", "spearman_soundness", "validity", "matched", "evidence_found")
+        assert {k: again[k] for k in keys} == {k: first[k] for k in keys}
+        assert [c["review_id"] for c in again["cases_detail"]] == [c["review_id"] for c in first["cases_detail"]]
+    points = CliRunner().invoke(
+        app, ["sql", "SELECT point FROM calibration_trends ORDER BY point", "--db", str(db), "--format", "json"]
+    )
+    assert [r["point"] for r in json.loads(points.stdout)] == [1, 2]

@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 
 from evaluator.report import write_report
-from tests.report_helpers import HOSTILE, batch, save_review, use_fake_model, write_cases
+from tests.report_helpers import HOSTILE, batch, save_review, write_cases
 
+pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 OFFLINE_FLAGS = [
     "--headless",
@@ -75,10 +76,7 @@ def _open(context: BrowserContext, report: Path) -> tuple[Page, Visit]:
     return page, visit
 
 
-def test_report_renders_offline_with_its_content(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, browser_context: BrowserContext
-) -> None:
-    use_fake_model(monkeypatch)
+def test_report_renders_offline_with_its_content(tmp_path: Path, browser_context: BrowserContext) -> None:
     folder, db = tmp_path / "cases", tmp_path / "e.duckdb"
     write_cases(folder, {"pay/a": (6, 5), "pay/b": (4, 3), "ship/c": (8, 8)})
     batch(folder, db)

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import pytest
-from llama_cpp import Llama, LlamaGrammar
+from llama_cpp import LlamaGrammar
 
 from evaluator.profiles import load_profile
 from evaluator.review import draft_model, generation_schema, part_model
@@ -86,12 +86,12 @@ def _worst(schema: dict[str, Any], text: str) -> Any:
     return False
 
 
-def test_the_longest_allowed_output_fits_the_default_token_budgets() -> None:
-    """If a bound is raised without the budget, outputs get cut off: catch that here."""
-    from evaluator.models import resolve_model
+@pytest.mark.model
+def test_the_longest_allowed_output_fits_the_default_token_budgets(real_model: Any) -> None:
+    """If a bound is raised without the budget, outputs get cut off: catch that here (the real tokenizer)."""
     from evaluator.reviewer import ReviewSettings
 
-    vocab = Llama(str(resolve_model(None).path), vocab_only=True, verbose=False)
+    vocab = real_model.llama
     prose = "Consumers retry forever without a dead-letter topic, so a poison message blocks its partition. " * 20
     settings = ReviewSettings()
     budgets = {"single": settings.max_tokens, "summary": settings.max_tokens, "part": settings.part_max_tokens}

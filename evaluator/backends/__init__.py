@@ -1,45 +1,100 @@
-"""Model backends behind one small interface; heavy imports happen only when one is opened."""
+"""Model backends behind one small interface, found by name in a lazy registry.
+
+A backend is registered as a *maker*: a function of :class:`ModelOptions` that returns a
+:class:`~evaluator.backends.base.BackendFactory`. Makers import their module only when
+called, so ``evaluator --help`` never loads llama.cpp. Built in:
+
+- ``llama-cpp``: the in-process llama.cpp engine over a local GGUF file (the default);
+- ``fake``: answers every call with a valid document for the schema, no model at all.
+
+Another backend (an OpenAI-compatible HTTP server, issue 16) registers itself below with
+:func:`register_backend` in the same way.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from evaluator.backends.base import Backend, Generation, Sampling
-from evaluator.models import ModelFile, resolve_model, verify
+from evaluator.backends.base import Backend, BackendFactory, Generation, MemoryNeeds, ModelInfo, Opened, Sampling
+from evaluator.errors import ModelError
 
-__all__ = ["Backend", "Generation", "ModelOptions", "Sampling", "open_backend"]
+__all__ = [
+    "Backend",
+    "BackendFactory",
+    "Generation",
+    "MemoryNeeds",
+    "ModelInfo",
+    "ModelOptions",
+    "Opened",
+    "Sampling",
+    "backend_factory",
+    "backend_names",
+    "open_backend",
+    "register_backend",
+]
+
+DEFAULT_BACKEND = "llama-cpp"
 
 
 @dataclass(frozen=True)
 class ModelOptions:
-    """Which model to load and how."""
+    """Which backend and model to use, and how: what the user chose, nothing resolved yet."""
 
-    model: str | None = None
-    n_ctx: int | None = None
-    threads: int | None = None
-    parallel: int = 1  # sequences decoded together (batch --parallel)
-
-    def resolve(self) -> ModelFile:
-        """Locate and check the GGUF file (sha256 against the manifest where it has one)."""
-        model = resolve_model(self.model)
-        verify(model)
-        return model
+    model: str | None = None  # a manifest name, a name in ./models, or a .gguf path (llama-cpp)
+    n_ctx: int | None = None  # context tokens per sequence; None: the model's own
+    threads: int | None = None  # CPU threads (llama-cpp); None: half the CPUs
+    backend: str = DEFAULT_BACKEND
 
 
-def default_threads() -> int:
-    """llama.cpp's own default: half the logical CPUs (1 on a 2-vCPU machine)."""
-    return max(1, (os.cpu_count() or 2) // 2)
+Maker = Callable[[ModelOptions], BackendFactory]
+_MAKERS: dict[str, Maker] = {}
 
 
-def open_backend(options: ModelOptions) -> Backend:
-    """Load the model described by ``options`` with the in-process llama.cpp backend."""
-    model = options.resolve()
-    from evaluator.backends.llama_cpp import LlamaCppBackend
+def register_backend(name: str, maker: Maker) -> None:
+    """Make ``name`` usable as ``ModelOptions(backend=name)``; a later registration replaces an earlier one."""
+    _MAKERS[name] = maker
 
-    return LlamaCppBackend(
-        model,
-        n_ctx=options.n_ctx or model.n_ctx,
-        n_threads=options.threads or default_threads(),
-        parallel=options.parallel,
-    )
+
+def unregister_backend(name: str) -> None:
+    """Forget ``name`` (tests register scripted fakes for one test)."""
+    _MAKERS.pop(name, None)
+
+
+def backend_names() -> list[str]:
+    """The registered backend names, sorted."""
+    return sorted(_MAKERS)
+
+
+def backend_factory(options: ModelOptions | None = None) -> BackendFactory:
+    """The factory for ``options.backend``; raises :class:`ModelError` for an unknown name."""
+    options = options or ModelOptions()
+    maker = _MAKERS.get(options.backend)
+    if maker is None:
+        raise ModelError(
+            f"unknown backend '{options.backend}' — use one of: {', '.join(backend_names())}", settings=("backend",)
+        )
+    return maker(options)
+
+
+def open_backend(options: ModelOptions | None = None, parallel: int = 1) -> AbstractContextManager[Backend]:
+    """Open the backend ``options`` names: ``with open_backend(ModelOptions()) as backend: ...``."""
+    return backend_factory(options).open(parallel)
+
+
+def _llama_cpp(options: ModelOptions) -> BackendFactory:
+    from evaluator.backends.gguf import GGUFFactory
+
+    return GGUFFactory(options)
+
+
+def _fake(options: ModelOptions) -> BackendFactory:
+    from evaluator.backends.fake import FakeBackend
+
+    return FakeBackend.answering(n_ctx=options.n_ctx or 8192)
+
+
+register_backend("llama-cpp", _llama_cpp)
+register_backend("fake", _fake)
+# issue 16: register_backend("openai", _openai) -> evaluator.backends.openai_http, same shape as _llama_cpp.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,11 +44,35 @@ class Generation:
         )
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """What answers the prompts: recorded with every run and part of every batch cache key."""
+
+    name: str
+    digest: str | None  # sha256 of the weights where known (a local GGUF); None when a server does not say
+    n_ctx: int  # context tokens per sequence
+    kind: str  # the backend: "llama-cpp", "fake", "llama-server"...
+    version: str | None = None  # the runtime's version (llama-cpp-python's, a server's build)
+
+
+@dataclass(frozen=True)
+class MemoryNeeds:
+    """Memory a local backend needs on this machine, in bytes, before it is loaded."""
+
+    model_bytes: int  # the weights
+    slot_bytes: int  # one sequence slot's KV cache at the backend's context size
+
+
 class Backend(Protocol):
     """A loaded model that turns chat messages into JSON constrained by a schema."""
 
     name: str
     n_ctx: int
+
+    @property
+    def info(self) -> ModelInfo:
+        """The model behind this backend."""
+        ...
 
     def count_tokens(self, messages: list[Message]) -> int:
         """Tokens the prompt for these messages takes, chat template included."""
@@ -72,3 +98,51 @@ class Backend(Protocol):
     def close(self) -> None:
         """Free the model."""
         ...
+
+
+class BackendFactory(Protocol):
+    """Opens a backend when one is needed, and says what it would open before that.
+
+    The batch asks :meth:`model_info` for its cache key and :meth:`memory` for its capacity
+    plan, and opens the backend only when something needs reviewing.
+    """
+
+    def model_info(self) -> ModelInfo:
+        """The model :meth:`open` would load; may locate and hash it, never loads it."""
+        ...
+
+    def memory(self) -> MemoryNeeds | None:
+        """What one sequence slot and the weights take in this process; None: nothing here (a server)."""
+        ...
+
+    def open(self, parallel: int = 1) -> AbstractContextManager[Backend]:
+        """A backend serving ``parallel`` calls at once, freed when the context exits.
+
+        Raises :class:`~evaluator.errors.ModelError` when it cannot be loaded.
+        """
+        ...
+
+
+@dataclass
+class Opened:
+    """A factory over a backend that is already open: :meth:`open` gives it back and leaves it open.
+
+    For callers that keep one model loaded across several reviews or batches (a service, a
+    test session). ``memory`` is what the backend's own factory reported, if known.
+    """
+
+    backend: Backend
+    needs: MemoryNeeds | None = None
+
+    def model_info(self) -> ModelInfo:
+        """The open backend's :attr:`Backend.info`."""
+        return self.backend.info
+
+    def memory(self) -> MemoryNeeds | None:
+        """What the backend's own factory reported (None: unknown)."""
+        return self.needs
+
+    @contextmanager
+    def open(self, parallel: int = 1) -> Iterator[Backend]:
+        """The open backend, whatever ``parallel`` is (its slots were fixed when it was opened)."""
+        yield self.backend

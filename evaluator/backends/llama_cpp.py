@@ -15,8 +15,9 @@ from typing import Any
 from llama_cpp import Llama, LlamaGrammar
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from evaluator.backends.base import Generation, Sampling
+from evaluator.backends.base import Generation, ModelInfo, Sampling
 from evaluator.backends.engine import DecodeEngine, Request
+from evaluator.backends.gguf import KIND, runtime_version
 from evaluator.errors import ContextError, GenerationError, ModelError
 from evaluator.models import ModelFile
 from evaluator.prompts import Message
@@ -33,9 +34,12 @@ class LlamaCppBackend:
         n_threads: int | None = None,
         n_threads_batch: int | None = None,
         parallel: int = 1,
+        digest: str | None = None,
     ) -> None:
         self.name = model.name
         self.n_ctx = n_ctx  # per sequence
+        self.parallel = parallel
+        self._info = ModelInfo(model.name, digest, n_ctx, KIND, runtime_version())
         try:
             # This Llama object's own context stays tiny: it serves the tokenizer and metadata.
             self._llm = Llama(model_path=str(model.path), n_ctx=64, n_batch=64, n_ubatch=64, verbose=False)
@@ -44,6 +48,7 @@ class LlamaCppBackend:
         self._formatter = self._chat_formatter(model)
         self._grammars: dict[str, str] = {}
         threads = n_threads or self._llm.n_threads
+        self._closed = False
         self.engine = DecodeEngine(
             self._llm,
             n_seq=parallel,
@@ -51,6 +56,11 @@ class LlamaCppBackend:
             n_threads=threads,
             n_threads_batch=n_threads_batch or max(threads, self._llm.n_threads_batch),
         )
+
+    @property
+    def info(self) -> ModelInfo:
+        """Name, sha256 (when the opener knew it), context per sequence, llama-cpp-python's version."""
+        return self._info
 
     def _chat_formatter(self, model: ModelFile) -> Jinja2ChatFormatter:
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -110,6 +120,9 @@ class LlamaCppBackend:
         return self._grammars[key]
 
     def close(self) -> None:
-        """Stop the engine and free the model and its contexts."""
+        """Stop the engine and free the model and its contexts; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self.engine.close()
         self._llm.close()

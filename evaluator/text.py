@@ -1,0 +1,79 @@
+"""Small text helpers shared by the reviewer, the parser and calibration: one home each.
+
+Pure functions of strings; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+# Emphasis, code and quote marks that a model or a person adds around the same words;
+# \u2009 (thin space) is what prompts.untrusted puts inside delimiters a document imitates.
+_MARKUP = re.compile(r"[*_`\"'“”‘’\u2009]")
+
+
+def one_line(text: str) -> str:
+    """Every run of whitespace (newlines included) as one space, ends stripped; case kept."""
+    return " ".join(text.split())
+
+
+def normalise(text: str) -> str:
+    """``text`` for comparing: lowercase, without emphasis and quote marks, whitespace collapsed."""
+    return one_line(_MARKUP.sub("", text.lower()))
+
+
+def quote_found(quote: str, text: str) -> bool:
+    """Whether ``quote`` occurs in ``text``, ignoring case, whitespace, quotes and emphasis."""
+    needle = normalise(quote).strip(" .,;:…")
+    return bool(needle) and needle in normalise(text)
+
+
+def dedupe(items: list[Any]) -> list[Any]:
+    """``items`` without repeats, first kept; dicts and models compare by ``title``, text normalised."""
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        if isinstance(item, dict):
+            text = str(item.get("title", ""))
+        elif isinstance(item, BaseModel):
+            text = str(getattr(item, "title", item))
+        else:
+            text = str(item)
+        key = normalise(text)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
+
+
+def pack_parts(pieces: list[str], budget: int, count: Callable[[str], int]) -> list[str]:
+    """Greedily join consecutive pieces into parts of at most ``budget`` tokens (``count`` counts them).
+
+    A piece larger than the budget is split at blank lines, then at line ends, then by
+    length. Joining the parts gives back the pieces' text exactly.
+    """
+    parts: list[str] = []
+    current = ""
+    for piece in (p for raw in pieces for p in _fit(raw, budget, count)):
+        if current and count(current + piece) > budget:
+            parts.append(current)
+            current = ""
+        current += piece
+    if current.strip():
+        parts.append(current)
+    return parts
+
+
+def _fit(text: str, budget: int, count: Callable[[str], int]) -> list[str]:
+    if count(text) <= budget:
+        return [text]
+    for separator in (r"(?<=\n\n)", r"(?<=\n)"):
+        pieces = [p for p in re.split(separator, text) if p]
+        if len(pieces) > 1:
+            return [p for chunk in pieces for p in _fit(chunk, budget, count)]
+    half = len(text) // 2
+    return _fit(text[:half], budget, count) + _fit(text[half:], budget, count)
