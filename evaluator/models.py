@@ -69,8 +69,9 @@ def resolve_model(spec: str | None) -> ModelFile:
             return ModelFile(name=spec, path=local, n_ctx=DEFAULT_N_CTX)
     known = ", ".join(e.name for e in entries)
     raise ModelError(
-        f"unknown model '{spec}' — use one of: {known}, a name in ./models/ or made by `evaluator convert`, "
-        "or a path to a .gguf file"
+        f"unknown model '{spec}' — use one of: {known}, a name in ./models/ or of a converted copy, "
+        "or a path to a .gguf file",
+        settings=("model",),
     )
 
 

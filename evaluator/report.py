@@ -102,7 +102,7 @@ def _context(db: Path, scope: data.Scope) -> dict[str, Any]:
 def _nothing_message(db: Path, scope: data.Scope) -> str:
     if scope.since or scope.cases:
         return f"no reviews in {db} match {_describe(scope)} — widen the date or the case patterns"
-    return f"the database {db} holds no reviews yet — run `evaluator batch` or `evaluator ingest` first"
+    return f"the database {db} holds no reviews yet — run a batch or ingest reviews into it first"
 
 
 def _describe(scope: data.Scope) -> str:

@@ -99,7 +99,7 @@ def test_errors_are_one_line_with_exit_2(tmp_path: Path, store: Path) -> None:
         render_report(tmp_path / "missing.duckdb")
     empty = tmp_path / "empty.duckdb"
     Store(empty).close()
-    with pytest.raises(ReportError, match="holds no reviews yet — run `evaluator batch`"):
+    with pytest.raises(ReportError, match="holds no reviews yet — run a batch or ingest"):
         render_report(empty)
     with pytest.raises(ReportError, match="match cases matching nope/\\* — widen the date or the case patterns"):
         render_report(store, Scope(cases=("nope/*",)))
