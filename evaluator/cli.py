@@ -10,7 +10,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +17,27 @@ import typer
 from rich.console import Console
 
 from evaluator import __version__
+from evaluator.cli_options import (
+    DEFAULT_DB,
+    BackendOpt,
+    CaseTimeoutOpt,
+    DbOpt,
+    ExportFormat,
+    MaxBytesOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    NCtxOpt,
+    ParallelOpt,
+    ProfileOpt,
+    PromptsOpt,
+    QuantType,
+    SeedOpt,
+    TableFormat,
+    ThreadsOpt,
+    TrendBy,
+    TrendFormat,
+    parallel_count,
+)
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.profiles import DEFAULT_PROFILE
 
@@ -33,54 +53,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, highlight=False)
-
-ProfileOpt = Annotated[
-    str, typer.Option("--profile", "-p", help="Reviewer profile name (see `evaluator profiles`) or a .toml path.")
-]
-BackendOpt = Annotated[
-    str, typer.Option("--backend", help="Which backend runs the model: llama-cpp (local GGUF) or fake (no model).")
-]
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model", "-m", help="Manifest name (see `evaluator models`), a name in ./models/, or a path to a .gguf file."
-    ),
-]
-NCtxOpt = Annotated[
-    int | None, typer.Option("--n-ctx", min=512, help="Context length in tokens (default: the model's own).")
-]
-ThreadsOpt = Annotated[
-    int | None, typer.Option("--threads", min=1, help="CPU threads for llama.cpp (default: half the CPUs).")
-]
-PromptsOpt = Annotated[
-    Path | None,
-    typer.Option("--prompts-dir", help="Folder of your own templates/profiles; they override the built-in ones."),
-]
-MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Largest input document accepted, in bytes.")]
-
-SeedOpt = Annotated[int, typer.Option(help="Sampling seed, passed with every call.")]
-MaxTokensOpt = Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")]
-CaseTimeoutOpt = Annotated[
-    float | None, typer.Option("--timeout", min=1, help="Seconds one case may take before it is recorded as failed.")
-]
-ParallelOpt = Annotated[
-    str,
-    typer.Option(
-        "--parallel",
-        help="Cases decoded together: a number, or auto (4 on up to 4 CPUs, else 8; capped by memory and cases). "
-        "1 reviews one case at a time.",
-    ),
-]
-
-
-def parallel_count(value: str) -> int | None:
-    """``auto`` → None, else a positive int; a bad value is a usage error."""
-    if value == "auto":
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise typer.BadParameter(f"expected a positive number or auto, got {value!r}", param_hint="--parallel")
-    return int(value)
-
 
 # The option that sets each library setting an error names (EvaluatorError.settings).
 FLAGS = {
@@ -212,13 +184,6 @@ def models() -> None:
         print(f"{entry.name}{default}\tcontext {entry.n_ctx}\t{entry.description}")
 
 
-class QuantType(StrEnum):
-    """Quantisation types of `convert`."""
-
-    q8_0 = "q8_0"
-    q4_0 = "q4_0"
-
-
 @app.command()
 def convert(
     model: ModelOpt = None,
@@ -240,41 +205,6 @@ def convert(
     state = "written" if made else "already there"
     err.print(f"{converted.path} ({state}, sha256 {file_sha256(converted.path.resolve())[:12]}…)", soft_wrap=True)
     print(f"--model {converted.name}")
-
-
-class TableFormat(StrEnum):
-    """Output formats of `sql`."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-class TrendFormat(StrEnum):
-    """Output formats of `trends`."""
-
-    table = "table"
-    json = "json"
-
-
-class ExportFormat(StrEnum):
-    """File formats of `export`."""
-
-    parquet = "parquet"
-    csv = "csv"
-
-
-class TrendBy(StrEnum):
-    """Groupings of `trends`."""
-
-    case = "case"
-    model = "model"
-    profile = "profile"
-    prompt = "prompt"
-
-
-DbOpt = Annotated[Path, typer.Option("--db", help="The DuckDB file with the reviews.")]
-DEFAULT_DB = Path("evaluator.duckdb")
 
 
 @app.command()

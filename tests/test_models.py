@@ -70,14 +70,22 @@ def test_missing_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.model
 def test_convert_makes_a_cached_copy_that_model_names_find(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from evaluator.models import file_sha256, resolve_model
-    from evaluator.quantize import convert
+    """The end-to-end test of `evaluator convert`."""
+    from typer.testing import CliRunner
+
+    from evaluator.cli import app
+    from evaluator.models import file_sha256
 
     monkeypatch.setenv("EVALUATOR_CACHE", str(tmp_path))
-    converted, made = convert(None, "q8_0")
-    assert made and converted.path == tmp_path / "models" / "smollm2-135m-instruct-q8_0.gguf"
-    assert convert(None, "q8_0")[1] is False  # one-time: the second call reuses the file
+    target = tmp_path / "models" / "smollm2-135m-instruct-q8_0.gguf"
+    first = CliRunner().invoke(app, ["convert", "--type", "q8_0"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "--model smollm2-135m-instruct-q8_0\n"
+    digest = file_sha256(target)
+    assert f"{target} (written, sha256 {digest[:12]}…)" in first.stderr.replace("\n", "")
+    again = CliRunner().invoke(app, ["convert", "--type", "q8_0"])  # one-time: the second call reuses the file
+    assert again.exit_code == 0 and "(already there," in again.stderr
     found = resolve_model("smollm2-135m-instruct-q8_0")
-    assert found.path == converted.path and found.path.read_bytes()[:4] == b"GGUF"
-    assert file_sha256(found.path) != file_sha256(resolve_model(None).path)
+    assert found.path == target and found.path.read_bytes()[:4] == b"GGUF"
+    assert digest != file_sha256(resolve_model(None).path)
     assert not list((tmp_path / "models").glob("*.partial"))

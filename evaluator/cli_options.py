@@ -1,0 +1,98 @@
+"""The CLI's shared option types and choices (Typer annotations); the commands are in cli.py."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ProfileOpt = Annotated[
+    str, typer.Option("--profile", "-p", help="Reviewer profile name (see `evaluator profiles`) or a .toml path.")
+]
+BackendOpt = Annotated[
+    str, typer.Option("--backend", help="Which backend runs the model: llama-cpp (local GGUF) or fake (no model).")
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Manifest name (see `evaluator models`), a name in ./models/, or a path to a .gguf file."
+    ),
+]
+NCtxOpt = Annotated[
+    int | None, typer.Option("--n-ctx", min=512, help="Context length in tokens (default: the model's own).")
+]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", min=1, help="CPU threads for llama.cpp (default: half the CPUs).")
+]
+PromptsOpt = Annotated[
+    Path | None,
+    typer.Option("--prompts-dir", help="Folder of your own templates/profiles; they override the built-in ones."),
+]
+MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Largest input document accepted, in bytes.")]
+
+SeedOpt = Annotated[int, typer.Option(help="Sampling seed, passed with every call.")]
+MaxTokensOpt = Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")]
+CaseTimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", min=1, help="Seconds one case may take before it is recorded as failed.")
+]
+ParallelOpt = Annotated[
+    str,
+    typer.Option(
+        "--parallel",
+        help="Cases decoded together: a number, or auto (4 on up to 4 CPUs, else 8; capped by memory and cases). "
+        "1 reviews one case at a time.",
+    ),
+]
+
+
+def parallel_count(value: str) -> int | None:
+    """``auto`` → None, else a positive int; a bad value is a usage error."""
+    if value == "auto":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise typer.BadParameter(f"expected a positive number or auto, got {value!r}", param_hint="--parallel")
+    return int(value)
+
+
+class QuantType(StrEnum):
+    """Quantisation types of `convert`."""
+
+    q8_0 = "q8_0"
+    q4_0 = "q4_0"
+
+
+class TableFormat(StrEnum):
+    """Output formats of `sql`."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class TrendFormat(StrEnum):
+    """Output formats of `trends`."""
+
+    table = "table"
+    json = "json"
+
+
+class ExportFormat(StrEnum):
+    """File formats of `export`."""
+
+    parquet = "parquet"
+    csv = "csv"
+
+
+class TrendBy(StrEnum):
+    """Groupings of `trends`."""
+
+    case = "case"
+    model = "model"
+    profile = "profile"
+    prompt = "prompt"
+
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The DuckDB file with the reviews.")]
+DEFAULT_DB = Path("evaluator.duckdb")
