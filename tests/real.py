@@ -1,7 +1,7 @@
 """The session's one real batch, and helpers for the tests that read it (marked ``model``).
 
-:func:`run_shared_batch` copies six sample designs (two requirements groups, each with its
-sound design and two defective ones; the 25 KB loan design needs parts) and:
+:func:`run_shared_batch` copies four sample designs (two requirements groups, each with its
+sound design and a defective one; the 25 KB loan design needs parts) and:
 
 1. runs ``evaluator batch --parallel 1`` in a process of its own and kills it with SIGKILL
    once its first review is committed (the end-to-end test of the batch command);
@@ -39,8 +39,8 @@ from tests.netguard import NetworkGuard, inet_sockets
 from tests.test_render import EXPECTED_HEADINGS
 
 SHARED = {
-    "clinic-appointments": ("double-booking", "sound", "sync-reminders"),
-    "loan-origination": ("pii-in-clear", "sound", "sync-credit-call"),
+    "clinic-appointments": ("double-booking", "sound"),
+    "loan-origination": ("sound", "sync-credit-call"),
 }
 LONG = "loan-origination/sound/tech-design.md"  # 25 KB: can never fit one pass of an 8k context
 

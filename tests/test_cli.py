@@ -19,15 +19,14 @@ REQ = DATASETS / "clinic-appointments" / "requirements.md"
 DESIGN = DATASETS / "clinic-appointments" / "double-booking" / "tech-design.md"
 
 
-COST = re.compile(
-    r"cost: ([\d,]+) prompt tokens \(([\d,]+) from cache\) · ([\d,]+) completion tokens · ([\d.]+) s · "
-    r"([\d.]+) tok/s overall · (.+)"
+COST = re.compile(  # any run of whitespace where the console may wrap the line
+    r"cost:\s+([\d,]+)\s+prompt\s+tokens\s+\(([\d,]+)\s+from\s+cache\)\s+·\s+([\d,]+)\s+completion\s+tokens"
 )
 
 
 def cost_line(stderr: str) -> tuple[int, int, int]:
     """Prompt, cached and completion tokens of the `cost:` line the review command prints."""
-    match = COST.search(stderr.replace("\n", ""))  # the console wraps long lines
+    match = COST.search(stderr)
     assert match, stderr
     return int(match[1].replace(",", "")), int(match[2].replace(",", "")), int(match[3].replace(",", ""))
 
