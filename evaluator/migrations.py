@@ -195,4 +195,31 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE runs ADD COLUMN backend_version VARCHAR;  -- the runtime's version (llama-cpp-python's)
         """,
     ),
+    (
+        "grounded reviews",
+        """
+        -- Where a finding comes from and where its evidence is (evaluator.analyses).
+        ALTER TABLE findings ADD COLUMN source VARCHAR;          -- coverage | check | model | injection
+        ALTER TABLE findings ADD COLUMN requirement_id VARCHAR;  -- the requirement it concerns
+        ALTER TABLE findings ADD COLUMN check_id VARCHAR;        -- the profile check that raised it
+        ALTER TABLE findings ADD COLUMN line_start INTEGER;      -- evidence lines in the design, 1-based
+        ALTER TABLE findings ADD COLUMN line_end INTEGER;
+        -- The model's own scores, kept apart from the rubric's completeness/soundness.
+        ALTER TABLE reviews ADD COLUMN model_completeness_score DOUBLE;
+        ALTER TABLE reviews ADD COLUMN model_technical_soundness_score DOUBLE;
+        CREATE TABLE requirement_coverage (
+            review_id        VARCHAR NOT NULL REFERENCES reviews (review_id),
+            position         INTEGER NOT NULL,
+            requirement_id   VARCHAR NOT NULL,
+            requirement_text VARCHAR NOT NULL,
+            mandatory        BOOLEAN NOT NULL,
+            status           VARCHAR NOT NULL,  -- covered | partial | not_addressed | contradicted
+            score            DOUBLE NOT NULL,   -- term coverage, 0-1
+            evidence         JSON,              -- [{passage_id, line_start, line_end, text}]
+            line_start       INTEGER,           -- of the first evidence passage
+            line_end         INTEGER,
+            PRIMARY KEY (review_id, position)
+        );
+        """,
+    ),
 ]
