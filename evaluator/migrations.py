@@ -220,6 +220,21 @@ MIGRATIONS: list[tuple[str, str]] = [
             line_end         INTEGER,
             PRIMARY KEY (review_id, position)
         );
+        -- Calibration of grounded reviews (evaluator.calibration.Metrics).
+        ALTER TABLE calibration_runs ADD COLUMN blocking_defects INTEGER;    -- critical + recommendation defects
+        ALTER TABLE calibration_runs ADD COLUMN blocking_matched INTEGER;
+        ALTER TABLE calibration_runs ADD COLUMN blocking_recall DOUBLE;
+        ALTER TABLE calibration_runs ADD COLUMN matched_by_source JSON;      -- {"check": 12, "coverage": 1, ...}
+        ALTER TABLE calibration_runs ADD COLUMN sound_critical INTEGER;      -- findings on sound designs
+        ALTER TABLE calibration_runs ADD COLUMN sound_recommendations INTEGER;
+        ALTER TABLE calibration_runs ADD COLUMN sound_suggestions INTEGER;
+        ALTER TABLE calibration_runs ADD COLUMN sound_max_recommendations INTEGER;  -- most on one sound design
+        ALTER TABLE calibration_runs ADD COLUMN analysis_findings INTEGER;   -- from coverage, checks, injection
+        ALTER TABLE calibration_runs ADD COLUMN analysis_located INTEGER;    -- with evidence at a line location
+        ALTER TABLE calibration_runs ADD COLUMN evidence_located_share DOUBLE;
+        ALTER TABLE calibration_runs ADD COLUMN labelled_requirements INTEGER;  -- defects naming a requirement
+        ALTER TABLE calibration_runs ADD COLUMN requirements_flagged INTEGER;   -- of which the review flagged
+        ALTER TABLE calibration_runs ADD COLUMN coverage_accuracy DOUBLE;
         """,
     ),
 ]
