@@ -272,8 +272,8 @@ def measure(results: Sequence[CaseResult]) -> Metrics:
         groups.setdefault(r.labelled.group, []).append(r)
     blocking = [(r, m) for r in results for m in r.matches if m.defect.severity != "suggestion"]
     by_source: dict[str, int] = {}
-    for r, m in ((r, m) for r in results for m in r.matches if m.matched):
-        source = r.source_of(m) or "unknown"
+    for case, m in ((c, m) for c in results for m in c.matches if m.matched):
+        source = case.source_of(m) or "unknown"
         by_source[source] = by_source.get(source, 0) + 1
     sound = [r for r in ok if r.labelled.labels.expected == "sound"]
     analysis = [f for f in findings if f.source in ("coverage", "check", "injection")]
@@ -384,7 +384,10 @@ def read_reviews(db: Path, summary: BatchSummary) -> dict[str, StoredReview]:
             completeness,
             soundness,
             findings.get(review_id, ()),
-            frozenset(flagged.get(review_id, set()) | {f.requirement_id for f in findings.get(review_id, ()) if f.requirement_id}),
+            frozenset(
+                flagged.get(review_id, set())
+                | {f.requirement_id for f in findings.get(review_id, ()) if f.requirement_id}
+            ),
         )
         for key, review_id, status, completeness, soundness in rows
     }

@@ -23,8 +23,8 @@ from evaluator.review import (
     SectionFeedback,
 )
 from evaluator.rubric import coverage_ratio
-from evaluator.text import quote_found
 from evaluator.terms import content_stems, negated_before
+from evaluator.text import quote_found
 
 _EXCERPT = 110
 _RUN = 5  # words in a row that make a sentence about this design
@@ -145,7 +145,9 @@ class Composer:
             facts = self._business() if section.key == "business_requirements" else self._section_facts(section.key)
             prose = model.get(section.key, "") if isinstance(model, dict) else ""
             text = " ".join(([prose.strip()] if prose and self.grounded(prose) else []) + facts)
-            result.append(SectionFeedback(key=section.key, title=section.title, feedback=text or self._nearest(section.asks)))
+            result.append(
+                SectionFeedback(key=section.key, title=section.title, feedback=text or self._nearest(section.asks))
+            )
         return result
 
     def _business(self) -> list[str]:
@@ -249,8 +251,10 @@ class Composer:
                 mandatory=c.requirement.mandatory,
                 status=c.status,
                 score=c.score,
-                evidence=[EvidencePassage(passage_id=p.id, line_start=p.line_start, line_end=p.line_end,
-                                          text=excerpt(p, 300)) for p in c.evidence],  # fmt: skip
+                evidence=[
+                    EvidencePassage(passage_id=p.id, line_start=p.line_start, line_end=p.line_end, text=excerpt(p, 300))
+                    for p in c.evidence
+                ],
             )
             for c in self.g.coverage
         ]

@@ -4,7 +4,8 @@ A design folder holding ``labels.toml`` is a labelled case. The file says whethe
 design is ``expected = "sound"`` (no ``[[defect]]``) or ``"defective"`` (at least one), and
 lists each planted defect with an ``id``, a ``severity`` (critical, recommendation or
 suggestion), a ``description``, ``match``: phrases a finding that names the defect
-would contain, and optionally ``requirement``: the id of the requirement it breaks. Any malformed file is an error naming the file and what is wrong.
+would contain, and optionally ``requirement``: the id of the requirement it breaks. Any
+malformed file is an error naming the file and what is wrong.
 """
 
 from __future__ import annotations

@@ -136,7 +136,8 @@ def _lines_with_ids(text: str) -> list[tuple[int, str]]:
     lines = text.split("\n")
     if len(lines) == 1 or not any(_LEADING_ID.match(line) for line in lines[1:]):
         return [(0, text)]
-    result, offset = [], 0
+    result: list[tuple[int, str]] = []
+    offset = 0
     for line in lines:
         if _LEADING_ID.match(line) or not result:
             result.append((offset, line))

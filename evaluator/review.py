@@ -244,13 +244,12 @@ def prose_model(profile: Profile, *, findings: bool = False) -> type[BaseModel]:
 
 def answer_model(passage_ids: list[str]) -> type[BaseModel]:
     """A narrow check's answer: the passages it rests on (only these ids exist), then yes/no/unclear."""
-    ids: Any = Literal[tuple(passage_ids)] if passage_ids else str  # type: ignore[valid-type]
-    return create_model(
-        "Answer",
-        __config__=_STRICT,
-        passages=(list[ids], _items(2, "ids of the passages the answer rests on")),
-        answer=(Literal["yes", "no", "unclear"], Field()),
-    )
+    ids: Any = Literal[tuple(passage_ids)] if passage_ids else str
+    fields: dict[str, Any] = {
+        "passages": (list[ids], _items(2, "ids of the passages the answer rests on")),
+        "answer": (Literal["yes", "no", "unclear"], Field()),
+    }
+    return create_model("Answer", __config__=_STRICT, **fields)
 
 
 def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,6 +49,7 @@ from evaluator.text import dedupe
 _MARGIN = 16
 _DEDUPED_LISTS = ("findings", "strengths", "alternative_approaches", "next_steps")
 _QUESTION_TOKENS = 48
+_CAPABLE_PARAMS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,17 @@ class ReviewSettings:
     """Token budgets and sampling for one review.
 
     ``questions``: let the model answer the checks its rules cannot decide (one short call
-    each). ``model_findings``: ask the model for its own extra findings too (None: only
-    when the backend reports a model of at least 1B parameters).
+    each). ``model_findings``: ask the model for its own extra findings too. None means: only
+    for a model of at least 1B parameters, or one whose size the backend does not report
+    (a server's) — the embedded 135M model's yes/no answers agreed with the rules no better
+    than chance (README, "How a review is grounded"), so for it the rules alone decide.
     """
 
     max_tokens: int = 2048
     retries: int = 1
     timeout_s: float | None = None  # for the whole review, all passes together
     sampling: Sampling = field(default_factory=Sampling)
-    questions: bool = True
+    questions: bool | None = None
     model_findings: bool | None = None
     prompt_passages: int = 14
 
@@ -122,7 +125,8 @@ class Reviewer:
         if self.settings.timeout_s is not None:
             tally.deadline = time.monotonic() + self.settings.timeout_s
         self._progress("tracing requirements and running the checks")
-        g = self.ground(requirements, design, self._asker(design, tally) if self.settings.questions else None)
+        asks = self._capable() if self.settings.questions is None else self.settings.questions
+        g = self.ground(requirements, design, self._asker(design, tally) if asks else None)
         composer = Composer(self.profile, g)
         self._progress("writing the review")
         prose = self._prose(composer, tally)
@@ -183,10 +187,12 @@ class Reviewer:
         )
 
     def _own_findings(self) -> bool:
-        if self.settings.model_findings is not None:
-            return self.settings.model_findings
+        return self._capable() if self.settings.model_findings is None else self.settings.model_findings
+
+    def _capable(self) -> bool:
+        """Whether the model is large enough to find things on its own (>= 1B parameters, or unknown)."""
         params = getattr(self.backend, "n_params", None)
-        return params is None or params >= 1_000_000_000
+        return params is None or params >= _CAPABLE_PARAMS
 
     def _fits(self, messages: list[Message], max_tokens: int) -> bool:
         return self.backend.count_tokens(messages) + max_tokens + _MARGIN <= self.backend.n_ctx

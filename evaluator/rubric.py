@@ -6,8 +6,8 @@ q = (covered + ½·partial) / mandatory requirements (1 when there are none):
 * completeness = clamp(round(10·q − C − ½·R), 0, 10)
 * technical soundness = clamp(round(10 − 2·C − R − ¼·S), 0, 10)
 * readiness: C > 0 → Major Changes Required; else R > 0 → Minor Changes; else Ready
-* assessment: C ≥ 3 or soundness ≤ 3 → Requires Rework; C ≥ 1 → Needs Improvement;
-  R ≥ 1 or completeness < 8 → Good; else Excellent
+* assessment: C ≥ 3 or soundness ≤ 3 → Requires Rework; C ≥ 1 or completeness < 5 → Needs
+  Improvement; R ≥ 1 or completeness < 8 → Good; else Excellent
 
 So the same findings always give the same scores, every further finding lowers a score or
 leaves it, and the verdicts cannot contradict each other (:func:`contradictions` lists the
@@ -50,7 +50,7 @@ def verdict(findings: Sequence[Finding], coverage: float) -> Verdict:
     assessment: Assessment
     if c >= 3 or soundness <= 3:
         assessment = "Requires Rework"
-    elif c:
+    elif c or completeness < 5:
         assessment = "Needs Improvement"
     elif r or completeness < 8:
         assessment = "Good"

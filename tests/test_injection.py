@@ -16,10 +16,10 @@ from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
 from evaluator.documents import Document
 from evaluator.injection import KINDS, detect
+from evaluator.passages import Passage
 from evaluator.profiles import Profile
 from evaluator.prompts import Prompts, untrusted
 from evaluator.render import render_markdown
-from evaluator.passages import Passage
 from evaluator.reviewer import Reviewer
 from evaluator.store import query
 from tests.conftest import DATASETS, doc

@@ -134,23 +134,38 @@ def test_a_check_the_rules_cannot_decide_is_asked_narrowly(profile: Profile, pro
         return json.dumps(instance_for(schema))
 
     design = doc(DESIGN.replace("We chose not to retry: a failure is logged\nand the loop moves on.", ""), "d.md")
-    review = _reviewer(FakeBackend([respond] * 40), profile, prompts).review(doc(REQUIREMENTS), design)
+    review = _reviewer(FakeBackend([respond] * 40), profile, prompts, questions=True).review(doc(REQUIREMENTS), design)
     assert asked and all("Question:" in a and "<design-part>" in a for a in asked)
     dead_letter = next(f for f in review.findings if f.check_id == "consumer-dead-letter")
     assert dead_letter.source == "model" and dead_letter.line_start is not None
 
 
-def test_questions_can_be_turned_off(profile: Profile, prompts: Prompts) -> None:
-    backend = FakeBackend([_prose()] * 5)
-    _reviewer(backend, profile, prompts, questions=False).review(doc(REQUIREMENTS), doc(DESIGN, "d.md"))
-    assert len(backend.calls) == 1 and "strengths" in backend.calls[0].schema["properties"]
+def test_a_small_model_is_not_asked_questions_nor_for_findings(profile: Profile, prompts: Prompts) -> None:
+    backend = FakeBackend([_prose()] * 5)  # reports 135M parameters, like the embedded model
+    _reviewer(backend, profile, prompts).review(doc(REQUIREMENTS), doc(DESIGN.replace("We chose not", "We"), "d.md"))
+    assert len(backend.calls) == 1 and "findings" not in backend.calls[0].schema["properties"]
+    large = FakeBackend([_prose()] * 40, n_params=7_000_000_000)
+    _reviewer(large, profile, prompts).review(doc(REQUIREMENTS), doc(DESIGN.replace("We chose not", "We"), "d.md"))
+    assert len(large.calls) > 1 and "findings" in large.calls[-1].schema["properties"]
 
 
 def test_a_large_model_adds_its_own_findings_deduplicated(profile: Profile, prompts: Prompts) -> None:
     extra = [
         {"severity": "recommendation", "title": "Order ids leak", "detail": "d", "section": "API", "evidence": "x y"},
-        {"severity": "critical", "title": "Failed messages can be lost", "detail": "dup", "section": "x", "evidence": ""},
-        {"severity": "suggestion", "title": "Name topics", "detail": "d", "section": "x", "evidence": "orders.created.v1"},
+        {
+            "severity": "critical",
+            "title": "Failed messages can be lost",
+            "detail": "dup",
+            "section": "x",
+            "evidence": "",
+        },
+        {
+            "severity": "suggestion",
+            "title": "Name topics",
+            "detail": "d",
+            "section": "x",
+            "evidence": "orders.created.v1",
+        },
     ]
     backend = FakeBackend([_prose(findings=extra)] * 40)
     review = _reviewer(backend, profile, prompts, model_findings=True).review(doc(REQUIREMENTS), doc(DESIGN, "d.md"))

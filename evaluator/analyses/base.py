@@ -28,8 +28,8 @@ class Grounding:
     """A case as the analyses see it, and what they found.
 
     ``findings`` are added by the analyses in order; ``coverage`` by the coverage analysis;
-    ``checks`` by the check analysis; ``injection_flags`` by the injection analysis. ``ask`` is the narrow model question, or None when no
-    model takes part (unit tests, or a profile that asks none).
+    ``checks`` by the check analysis; ``injection_flags`` by the injection analysis. ``ask``
+    is the narrow model question, or None when no model is asked (a small model, unit tests).
     """
 
     requirements_doc: Document

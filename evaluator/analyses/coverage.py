@@ -25,7 +25,7 @@ from typing import Literal
 from evaluator.analyses.base import Grounding, evidence_of
 from evaluator.passages import Passage
 from evaluator.requirements import Requirement
-from evaluator.review import Finding
+from evaluator.review import Finding, Severity
 from evaluator.terms import content_stems, negated_before, stem, tokens
 
 CoverageStatus = Literal["covered", "partial", "not_addressed", "contradicted"]
@@ -122,6 +122,7 @@ def _contradiction(requirement: Requirement, hits: list[Passage]) -> Passage | N
 def _finding(c: Coverage) -> Finding | None:
     r = c.requirement
     short = r.text if len(r.text) <= 160 else r.text[:157].rsplit(" ", 1)[0] + "…"
+    severity: Severity
     if c.status == "contradicted":
         severity = "critical" if r.mandatory else "recommendation"
         title = f"{r.id} is contradicted by the design"

@@ -109,7 +109,11 @@ def pii_plaintext_columns(g: Grounding) -> list[Passage]:
 
 def pii_metric_labels(g: Grounding) -> list[Passage]:
     """Metrics labelled with personal data or per-person ids (unbounded cardinality, PII in metrics)."""
-    return [p for p in g.passages if _METRIC_LABEL.search(p.text) and re.search(r"metric|prometheus|_total|label", p.text, re.I)]
+    return [
+        p
+        for p in g.passages
+        if _METRIC_LABEL.search(p.text) and re.search(r"metric|prometheus|_total|label", p.text, re.I)
+    ]
 
 
 _EVENT_PII_KEY = re.compile(
@@ -126,7 +130,9 @@ def pii_in_events(g: Grounding) -> list[Passage]:
     return [
         p
         for p in g.passages
-        if p.kind == "code" and _EVENT_PII_KEY.search(p.text) and _EVENT_WORDS.search(p.text + " " + p.section)
+        if p.kind == "code"
+        and _EVENT_PII_KEY.search(p.text)
+        and _EVENT_WORDS.search(p.text + " " + p.section)
         and not re.search(r"log(?:ger|ging)?\.|print\(", p.text)
     ]
 

@@ -6,6 +6,8 @@ it noticed cannot be trusted. The detector itself is :mod:`evaluator.injection`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from evaluator.analyses.base import Grounding
 from evaluator.injection import InjectionFlag, detect
 from evaluator.review import Finding
@@ -31,7 +33,7 @@ def injection_findings(flags: list[InjectionFlag], g: Grounding | None = None) -
             continue
         kinds = ", ".join(f.kind.replace("_", " ") for f in mine)
         quotes = "; ".join(f"“{f.evidence}”" for f in mine)
-        where: dict[str, object] = {}
+        where: dict[str, Any] = {}
         if document == "design" and g is not None:
             where = _location(mine[0].evidence, g)
         found.append(
@@ -49,7 +51,7 @@ def injection_findings(flags: list[InjectionFlag], g: Grounding | None = None) -
     return found
 
 
-def _location(quote: str, g: Grounding) -> dict[str, object]:
+def _location(quote: str, g: Grounding) -> dict[str, Any]:
     needle = " ".join(quote.split())[:40]
     for p in g.passages:
         if needle and needle in " ".join(p.text.split()):
