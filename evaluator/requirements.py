@@ -41,7 +41,7 @@ _CONTEXT_HEADING = re.compile(
 )
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _ENDPOINT = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE)\s+/\S*|(?<![\w/])/[a-z][\w{}:.-]*(?:/[\w{}:.-]+)+")
-_STATUS = re.compile(r"\b[1-5]\d\d\b(?=\s*[A-Z(]|\s*$)|\b(?:HTTP\s*)?[1-5]\d\d\s+(?:Accepted|Created|OK|No Content)\b")
+_STATUS = re.compile(r"\b(?:HTTP\s*)?[1-5]\d\d\s+(?:Accepted|Created|OK|No Content)\b|\b[1-5]\d\d\b(?=\s*[A-Z(]|\s*$)")
 _IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]+\b|\b[A-Z][a-z0-9]+[A-Z]\w*\b")
 _PROPER = re.compile(r"(?<![.!?:;—–-] )(?<!^)(?<=\s|\()[A-Z][A-Za-z0-9+#]{2,}\b")
 

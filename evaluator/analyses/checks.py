@@ -33,7 +33,7 @@ from evaluator.terms import NEGATION, content_stems, negated_before
 CheckStatus = Literal["passed", "failed", "absent", "not_applicable"]
 _DISTANCING = re.compile(
     r"\b(?:reject(?:s|ed)?|avoid(?:s|ed|ing)?|prevent(?:s|ed|ing)?|instead of|rather than|alternatives?|"
-    r"considered|mitigat\w*|guard(?:s|ed)? against|protects? against)\b",
+    r"considered|looked at|evaluated|thought about|mitigat\w*|guard(?:s|ed)? against|protects? against)\b",
     re.IGNORECASE,
 )
 _ASIDE_SECTION = re.compile(r"alternative|rejected|considered|option|trade-?off|risk", re.IGNORECASE)
@@ -77,10 +77,10 @@ def evaluate(check: Check, g: Grounding) -> CheckResult:
     ]
     if check.detector:
         contradicting += [p for p in DETECTORS[check.detector](g) if p not in contradicting]
-    if contradicting:
-        return CheckResult(check, "failed", "rule" if not check.detector else "detector", tuple(contradicting[:3]))
     body = [p for p in scoped if p.kind != "heading"]
     addressing = [p for p in body if _matches(check.addresses, p)]
+    if contradicting:
+        return CheckResult(check, "failed", "rule" if not check.detector else "detector", tuple(contradicting[:3]))
     if addressing:
         return CheckResult(check, "passed", "rule", tuple(addressing[:2]))
     denied = [p for p in body if _denies(check.addresses, p)]
@@ -128,6 +128,12 @@ _STRONG_DENIAL = re.compile(
 )
 
 
+def _clause_before(text: str, start: int, chars: int = 60) -> str:
+    """Up to ``chars`` characters before ``start``, within the same clause."""
+    before = text[max(0, start - chars) : start]
+    return before[max(before.rfind(sep) for sep in (". ", "; ")) + 1 :]
+
+
 def _plain(passage: Passage) -> str:
     """The passage on one line without code and emphasis marks: "kept as plain `text`" reads as prose."""
     return " ".join(passage.text.replace("`", "").replace("**", "").split())
@@ -138,7 +144,7 @@ def _denies(patterns: list[str], passage: Passage) -> bool:
     text = _plain(passage)
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
-            before = " ".join(text[: match.start()].split()[-5:])
+            before = " ".join(_clause_before(text, match.start()).split()[-5:])
             if _STRONG_DENIAL.search(before) and not _DISTANCING.search(before):
                 return True
     return False
@@ -151,11 +157,24 @@ def _matches(patterns: list[str], passage: Passage, *, contradiction: bool = Fal
     text = _plain(passage)  # a pattern's space matches a line break of hard-wrapped prose
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
-            if _DISTANCING.search(text[max(0, match.start() - 60) : match.start()]):
+            if _DISTANCING.search(_clause_before(text, match.start())):
                 continue  # "we rejected retrying forever", "we considered a unique index"
-            if NEGATION.search(match.group(0)) or not negated_before(text, match.start()):
+            if _earnest(text, match, pattern):
                 return True
     return False
+
+
+def _earnest(text: str, match: re.Match[str], pattern: str) -> bool:
+    """Whether a match says what it says.
+
+    A negation the pattern itself spells ("no DLQ", "timeout=None") is meant; one before the
+    match, or one that a wildcard of the pattern swallowed, denies it: "we never log request
+    bodies", "payloads contain ids; they never contain names".
+    """
+    if any(cue.group(0).lower() not in pattern.lower() for cue in NEGATION.finditer(match.group(0))):
+        return False
+    own = NEGATION.match(match.group(0))
+    return bool(own) or not negated_before(text, match.start())
 
 
 @cache

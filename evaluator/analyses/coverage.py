@@ -62,8 +62,8 @@ def trace(requirement: Requirement, g: Grounding) -> Coverage:
     """The coverage of one requirement by the design."""
     weights = _weights(requirement)
     hits = [p for p, _ in g.retriever.search(list(weights), _TOP)]
-    if not hits or not weights:
-        return Coverage(requirement, "not_addressed", 0.0, tuple(hits[:1]))
+    if not hits or not weights:  # nothing in the design shares a word with it: cite the design's start
+        return Coverage(requirement, "not_addressed", 0.0, tuple(hits[:1] or g.passages[:1]))
     found: set[str] = set().union(*(g.retriever.stems[_index(g, p)] for p in hits))
     score = sum(w for s, w in weights.items() if s in found) / sum(weights.values())
     contradiction = None if requirement.negative else _contradiction(requirement, hits)
@@ -85,10 +85,12 @@ def _index(g: Grounding, passage: Passage) -> int:
     return int(passage.id[1:]) - 1
 
 
+# Decisions against, not mere descriptions ("no database work in the request" is not one):
+# explicit refusals, or a statement that opens with "No" ("**No dead-letter topic.**").
 _DECISION_AGAINST = re.compile(
     r"\b(?:decided|chose|choose|opted|agreed) not to\b|\b(?:will|do|does|shall) not\b|\bwon't\b|\bdon't\b|"
     r"\bdoesn't\b|\bno need (?:for|to)\b|\bnot (?:needed|required|necessary|planned|supported|implemented)\b|"
-    r"\bwithout (?:a |an |any )?\b|\bno\b",
+    r"^\W*no\b",
     re.IGNORECASE,
 )
 _DISTANCING = re.compile(r"\b(?:reject|rejected|avoid|prevent|instead of|rather than|alternative|considered)\b", re.I)
@@ -109,6 +111,8 @@ def _contradiction(requirement: Requirement, hits: list[Passage]) -> Passage | N
             if s not in distinctive:
                 continue
             before = passage.text[max(0, match.start() - 60) : match.start()]
+            if match.start() < 60:
+                before = passage.text[: match.start()]  # "^No" must mean the passage's own start
             if negated_before(passage.text, match.start()) and _DECISION_AGAINST.search(before):
                 negated.setdefault(s, passage)
             else:
