@@ -102,10 +102,12 @@ class Composer:
     def findings(self, drafts: list[dict[str, Any]]) -> list[Finding]:
         """The analyses' findings plus the model's own, minus those already raised.
 
-        A model finding is a duplicate when 60 % of the content words of the shorter title
-        are in the other's (the model names no requirement or check id to compare).
+        A coverage finding is dropped when a failed check about the same requirement says it
+        better (its requirement text matches the check's ``applies_when``). A model finding is
+        a duplicate when 60 % of the content words of the shorter title are in the other's
+        (the model names no requirement or check id to compare).
         """
-        found = list(self.g.findings)
+        found = self._merged()
         seen = [set(content_stems(f.title)) for f in found]
         for d in drafts:
             stems = set(content_stems(d.get("title", "")))
@@ -121,6 +123,19 @@ class Composer:
             )
             seen.append(stems)
         return found
+
+    def _merged(self) -> list[Finding]:
+        checks = {c.id: c for c in self.profile.checks}
+        texts = {r.id: r.text for r in self.g.requirements}
+        failed = [checks[f.check_id] for f in self.g.findings if f.check_id in checks and f.severity != "suggestion"]
+
+        def said_by_a_check(f: Finding) -> bool:
+            text = texts.get(f.requirement_id or "", "")
+            return f.source == "coverage" and any(
+                re.search(p, text, re.IGNORECASE) for c in failed for p in c.applies_when.requirements
+            )
+
+        return [f for f in self.g.findings if not said_by_a_check(f)]
 
     def strengths(self, model: list[str]) -> list[str]:
         """Grounded model strengths, then what passed checks and the coverage show."""

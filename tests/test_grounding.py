@@ -169,9 +169,7 @@ def test_personal_data_values_are_recognised_by_shape(text: str, kind: str | Non
 
 
 def test_pii_in_a_log_example_and_a_plain_text_column_are_detected() -> None:
-    requirements = (
-        "# R\n\n- PII must never appear in logs.\n- The phone number shall be encrypted at field level.\n"
-    )
+    requirements = "# R\n\n- PII must never appear in logs.\n- The phone number shall be encrypted at field level.\n"
     design = (
         "# D\n\n## Logging\n\n```\nINFO delivered parcel=P-1 phone=+44 20 7946 0958\n```\n\n"
         "## Data\n\n```sql\nCREATE TABLE recipient (\n  id uuid PRIMARY KEY,\n  phone text NOT NULL\n);\n```\n"

@@ -62,7 +62,7 @@ class CheckAnalysis:
         for check in self.checks:
             result = evaluate(check, g)
             g.checks.append(result)
-            finding = _finding(result)
+            finding = _finding(result, _concerned(check, g))
             if finding is not None:
                 g.findings.append(finding)
 
@@ -186,7 +186,13 @@ def _search(pattern: str, text: str) -> bool:
     return bool(_compiled(pattern).search(text))
 
 
-def _finding(result: CheckResult) -> Finding | None:
+def _concerned(check: Check, g: Grounding) -> str | None:
+    """The first requirement that made the check apply: the one a failure of the check breaks."""
+    patterns = check.applies_when.requirements
+    return next((r.id for r in g.requirements if any(_search(p, r.text) for p in patterns)), None)
+
+
+def _finding(result: CheckResult, requirement_id: str | None) -> Finding | None:
     check = result.check
     if result.status == "failed":
         severity = check.severity
@@ -202,6 +208,7 @@ def _finding(result: CheckResult) -> Finding | None:
         title=check.title,
         detail=detail,
         source="check" if result.decided_by != "model" else "model",
+        requirement_id=requirement_id,
         check_id=check.id,
         **evidence_of(result.evidence),
     )

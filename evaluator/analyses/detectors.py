@@ -32,9 +32,7 @@ _LOG_CALL = re.compile(
     r"\b(?:log(?:ger)?|logging|structlog|print)\s*\.?\s*(?:debug|info|warning|warn|error|exception|critical|msg)?\s*\(",
     re.IGNORECASE,
 )
-_LOG_WORDS = re.compile(
-    r"\b(?i:log(?:s|ged|ging)?|error message|exception)\b|\b(?:INFO|DEBUG|WARN|WARNING|ERROR)\b"
-)
+_LOG_WORDS = re.compile(r"\b(?i:log(?:s|ged|ging)?|error message|exception)\b|\b(?:INFO|DEBUG|WARN|WARNING|ERROR)\b")
 _COLUMN = re.compile(
     rf"^\s*\"?(\w*{_PII_FIELDS}\w*)\"?\s+(?:text|varchar|character varying|char|string|citext|numeric|"
     r"decimal|integer|bigint|int|date)\b",
