@@ -9,11 +9,26 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo browser test test-fast lint clean
 
-$(STAMP): pyproject.toml
+# llama-cpp-python is source-only on PyPI. It is built once (~20 min on 2 shared cores) into a
+# wheel folder outside the repository and installed from there. The build is portable AVX2, not
+# -march=native: on a CPU that advertises AMX/AVX-512 inside a VM the native build crashes in
+# llama_decode (measured here: segmentation fault on the first prompt). pip's own wheel cache
+# would ignore CMAKE_ARGS, hence --no-cache-dir and a wheel folder of our own.
+LLAMA_VERSION := 0.3.36
+WHEELS ?= $(HOME)/.cache/evaluator/wheels
+LLAMA_STAMP := $(WHEELS)/.llama-cpp-python-$(LLAMA_VERSION)-avx2
+LLAMA_CMAKE := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON,)
+
+$(LLAMA_STAMP):
+	mkdir -p $(WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PYTHON) -m pip wheel --no-cache-dir --no-deps -w $(WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	touch $@
+
+$(STAMP): pyproject.toml $(LLAMA_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	# llama-cpp-python builds from source (~10 min on 2 cores); pip caches the wheel afterwards.
-	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev]'
+	$(BIN)/python -c "import llama_cpp; assert b'AVX2 = 1' in llama_cpp.llama_print_system_info() or '$(LLAMA_CMAKE)' == ''"
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install evaluator with its test tools

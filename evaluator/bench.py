@@ -30,7 +30,7 @@ from evaluator.documents import read_document
 from evaluator.errors import EvaluatorError
 from evaluator.profiles import DEFAULT_PROFILE, load_profile
 from evaluator.prompts import Prompts
-from evaluator.review import Usage, generation_schema, part_model
+from evaluator.review import Usage, generation_schema, prose_model
 from evaluator.reviewer import Reviewer, ReviewSettings
 
 
@@ -168,9 +168,7 @@ def _measure(
     _pipeline(runner, docs, report)
     _shared(backend, prompts, profile, docs, runner.usages, report)
     report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # before the raw contexts
-    first = prompts.messages(
-        "review.md.j2", profile=profile, requirements=docs[0][0].text, design_title="", design=docs[0][1].text
-    )
+    first = runner.reviewer.prose_messages(*docs[0])
     _grammar_cost(backend, first, options, report, progress)
     backend.engine.reset()
     tokens = backend.tokenize_messages(first)[0]
@@ -235,7 +233,7 @@ def _grammar_cost(backend: Any, messages: list[Any], options: BenchOptions, repo
 
     The prompt is cached after the first call, so only generation differs.
     """
-    schema = generation_schema(part_model())
+    schema = generation_schema(prose_model(load_profile(options.profile)))
     sampling, engine = Sampling(), backend.engine
     figures: dict[str, list[float]] = {"sample-first": [], "full": [], "plain": []}
     for run in range(options.runs):
@@ -350,12 +348,8 @@ def _shared_prefix(backend: Any, prompts: Prompts, profile: Any, docs: list[Any]
     """Tokens at the start of the first two cases' prompts that are identical."""
     if len(docs) < 2:
         return 0
-    token_lists = [
-        backend.tokenize_messages(
-            prompts.messages("review.md.j2", profile=profile, requirements=r.text, design_title=d.title, design=d.text)
-        )[0]
-        for r, d in docs[:2]
-    ]
+    reviewer = Reviewer(backend, profile, prompts)
+    token_lists = [backend.tokenize_messages(reviewer.prose_messages(r, d))[0] for r, d in docs[:2]]
     n = 0
     for a, b in zip(*token_lists, strict=False):
         if a != b:

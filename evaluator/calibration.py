@@ -32,10 +32,11 @@ validity (reviews with status ok / cases reviewed).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -60,6 +61,14 @@ class StoredFinding:
     detail: str | None = None
     evidence: str | None = None
     evidence_found: bool | None = None
+    source: str | None = None
+    requirement_id: str | None = None
+    line_start: int | None = None
+
+    @property
+    def located(self) -> bool:
+        """Whether its evidence was found in the design at a line location."""
+        return self.evidence_found is True and self.line_start is not None
 
     @property
     def text(self) -> str:
@@ -76,6 +85,7 @@ class StoredReview:
     completeness: float | None = None
     soundness: float | None = None
     findings: tuple[StoredFinding, ...] = ()
+    flagged_requirements: frozenset[str] = frozenset()  # coverage not 'covered', or named by a finding
 
 
 @cache
@@ -118,6 +128,11 @@ class CaseResult:
     review: StoredReview
     matches: tuple[DefectMatch, ...]
     unmatched: int
+
+    def source_of(self, match: DefectMatch) -> str | None:
+        """The source of the finding that matched a defect (coverage, check, model, ...)."""
+        found = [f for f in self.review.findings if f.position == match.position]
+        return found[0].source if found else None
 
     @property
     def ok(self) -> bool:
@@ -200,11 +215,35 @@ class Metrics:
     spearman_completeness: float | None
     spearman_soundness: float | None
     groups: dict[str, bool | None]
+    blocking_defects: int = 0  # critical and recommendation defects
+    blocking_matched: int = 0
+    matched_by_source: dict[str, int] = field(default_factory=dict)
+    sound_findings: dict[str, int] = field(default_factory=dict)  # severity -> findings on sound designs
+    sound_max_recommendations: int = 0  # the most recommendations on one sound design
+    analysis_findings: int = 0  # findings from coverage, checks and injection
+    analysis_located: int = 0  # of which with evidence found at a line location
+    labelled_requirements: int = 0  # defects whose labels name the requirement they break
+    requirements_flagged: int = 0  # of which the review traced as not covered, or named in a finding
 
     @property
     def recall(self) -> float | None:
         """Share of planted defects matched by a finding."""
         return self.matched / self.defects if self.defects else None
+
+    @property
+    def blocking_recall(self) -> float | None:
+        """Share of critical and recommendation defects matched by a finding."""
+        return self.blocking_matched / self.blocking_defects if self.blocking_defects else None
+
+    @property
+    def evidence_located_share(self) -> float | None:
+        """Share of analysis findings whose evidence is in the design at a line location."""
+        return self.analysis_located / self.analysis_findings if self.analysis_findings else None
+
+    @property
+    def coverage_accuracy(self) -> float | None:
+        """Share of labelled broken requirements that the review flagged."""
+        return self.requirements_flagged / self.labelled_requirements if self.labelled_requirements else None
 
     @property
     def validity(self) -> float | None:
@@ -231,7 +270,26 @@ def measure(results: Sequence[CaseResult]) -> Metrics:
     groups: dict[str, list[CaseResult]] = {}
     for r in results:
         groups.setdefault(r.labelled.group, []).append(r)
+    blocking = [(r, m) for r in results for m in r.matches if m.defect.severity != "suggestion"]
+    by_source: dict[str, int] = {}
+    for case, m in ((c, m) for c in results for m in c.matches if m.matched):
+        source = case.source_of(m) or "unknown"
+        by_source[source] = by_source.get(source, 0) + 1
+    sound = [r for r in ok if r.labelled.labels.expected == "sound"]
+    analysis = [f for f in findings if f.source in ("coverage", "check", "injection")]
+    named = [(r, m.defect.requirement) for r in ok for m in r.matches if m.defect.requirement]
     return Metrics(
+        blocking_defects=len(blocking),
+        blocking_matched=sum(m.matched for _, m in blocking),
+        matched_by_source=by_source,
+        sound_findings={s: sum(f.severity == s for r in sound for f in r.review.findings) for s in SEVERITY_RANK},
+        sound_max_recommendations=max(
+            (sum(f.severity == "recommendation" for f in r.review.findings) for r in sound), default=0
+        ),
+        analysis_findings=len(analysis),
+        analysis_located=sum(f.located for f in analysis),
+        labelled_requirements=len(named),
+        requirements_flagged=sum(req in r.review.flagged_requirements for r, req in named),
         cases=len(results),
         cases_ok=len(ok),
         defects=sum(len(r.matches) for r in results),
@@ -318,17 +376,42 @@ def read_reviews(db: Path, summary: BatchSummary) -> dict[str, StoredReview]:
         [ids],
     )
     findings = _findings(db, [row[1] for row in rows])
+    flagged = _flagged(db, [row[1] for row in rows])
     return {
-        key: StoredReview(review_id, status, completeness, soundness, findings.get(review_id, ()))
+        key: StoredReview(
+            review_id,
+            status,
+            completeness,
+            soundness,
+            findings.get(review_id, ()),
+            frozenset(
+                flagged.get(review_id, set())
+                | {f.requirement_id for f in findings.get(review_id, ()) if f.requirement_id}
+            ),
+        )
         for key, review_id, status, completeness, soundness in rows
     }
+
+
+def _flagged(db: Path, review_ids: list[str]) -> dict[str, set[str]]:
+    """Per review, the requirements its coverage did not trace as covered."""
+    _, rows = query(
+        db,
+        "SELECT review_id, requirement_id FROM requirement_coverage "
+        "WHERE list_contains(?, review_id) AND status <> 'covered'",
+        [review_ids],
+    )
+    flagged: dict[str, set[str]] = {}
+    for review_id, requirement_id in rows:
+        flagged.setdefault(review_id, set()).add(requirement_id)
+    return flagged
 
 
 def _findings(db: Path, review_ids: list[str]) -> dict[str, tuple[StoredFinding, ...]]:
     _, rows = query(
         db,
-        "SELECT review_id, position, severity, title, detail, evidence, evidence_found FROM findings "
-        "WHERE list_contains(?, review_id) ORDER BY review_id, position",
+        "SELECT review_id, position, severity, title, detail, evidence, evidence_found, source, requirement_id, "
+        "line_start FROM findings WHERE list_contains(?, review_id) ORDER BY review_id, position",
         [review_ids],
     )
     found: dict[str, list[StoredFinding]] = {}
@@ -348,7 +431,16 @@ def run_row(c: Calibration) -> dict[str, Any]:
         "unmatched": m.unmatched, "evidence_quotes": m.evidence_quotes, "evidence_found": m.evidence_found,
         "evidence_found_share": m.evidence_found_share, "spearman_completeness": m.spearman_completeness,
         "spearman_soundness": m.spearman_soundness, "groups": len(known), "groups_sound_first": sum(known),
-        "sound_first": m.sound_first,
+        "sound_first": m.sound_first, "blocking_defects": m.blocking_defects,
+        "blocking_matched": m.blocking_matched, "blocking_recall": m.blocking_recall,
+        "matched_by_source": json.dumps(m.matched_by_source, sort_keys=True),
+        "sound_critical": m.sound_findings.get("critical", 0),
+        "sound_recommendations": m.sound_findings.get("recommendation", 0),
+        "sound_suggestions": m.sound_findings.get("suggestion", 0),
+        "sound_max_recommendations": m.sound_max_recommendations, "analysis_findings": m.analysis_findings,
+        "analysis_located": m.analysis_located, "evidence_located_share": m.evidence_located_share,
+        "labelled_requirements": m.labelled_requirements, "requirements_flagged": m.requirements_flagged,
+        "coverage_accuracy": m.coverage_accuracy,
     }  # fmt: skip
 
 

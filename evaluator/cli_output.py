@@ -270,9 +270,29 @@ def _cases_table(c: Calibration) -> Table:
 
 def _metrics_table(c: Calibration) -> Table:
     m = c.metrics
-    table = Table("metric", "value", title=f"{c.dataset}: {m.cases} of {c.labelled} labelled cases")
+    table = Table("metric", "value", title=f"{Path(c.dataset).name}: {m.cases} of {c.labelled} labelled cases")
+    sources = ", ".join(f"{k} {v}" for k, v in sorted(m.matched_by_source.items())) or "-"
+    sound = m.sound_findings
     rows = [
         ("defect recall", f"{_share(m.recall)} ({m.matched}/{m.defects})"),
+        (
+            "critical + recommendation recall",
+            f"{_share(m.blocking_recall)} ({m.blocking_matched}/{m.blocking_defects})",
+        ),
+        ("defects matched, by finding source", sources),
+        (
+            "findings on sound designs",
+            f"{sound.get('critical', 0)} critical, {sound.get('recommendation', 0)} recommendations "
+            f"(at most {m.sound_max_recommendations} on one), {sound.get('suggestion', 0)} suggestions",
+        ),
+        (
+            "analysis evidence at a line",
+            f"{_share(m.evidence_located_share)} ({m.analysis_located}/{m.analysis_findings})",
+        ),
+        (
+            "broken requirements flagged",
+            f"{_share(m.coverage_accuracy)} ({m.requirements_flagged}/{m.labelled_requirements})",
+        ),
         ("unmatched findings", f"{m.unmatched} of {m.findings}"),
         ("spearman: defects vs completeness", _num(m.spearman_completeness, ".2f") + " (expected < 0)"),
         ("spearman: defects vs soundness", _num(m.spearman_soundness, ".2f") + " (expected < 0)"),

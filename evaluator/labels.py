@@ -3,8 +3,9 @@
 A design folder holding ``labels.toml`` is a labelled case. The file says whether the
 design is ``expected = "sound"`` (no ``[[defect]]``) or ``"defective"`` (at least one), and
 lists each planted defect with an ``id``, a ``severity`` (critical, recommendation or
-suggestion), a ``description`` and ``match``: phrases a finding that names the defect
-would contain. Any malformed file is an error naming the file and what is wrong.
+suggestion), a ``description``, ``match``: phrases a finding that names the defect
+would contain, and optionally ``requirement``: the id of the requirement it breaks. Any
+malformed file is an error naming the file and what is wrong.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Defect:
     severity: Severity
     description: str
     match: tuple[str, ...]
+    requirement: str | None = None  # the requirement id it breaks, when the labeller names one
 
 
 @dataclass(frozen=True)
@@ -94,4 +96,7 @@ def _defect(path: Path, number: int, entry: Any) -> Defect:
     match = entry.get("match")
     if not isinstance(match, list) or not match or not all(isinstance(m, str) and m.strip() for m in match):
         raise LabelError(f"{where} ({entry['id']}): match must be a non-empty list of non-empty phrases")
-    return Defect(entry["id"], severity, entry["description"], tuple(match))
+    requirement = entry.get("requirement")
+    if requirement is not None and (not isinstance(requirement, str) or not requirement.strip()):
+        raise LabelError(f"{where} ({entry['id']}): requirement must be a requirement id string")
+    return Defect(entry["id"], severity, entry["description"], tuple(match), requirement)

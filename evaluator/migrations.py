@@ -195,4 +195,46 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE runs ADD COLUMN backend_version VARCHAR;  -- the runtime's version (llama-cpp-python's)
         """,
     ),
+    (
+        "grounded reviews",
+        """
+        -- Where a finding comes from and where its evidence is (evaluator.analyses).
+        ALTER TABLE findings ADD COLUMN source VARCHAR;          -- coverage | check | model | injection
+        ALTER TABLE findings ADD COLUMN requirement_id VARCHAR;  -- the requirement it concerns
+        ALTER TABLE findings ADD COLUMN check_id VARCHAR;        -- the profile check that raised it
+        ALTER TABLE findings ADD COLUMN line_start INTEGER;      -- evidence lines in the design, 1-based
+        ALTER TABLE findings ADD COLUMN line_end INTEGER;
+        -- The model's own scores, kept apart from the rubric's completeness/soundness.
+        ALTER TABLE reviews ADD COLUMN model_completeness_score DOUBLE;
+        ALTER TABLE reviews ADD COLUMN model_technical_soundness_score DOUBLE;
+        CREATE TABLE requirement_coverage (
+            review_id        VARCHAR NOT NULL REFERENCES reviews (review_id),
+            position         INTEGER NOT NULL,
+            requirement_id   VARCHAR NOT NULL,
+            requirement_text VARCHAR NOT NULL,
+            mandatory        BOOLEAN NOT NULL,
+            status           VARCHAR NOT NULL,  -- covered | partial | not_addressed | contradicted
+            score            DOUBLE NOT NULL,   -- term coverage, 0-1
+            evidence         JSON,              -- [{passage_id, line_start, line_end, text}]
+            line_start       INTEGER,           -- of the first evidence passage
+            line_end         INTEGER,
+            PRIMARY KEY (review_id, position)
+        );
+        -- Calibration of grounded reviews (evaluator.calibration.Metrics).
+        ALTER TABLE calibration_runs ADD COLUMN blocking_defects INTEGER;    -- critical + recommendation defects
+        ALTER TABLE calibration_runs ADD COLUMN blocking_matched INTEGER;
+        ALTER TABLE calibration_runs ADD COLUMN blocking_recall DOUBLE;
+        ALTER TABLE calibration_runs ADD COLUMN matched_by_source JSON;      -- {"check": 12, "coverage": 1, ...}
+        ALTER TABLE calibration_runs ADD COLUMN sound_critical INTEGER;      -- findings on sound designs
+        ALTER TABLE calibration_runs ADD COLUMN sound_recommendations INTEGER;
+        ALTER TABLE calibration_runs ADD COLUMN sound_suggestions INTEGER;
+        ALTER TABLE calibration_runs ADD COLUMN sound_max_recommendations INTEGER;  -- most on one sound design
+        ALTER TABLE calibration_runs ADD COLUMN analysis_findings INTEGER;   -- from coverage, checks, injection
+        ALTER TABLE calibration_runs ADD COLUMN analysis_located INTEGER;    -- with evidence at a line location
+        ALTER TABLE calibration_runs ADD COLUMN evidence_located_share DOUBLE;
+        ALTER TABLE calibration_runs ADD COLUMN labelled_requirements INTEGER;  -- defects naming a requirement
+        ALTER TABLE calibration_runs ADD COLUMN requirements_flagged INTEGER;   -- of which the review flagged
+        ALTER TABLE calibration_runs ADD COLUMN coverage_accuracy DOUBLE;
+        """,
+    ),
 ]

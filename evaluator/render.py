@@ -94,8 +94,14 @@ def _finding(f: Finding) -> str:
     lines = [f"- **{inline(f.title)}**: {detail}" if detail else f"- **{inline(f.title)}**"]
     if f.section.strip():
         lines.append(f"  - Section: {inline(f.section)}")
+    concerns = ", ".join(x for x in (f.requirement_id, f.check_id and f"check {f.check_id}") if x)
+    if concerns:
+        lines.append(f"  - Concerns: {inline(concerns)}")
     if f.evidence.strip():
-        where = {True: " (found in the design)", False: " (not found in the design)", None: ""}[f.evidence_found]
+        if f.lines:
+            where = f" (design, {f.lines})"
+        else:
+            where = {True: " (found in the design)", False: " (not found in the design)", None: ""}[f.evidence_found]
         lines.append(f'  - Evidence: "{inline(f.evidence)}"{where}')
     return "\n".join(lines)
 

@@ -27,8 +27,18 @@ ASSESSMENTS: tuple[Assessment, ...] = ("Excellent", "Good", "Needs Improvement",
 READINESS: tuple[Readiness, ...] = ("Ready", "Minor Changes", "Major Changes Required")
 
 
+FindingSource = Literal["coverage", "check", "model", "injection"]
+
+
 class Finding(BaseModel):
-    """One issue raised by the review."""
+    """One issue raised by the review.
+
+    ``source`` says which analysis raised it (None for ingested reviews);
+    ``requirement_id`` / ``check_id`` what it concerns; ``line_start``/``line_end`` (1-based,
+    inclusive) and ``passage_ids`` where its evidence is in the design. Evidence from an
+    analysis is a design passage, so ``evidence_found`` is True by construction; a quote a
+    model wrote is checked and, when not found, kept but marked False and never counted.
+    """
 
     severity: Severity
     title: str
@@ -36,6 +46,43 @@ class Finding(BaseModel):
     section: str = ""
     evidence: str = ""
     evidence_found: bool | None = None
+    source: FindingSource | None = None
+    requirement_id: str | None = None
+    check_id: str | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+    passage_ids: list[str] = []
+
+    @property
+    def lines(self) -> str:
+        """``line 12``, ``lines 12–14`` or "" when the evidence has no location."""
+        if self.line_start is None:
+            return ""
+        end = self.line_end or self.line_start
+        return f"line {self.line_start}" if end == self.line_start else f"lines {self.line_start}–{end}"
+
+
+CoverageStatus = Literal["covered", "partial", "not_addressed", "contradicted"]
+
+
+class EvidencePassage(BaseModel):
+    """A design passage cited as evidence: id, line span and text."""
+
+    passage_id: str
+    line_start: int
+    line_end: int
+    text: str
+
+
+class RequirementCoverage(BaseModel):
+    """How one requirement is traced to the design (see evaluator.analyses.coverage)."""
+
+    requirement_id: str
+    text: str
+    mandatory: bool = True
+    status: CoverageStatus
+    score: float
+    evidence: list[EvidencePassage] = []
 
 
 class SectionFeedback(BaseModel):
@@ -57,7 +104,7 @@ class ChecklistEntry(BaseModel):
 class Processing(BaseModel):
     """How the design was fed to the model."""
 
-    mode: Literal["single", "sectioned", "ingested"]
+    mode: Literal["single", "sectioned", "ingested", "grounded"]
     passes: int = 0
     parts: list[str] = []
     retries: int = 0
@@ -67,6 +114,8 @@ class Processing(BaseModel):
         """One human line, e.g. 'design reviewed in 3 parts, then a summary pass'."""
         if self.mode == "single":
             text = "design reviewed in one pass"
+        elif self.mode == "grounded":
+            text = f"grounded review: analyses plus {self.passes} model pass{'' if self.passes == 1 else 'es'}"
         elif self.mode == "sectioned":
             n = len(self.parts)
             text = f"design too long for one pass: reviewed in {n} part{'' if n == 1 else 's'}, then a summary pass"
@@ -129,6 +178,9 @@ class Review(BaseModel):
     checklist: list[ChecklistEntry] = []
     next_steps: list[str] = []
     injection_flags: list[str] = []  # "design:instruction_override"...; see evaluator.injection
+    coverage: list[RequirementCoverage] = []
+    model_completeness_score: float | None = None  # the model's own scores, kept apart from the rubric's
+    model_technical_soundness_score: float | None = None
     model: str | None = None
     processing: Processing | None = None
     usage: Usage | None = None
@@ -165,48 +217,39 @@ class FindingDraft(BaseModel):
 Bullet = Annotated[str, Field(min_length=3, max_length=140)]
 
 
-def draft_model(profile: Profile, *, findings: bool = True, summary: bool = True) -> type[BaseModel]:
-    """The model the grammar is built from.
+def prose_model(profile: Profile, *, findings: bool = False) -> type[BaseModel]:
+    """What the model writes in a grounded review: the prose around the analyses' findings.
 
-    ``findings`` adds the findings list (evidence first); ``summary`` adds the sections,
-    lists, checklist and — last — the scores and verdicts. A single-pass review has both;
-    a part of a long design only findings (plus strengths); the summary pass only summary.
+    ``findings`` puts the model's own extra findings first (for models large enough to find
+    something the analyses missed). Its own scores come last and are kept apart from the
+    rubric's. Scores, verdicts, missing elements and the checklist are computed, not asked.
     """
     fields: dict[str, Any] = {}
     if findings:
-        fields["findings"] = (list[FindingDraft], _items(5, "problems found, most important first", 1))
-    fields["strengths"] = (list[Bullet], _items(4, "specific strong points", 1))
-    if summary:
-        fields.update(_summary_fields(profile))
-    return create_model("ReviewDraft", __config__=_STRICT, **fields)
-
-
-def part_model() -> type[BaseModel]:
-    """What the model writes for one part of a design too long for one pass."""
-    fields: dict[str, Any] = {
-        "findings": (list[FindingDraft], _items(4, "problems found in this part", 0)),
-        "strengths": (list[Bullet], _items(2, "strong points of this part", 0)),
-    }
-    return create_model("PartDraft", __config__=_STRICT, **fields)
-
-
-def _summary_fields(profile: Profile) -> dict[str, Any]:
+        fields["findings"] = (list[FindingDraft], _items(3, "problems the analyses missed, most important first"))
     section_fields: dict[str, Any] = {s.key: (str, _text(200, f"{s.title}: {s.asks}")) for s in profile.sections}
-    checklist_fields: dict[str, Any] = {c.key: (bool, Field(description=c.text)) for c in profile.checklist}
-    sections = create_model("SectionsDraft", __config__=_STRICT, **section_fields)
-    checklist = create_model("ChecklistDraft", __config__=_STRICT, **checklist_fields)
-    return {
-        "section_reviews": (sections, Field(description="feedback per review section")),
-        "missing_elements": (list[Bullet], _items(4, "what the design leaves out")),
-        "alternative_approaches": (list[Bullet], _items(2, "viable alternatives")),
-        "risk_assessment": (str, _text(240, "the main risks and whether they are mitigated")),
-        "checklist": (checklist, Field(description="true when the design satisfies the item")),
-        "next_steps": (list[Bullet], _items(4, "prioritised actions before implementation", 1)),
-        "completeness_score": (Score, Field(description="0-10")),
-        "technical_soundness_score": (Score, Field(description="0-10")),
-        "overall_assessment": (Assessment, Field()),
-        "implementation_readiness": (Readiness, Field()),
+    fields.update(
+        {
+            "strengths": (list[Bullet], _items(4, "strong points of this design, each naming its section", 1)),
+            "section_reviews": (create_model("SectionsDraft", __config__=_STRICT, **section_fields), Field()),
+            "alternative_approaches": (list[Bullet], _items(2, "viable alternatives to choices in the design")),
+            "risk_assessment": (str, _text(240, "the main risks and whether they are mitigated")),
+            "next_steps": (list[Bullet], _items(4, "prioritised actions before implementation", 1)),
+            "completeness_score": (Score, Field(description="0-10")),
+            "technical_soundness_score": (Score, Field(description="0-10")),
+        }
+    )
+    return create_model("ProseDraft", __config__=_STRICT, **fields)
+
+
+def answer_model(passage_ids: list[str]) -> type[BaseModel]:
+    """A narrow check's answer: the passages it rests on (only these ids exist), then yes/no/unclear."""
+    ids: Any = Literal[tuple(passage_ids)] if passage_ids else str
+    fields: dict[str, Any] = {
+        "passages": (list[ids], _items(2, "ids of the passages the answer rests on")),
+        "answer": (Literal["yes", "no", "unclear"], Field()),
     }
+    return create_model("Answer", __config__=_STRICT, **fields)
 
 
 def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,55 +1,75 @@
-"""Reviewing one case: a design against its requirements, with one loaded model.
+"""Reviewing one case: a design against its requirements, grounded in both documents.
 
-A design that fits the context is reviewed in one pass. A longer one is split at its
-headings into parts that fit; each part gets a findings pass, then a summary pass sees the
-design's outline and the parts' findings and writes the rest of the review. Nothing is
-truncated: when even the smallest split cannot fit, the user is told what to change.
+1. The analyses (:mod:`evaluator.analyses`) trace every requirement to design passages,
+   run the profile's checks and look for prompt injection. Their findings cite passages
+   of the design, with line numbers. Where a check's rules cannot decide, the model answers
+   one narrow yes/no question over a few passages (when ``ReviewSettings.questions``).
+2. One model pass writes the prose — strengths, section feedback, alternatives, risks and
+   next steps — from the findings and the passages they cite, never from the whole design,
+   so a design of any length fits the context. Prose that names nothing of this design
+   (no requirement id, section or passage) is replaced by text built from the analyses.
+3. The rubric (:mod:`evaluator.rubric`) computes scores, verdicts and the checklist from
+   the findings and the coverage; the model's own scores are kept in separate fields.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from evaluator.analyses import Grounding, run_analyses
+from evaluator.analyses.base import Ask
+from evaluator.analyses.checks import CheckAnalysis
+from evaluator.analyses.coverage import CoverageAnalysis
+from evaluator.analyses.injection import InjectionAnalysis
 from evaluator.backends.base import Backend, Sampling
+from evaluator.compose import Composer
 from evaluator.documents import Document
 from evaluator.errors import ContextError, GenerationError
-from evaluator.injection import InjectionFlag, detect
+from evaluator.passages import Passage
 from evaluator.profiles import Profile
 from evaluator.prompts import Message, Prompts
 from evaluator.review import (
     SEVERITIES,
-    ChecklistEntry,
-    Finding,
     Processing,
     Review,
-    SectionFeedback,
     Usage,
-    draft_model,
+    answer_model,
     generation_schema,
-    part_model,
+    prose_model,
 )
-from evaluator.text import dedupe, pack_parts, quote_found
+from evaluator.rubric import coverage_ratio, verdict
+from evaluator.text import dedupe
 
 _MARGIN = 16
-_MIN_PART_TOKENS = 256
-_DEDUPED_LISTS = ("findings", "strengths", "missing_elements", "alternative_approaches", "next_steps")
+_DEDUPED_LISTS = ("findings", "strengths", "alternative_approaches", "next_steps")
+_QUESTION_TOKENS = 48
+_CAPABLE_PARAMS = 1_000_000_000
 
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    """Token budgets and sampling for one review."""
+    """Token budgets and sampling for one review.
+
+    ``questions``: let the model answer the checks its rules cannot decide (one short call
+    each). ``model_findings``: ask the model for its own extra findings too. None means: only
+    for a model of at least 1B parameters, or one whose size the backend does not report
+    (a server's) — the embedded 135M model's yes/no answers agreed with the rules no better
+    than chance (README, "How a review is grounded"), so for it the rules alone decide.
+    """
 
     max_tokens: int = 2048
-    part_max_tokens: int = 1024
     retries: int = 1
     timeout_s: float | None = None  # for the whole review, all passes together
     sampling: Sampling = field(default_factory=Sampling)
+    questions: bool | None = None
+    model_findings: bool | None = None
+    prompt_passages: int = 14
 
     def retry_sampling(self, attempt: int) -> Sampling:
         """A retry must not repeat the failed output: warm up, reseed, penalise repeats more."""
@@ -85,79 +105,101 @@ class Reviewer:
         self.settings = settings or ReviewSettings()
         self._progress = progress or (lambda _message: None)
 
+    def ground(self, requirements: Document, design: Document, ask: Ask | None = None) -> Grounding:
+        """Run the analyses (coverage, checks, injection) over one case."""
+        return run_analyses(
+            Grounding.of(requirements, design, ask),
+            [CoverageAnalysis(), CheckAnalysis(self.profile.checks), InjectionAnalysis()],
+        )
+
+    def prose_messages(self, requirements: Document, design: Document) -> list[Message]:
+        """The prose pass's messages for a case, as the review would send them (for the bench)."""
+        composer = Composer(self.profile, self.ground(requirements, design))
+        return self.prompts.messages(
+            "grounded.md.j2", own_findings=self._own_findings(), **composer.prompt(self.settings.prompt_passages)
+        )
+
     def review(self, requirements: Document, design: Document) -> Review:
         """Review ``design`` against ``requirements``; raise an EvaluatorError if impossible."""
         tally = _Tally()
         if self.settings.timeout_s is not None:
             tally.deadline = time.monotonic() + self.settings.timeout_s
-        ctx: dict[str, Any] = {
-            "profile": self.profile,
-            "requirements": requirements.text,
-            "design_title": design.title,
-        }
-        single = self.prompts.messages("review.md.j2", design=design.text, **ctx)
-        if self._fits(single, self.settings.max_tokens):
-            self._progress("reviewing the design in one pass")
-            draft = self._generate(single, draft_model(self.profile), self.settings.max_tokens, tally)
-            processing = Processing(mode="single")
-            findings, strengths, summary = draft.findings, draft.strengths, draft
-        else:
-            findings, strengths, summary, processing = self._review_in_parts(design, ctx, tally)
-        processing.passes, processing.retries, processing.repairs = tally.passes, tally.retries, tally.repairs
-        review = self._assemble(design, findings, strengths, summary, processing, tally.usage)
-        return flag_injection(review, detect(requirements.text, "requirements") + detect(design.text, "design"))
+        self._progress("tracing requirements and running the checks")
+        asks = self._capable() if self.settings.questions is None else self.settings.questions
+        g = self.ground(requirements, design, self._asker(design, tally) if asks else None)
+        composer = Composer(self.profile, g)
+        self._progress("writing the review")
+        prose = self._prose(composer, tally)
+        findings = composer.findings(prose.get("findings", []))
+        findings.sort(key=lambda f: SEVERITIES.index(f.severity))
+        mandatory = [c.status for c in g.coverage if c.requirement.mandatory]
+        v = verdict(findings, coverage_ratio(mandatory))
+        processing = Processing(mode="grounded", passes=tally.passes, retries=tally.retries, repairs=tally.repairs)
+        return Review(
+            title=design.title,
+            profile=self.profile.name,
+            overall_assessment=v.assessment,
+            completeness_score=v.completeness,
+            technical_soundness_score=v.soundness,
+            implementation_readiness=v.readiness,
+            strengths=composer.strengths(prose.get("strengths", [])),
+            findings=findings,
+            sections=composer.sections(prose.get("section_reviews", {})),
+            missing_elements=composer.missing_elements(),
+            alternative_approaches=composer.alternatives(prose.get("alternative_approaches", [])),
+            risk_assessment=composer.risk(prose.get("risk_assessment", ""), findings),
+            checklist=composer.checklist(findings),
+            next_steps=composer.next_steps(prose.get("next_steps", []), findings),
+            injection_flags=sorted({f.label for f in g.injection_flags}),
+            coverage=composer.coverage(),
+            model_completeness_score=prose.get("completeness_score"),
+            model_technical_soundness_score=prose.get("technical_soundness_score"),
+            model=self.backend.name,
+            processing=processing,
+            usage=tally.usage,
+        )
 
-    def _review_in_parts(self, design: Document, ctx: dict[str, Any], tally: _Tally) -> tuple[Any, ...]:
-        """Findings pass per part, then the summary pass; see the module docstring."""
-        parts = self._split(design, ctx)
-        findings, strengths = [], []
-        for i, part in enumerate(parts, 1):
-            self._progress(f"reviewing part {i} of {len(parts)}")
-            messages = self.prompts.messages("part.md.j2", part=part, part_index=i, part_count=len(parts), **ctx)
-            draft = self._generate(messages, part_model(), self.settings.part_max_tokens, tally)
-            findings += draft.findings
-            strengths += draft.strengths
-        summary = self._summarise(design, parts, findings, ctx, tally)
-        strengths = dedupe(strengths + summary.strengths)[:6]
-        return findings, strengths, summary, Processing(mode="sectioned", parts=[_part_label(p) for p in parts])
+    def _asker(self, design: Document, tally: _Tally) -> Ask:
+        def ask(question: str, passages: Sequence[Passage]) -> tuple[str, list[str]]:
+            model = answer_model([p.id for p in passages])
+            messages = self.prompts.messages(
+                "question.md.j2", profile=self.profile, design_title=design.title, question=question, passages=passages
+            )
+            try:
+                answer = self._generate(messages, model, _QUESTION_TOKENS, tally)
+            except GenerationError:
+                return "unclear", []
+            return str(answer.answer), list(answer.passages)
+
+        return ask
+
+    def _prose(self, composer: Composer, tally: _Tally) -> dict[str, Any]:
+        """The model's prose pass; fewer passages until the prompt fits the context."""
+        own_findings = self._own_findings()
+        model = prose_model(self.profile, findings=own_findings)
+        for count in (self.settings.prompt_passages, self.settings.prompt_passages // 2, 2):
+            messages = self.prompts.messages("grounded.md.j2", own_findings=own_findings, **composer.prompt(count))
+            if self._fits(messages, self.settings.max_tokens):
+                return self._generate(messages, model, self.settings.max_tokens, tally).model_dump()
+        raise ContextError(
+            f"the review prompt does not fit a {self.backend.n_ctx}-token context even with 2 passages — "
+            "use a model with a longer context"
+        )
+
+    def _own_findings(self) -> bool:
+        return self._capable() if self.settings.model_findings is None else self.settings.model_findings
+
+    def _capable(self) -> bool:
+        """Whether the model is large enough to find things on its own (>= 1B parameters, or unknown)."""
+        params = getattr(self.backend, "n_params", None)
+        return params is None or params >= _CAPABLE_PARAMS
 
     def _fits(self, messages: list[Message], max_tokens: int) -> bool:
         return self.backend.count_tokens(messages) + max_tokens + _MARGIN <= self.backend.n_ctx
 
-    def _split(self, design: Document, ctx: dict[str, Any]) -> list[str]:
-        empty = self.prompts.messages("part.md.j2", part="", part_index=1, part_count=1, **ctx)
-        overhead = self.backend.count_tokens(empty)
-        budget = self.backend.n_ctx - self.settings.part_max_tokens - overhead - _MARGIN
-        if budget < _MIN_PART_TOKENS:
-            raise ContextError(
-                f"the instructions and requirements take {overhead} tokens, leaving no room for the design "
-                f"in a {self.backend.n_ctx}-token context — use a longer context or a model with one",
-                settings=("n_ctx",),
-            )
-        return pack_parts([s.text + "\n" for s in design.sections], budget, self.count_text)
-
     def count_text(self, text: str) -> int:
         """Tokens of a bare text for this backend."""
         return self.backend.count_tokens([{"role": "user", "content": text}])
-
-    def _summarise(
-        self, design: Document, parts: list[str], findings: list[Any], ctx: dict[str, Any], tally: _Tally
-    ) -> Any:
-        outline = "\n".join(f"{'  ' * max(s.level - 1, 0)}- {s.heading}" for s in design.sections if s.heading)
-        for detailed in (True, False):
-            notes = "\n".join(_note(f, detailed) for f in findings) or "- no problems were found in the parts"
-            messages = self.prompts.messages(
-                "summary.md.j2", outline=outline, notes=notes, part_count=len(parts), **ctx
-            )
-            if self._fits(messages, self.settings.max_tokens):
-                self._progress("summary pass over all parts")
-                model = draft_model(self.profile, findings=False)
-                return self._generate(messages, model, self.settings.max_tokens, tally)
-        raise ContextError(
-            f"the summary of {len(parts)} parts does not fit a {self.backend.n_ctx}-token context — "
-            "use a longer context or a model with one",
-            settings=("n_ctx",),
-        )
 
     def _generate(self, messages: list[Message], model: type[BaseModel], max_tokens: int, tally: _Tally) -> Any:
         schema = generation_schema(model)
@@ -188,76 +230,6 @@ class Reviewer:
                 problem = f"the output does not match the schema at '{'.'.join(map(str, err['loc']))}': {err['msg']}"
         raise GenerationError(f"the model gave no valid review after {attempts} attempts: {problem}", raw=raw)
 
-    def _assemble(
-        self,
-        design: Document,
-        drafts: list[Any],
-        strengths: list[str],
-        summary: Any,
-        processing: Processing,
-        usage: Usage,
-    ) -> Review:
-        findings = [
-            Finding(
-                **d.model_dump(), evidence_found=quote_found(d.evidence, design.text) if d.evidence.strip() else None
-            )
-            for d in drafts
-        ]
-        findings.sort(key=lambda f: SEVERITIES.index(f.severity))
-        feedback = summary.section_reviews
-        ticks = summary.checklist
-        return Review(
-            title=design.title,
-            profile=self.profile.name,
-            overall_assessment=summary.overall_assessment,
-            completeness_score=summary.completeness_score,
-            technical_soundness_score=summary.technical_soundness_score,
-            implementation_readiness=summary.implementation_readiness,
-            strengths=strengths,
-            findings=findings,
-            sections=[
-                SectionFeedback(key=s.key, title=s.title, feedback=getattr(feedback, s.key))
-                for s in self.profile.sections
-            ],
-            missing_elements=summary.missing_elements,
-            alternative_approaches=summary.alternative_approaches,
-            risk_assessment=summary.risk_assessment,
-            checklist=[
-                ChecklistEntry(key=c.key, text=c.text, checked=getattr(ticks, c.key)) for c in self.profile.checklist
-            ],
-            next_steps=summary.next_steps,
-            model=self.backend.name,
-            processing=processing,
-            usage=usage,
-        )
-
-
-def flag_injection(review: Review, flags: list[InjectionFlag]) -> Review:
-    """Add a critical finding per document that tries to instruct the reviewer.
-
-    Added after generation by the tool, not by the model: a small model may well obey the
-    injected text, so whether it noticed cannot be trusted.
-    """
-    found = []
-    for document in ("design", "requirements"):
-        mine = [f for f in flags if f.document == document]
-        if mine:
-            kinds = ", ".join(f.kind.replace("_", " ") for f in mine)
-            quotes = "; ".join(f"“{f.evidence}”" for f in mine)
-            found.append(
-                Finding(
-                    severity="critical",
-                    title=f"Possible prompt injection in the {document}",
-                    detail=f"The {document} contains text aimed at the reviewer ({kinds}): {quotes}. "
-                    "Remove it and check the scores of this review by hand.",
-                    section="",
-                    evidence=mine[0].evidence,
-                    evidence_found=True if document == "design" else None,  # the render says "found in the design"
-                )
-            )
-    labels = sorted({f.label for f in flags})
-    return review.model_copy(update={"findings": found + review.findings, "injection_flags": labels})
-
 
 def _validate(model: type[BaseModel], text: str, repairs: list[str]) -> BaseModel:
     """Parse and validate; drop duplicated list items (a small model's loop) and note it."""
@@ -271,13 +243,3 @@ def _validate(model: type[BaseModel], text: str, repairs: list[str]) -> BaseMode
                     repairs.append(f"{len(items) - len(kept)} duplicate {key}")
                     data[key] = kept
     return model.model_validate(data)
-
-
-def _part_label(part: str) -> str:
-    heading = next((line.lstrip("#").strip() for line in part.splitlines() if line.startswith("#")), "")
-    return heading or part.strip().splitlines()[0][:60]
-
-
-def _note(finding: Any, detailed: bool) -> str:
-    text = f"- [{finding.severity}] {finding.title} (section: {finding.section})"
-    return f"{text}: {finding.detail}" if detailed else text

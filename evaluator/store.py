@@ -24,7 +24,7 @@ from evaluator import __version__
 from evaluator.documents import Document
 from evaluator.errors import StoreError
 from evaluator.migrations import MIGRATIONS
-from evaluator.review import Review
+from evaluator.review import Finding, RequirementCoverage, Review
 
 # DuckDB downloads a missing extension on first use (httpfs for an https:// path, for one):
 # every connection the tool opens forbids that, so no statement can make it reach the network.
@@ -191,13 +191,11 @@ class Store:
     def _save_children(self, review_id: str, review: Review) -> None:
         db = self._db
         if review.findings:
-            db.executemany(
-                "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [review_id, i, f.severity, f.title, f.detail, f.section, f.evidence, f.evidence_found]
-                    for i, f in enumerate(review.findings)
-                ],
-            )
+            rows = [_finding_row(review_id, i, f) for i, f in enumerate(review.findings)]
+            db.executemany(_insert("findings", rows[0]), [list(r.values()) for r in rows])
+        if review.coverage:
+            rows = [_coverage_row(review_id, i, c) for i, c in enumerate(review.coverage)]
+            db.executemany(_insert("requirement_coverage", rows[0]), [list(r.values()) for r in rows])
         if review.sections:
             db.executemany(
                 "INSERT INTO section_feedback VALUES (?, ?, ?, ?, ?)",
@@ -216,6 +214,25 @@ _RUN_META = ("model_name", "model_sha256", "backend", "backend_version", "profil
 def _insert(table: str, row: dict[str, Any]) -> str:
     """An INSERT of ``row``'s columns; table and column names come from code, never from input."""
     return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
+
+
+def _finding_row(review_id: str, position: int, f: Finding) -> dict[str, Any]:
+    return {
+        "review_id": review_id, "position": position, "severity": f.severity, "title": f.title,
+        "detail": f.detail, "section": f.section, "evidence": f.evidence, "evidence_found": f.evidence_found,
+        "source": f.source, "requirement_id": f.requirement_id, "check_id": f.check_id,
+        "line_start": f.line_start, "line_end": f.line_end,
+    }  # fmt: skip
+
+
+def _coverage_row(review_id: str, position: int, c: RequirementCoverage) -> dict[str, Any]:
+    first = c.evidence[0] if c.evidence else None
+    return {
+        "review_id": review_id, "position": position, "requirement_id": c.requirement_id,
+        "requirement_text": c.text, "mandatory": c.mandatory, "status": c.status, "score": c.score,
+        "evidence": json.dumps([e.model_dump() for e in c.evidence]),
+        "line_start": first.line_start if first else None, "line_end": first.line_end if first else None,
+    }  # fmt: skip
 
 
 def _review_row(review_id: str, r: ReviewRecord) -> dict[str, Any]:
@@ -245,6 +262,8 @@ def _review_columns(rv: Review, *, checked: bool) -> dict[str, Any]:
         "technical_soundness_score": rv.technical_soundness_score,
         "implementation_readiness": rv.implementation_readiness, "model_name": rv.model, "profile": rv.profile,
         "review_json": rv.model_dump_json(), "injection_flags": rv.injection_flags if checked else None,
+        "model_completeness_score": rv.model_completeness_score,
+        "model_technical_soundness_score": rv.model_technical_soundness_score,
     }  # fmt: skip
     if processing:
         columns.update(processing_mode=processing.mode, passes=processing.passes, retries=processing.retries)

@@ -1,43 +1,25 @@
-"""Stores for the report tests, filled through the real batch path with a scripted fake model.
+"""Stores for the report tests: runs of reviews whose scores each test chooses.
 
-Each design carries a line ``scores C S`` that the fake reads back as its completeness and
-soundness scores, so a test decides how a case's series moves by editing its design.
+Each design carries a line ``scores C S`` that :func:`batch` records as its completeness and
+soundness scores, so a test decides how a case's series moves by editing its design. The
+scores of a generated review come from the rubric over its findings; the report only reads
+rows, so the runs are written straight into the store here (the batch path has its own tests).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from evaluator.backends.fake import FakeBackend, schema_instance
-from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
-from evaluator.documents import parse_document
+from evaluator.documents import parse_document, read_document
 from evaluator.render import render_markdown
 from evaluator.review import Finding, Review
-from evaluator.store import ReviewRecord, Store
+from evaluator.store import ReviewRecord, Store, query
 
 _SCORES = re.compile(r"scores (\d+) (\d+)")
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def scoring_output(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-    """A valid review whose scores, assessment and readiness follow the design's ``scores C S`` line."""
-    data = schema_instance(schema)
-    match = _SCORES.search(messages[-1]["content"])
-    if match and "completeness_score" in data:
-        completeness, soundness = int(match[1]), int(match[2])
-        data.update(completeness_score=completeness, technical_soundness_score=soundness)
-        data["overall_assessment"] = ["Requires Rework", "Needs Improvement", "Good", "Excellent"][
-            min(3, soundness // 3)
-        ]
-        data["implementation_readiness"] = ["Major Changes Required", "Minor Changes", "Ready"][min(2, soundness // 4)]
-    if data.get("findings"):
-        data["findings"][0].update(severity="critical", title="Card numbers stored in plain text")
-    return json.dumps(data)
 
 
 def write_cases(folder: Path, scores: dict[str, tuple[int, int]], title: str = "Design") -> None:
@@ -52,8 +34,34 @@ def write_cases(folder: Path, scores: dict[str, tuple[int, int]], title: str = "
 
 
 def batch(folder: Path, db: Path) -> None:
-    """One batch run over ``folder`` with a fake answering with :func:`scoring_output`."""
-    run_batch(discover(folder), BatchOptions(db=db), backend=FakeBackend.answering(scoring_output), source=str(folder))
+    """One run over ``folder``: a review per new or changed design (as the batch's cache does),
+    its scores from the design's ``scores C S`` line."""
+    done = set(query(db, "SELECT case_key, design_sha256 FROM reviews")[1]) if db.exists() else set()
+    with Store(db) as store:
+        run_id = store.begin_run("batch", str(folder), model_name="fake", profile="python-fastapi", prompt_hash="p1")
+        cases = discover(folder)
+        for case in cases:
+            design = read_document(case.design)
+            if (case.key, design.sha256) in done:
+                continue
+            completeness, soundness = map(int, _SCORES.findall(design.text)[0])
+            review = Review(
+                title=design.title,
+                profile="python-fastapi",
+                overall_assessment=["Requires Rework", "Needs Improvement", "Good", "Excellent"][
+                    min(3, soundness // 3)
+                ],
+                completeness_score=completeness,
+                technical_soundness_score=soundness,
+                implementation_readiness=["Major Changes Required", "Minor Changes", "Ready"][min(2, soundness // 4)],
+                findings=[Finding(severity="critical", title="Card numbers stored in plain text", detail="d")],
+                model="fake",
+            )
+            record = ReviewRecord(
+                run_id, case.key, review=review, markdown=render_markdown(review), design=design, prompt_hash="p1"
+            )
+            store.save(record)
+        store.finish_run(run_id, "completed", total=len(cases), ok=len(cases), failed=0, skipped=0)
 
 
 def save_review(db: Path, case_key: str, *, model: str, title: str = "Design", finding: str = "Finding",

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from evaluator import batch as batch_module
 from evaluator.backends import MemoryNeeds
-from evaluator.backends.fake import FakeBackend, schema_instance, schema_output
+from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
 from evaluator.cli import app
@@ -250,17 +250,21 @@ def test_a_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
     Store(db).close()  # usable again once the holder is gone
 
 
-def test_findings_are_stored_with_evidence_flags(tmp_path: Path) -> None:
-    folder, db = _folder(tmp_path / "cases", 1), tmp_path / "e.duckdb"
-
-    def respond(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-        data = schema_instance(schema)
-        data["findings"][0].update(severity="critical", evidence="plain text pan_number")
-        return json.dumps(data)
-
-    fake = FakeBackend([respond])
-    run_batch(discover(folder), BatchOptions(db=db), backend=fake)
-    assert _rows(db, "SELECT severity, evidence_found FROM findings") == [("critical", True)]
+def test_findings_are_stored_with_their_source_and_evidence_lines(tmp_path: Path) -> None:
+    folder = tmp_path / "cases"
+    (folder / "d0").mkdir(parents=True)
+    (folder / "requirements.md").write_text("# Orders\n\n- Failed events must be retried and must not be lost.\n")
+    design = "# Orders\n\n## Consumer\n\nThe consumer polls `orders.v1`.\nWe chose not to retry: failures are logged.\n"
+    (folder / "d0" / "tech-design.md").write_text(design)
+    db = tmp_path / "e.duckdb"
+    run_batch(discover(folder), BatchOptions(db=db), backend=FakeBackend.answering())
+    rows = _rows(db, "SELECT severity, source, check_id, line_start, line_end, evidence, evidence_found FROM findings")
+    by_check = {r[2]: r for r in rows}
+    severity, source, _, start, end, evidence, found = by_check["consumer-dead-letter"]
+    assert (severity, source, found) == ("critical", "check", True)
+    assert (start, end) == (5, 6) and "chose not to retry" in evidence  # the passage's lines in the design
+    [(status,)] = _rows(db, "SELECT status FROM requirement_coverage")
+    assert status in ("covered", "partial", "contradicted")
 
 
 def test_parallel_batch_reviews_cases_together_and_stores_each(tmp_path: Path) -> None:
@@ -268,7 +272,7 @@ def test_parallel_batch_reviews_cases_together_and_stores_each(tmp_path: Path) -
     together = threading.Barrier(3, timeout=10)  # breaks unless three reviews are in flight at once
 
     def in_threes(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-        if any(f"# Design {i}" in messages[-1]["content"] for i in range(3)):  # the first three slots' cases
+        if any(f'"Design {i}"' in messages[-1]["content"] for i in range(3)):  # the first three slots' cases
             together.wait()
         return schema_output(messages, schema)
 

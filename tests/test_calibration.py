@@ -235,7 +235,8 @@ def _dataset(root: Path) -> Path:
     for name in ("sound", "d1", "d2", "d3"):
         (root / name).mkdir()
         (root / name / "tech-design.md").write_text(
-            f"# Design {name}\n\n## API\n\nMARK-{name}: calls use timeout=None.\n"
+            f"# Design {name}\n\n## API\n\nAppointments are booked with `POST /v1/appointments`; tests cover "
+            f"booking.\n\nMARK-{name}: calls use timeout=None.\n"
         )
         lines = [
             f'expected = "{"sound" if name == "sound" else "defective"}"',
@@ -255,7 +256,7 @@ def _dataset(root: Path) -> Path:
 
 def _responder(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
     text = "\n".join(m["content"] for m in messages)
-    name = next(n for n in ("sound", "d1", "d2", "d3") if f"MARK-{n}" in text)
+    name = next(n for n in ("sound", "d1", "d2", "d3") if f'"Design {n}"' in text)  # the prompt names the design
     if name == "d3":
         return "garbage"  # invalid twice: the case fails
     data = schema_instance(schema)
@@ -269,7 +270,10 @@ def _responder(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
 
 @pytest.fixture
 def fake() -> FakeBackend:
-    return FakeBackend.answering(_responder)
+    """A model of unknown size (a server's), so its own findings join the analyses' (none here)."""
+    backend = FakeBackend.answering(_responder)
+    backend.n_params = None
+    return backend
 
 
 def test_every_metric_of_a_known_calibration(tmp_path: Path, fake: FakeBackend) -> None:
@@ -280,13 +284,17 @@ def test_every_metric_of_a_known_calibration(tmp_path: Path, fake: FakeBackend) 
     assert (m.defects, m.matched, m.recall) == (6, 1, 1 / 6)  # only d1's retry; d2's index finding is too mild
     assert (m.findings, m.unmatched) == (4, 2)  # "caching" on the sound design and d2's "No tracing"
     assert (m.evidence_quotes, m.evidence_found, m.evidence_found_share) == (2, 1, 0.5)
-    # defects 0, 1, 2 against completeness 9, 6, 6 (a tie) and soundness 9, 5, 4
+    # the rubric: defects 0, 1, 2 against completeness 10, 9, 9 and soundness 10, 8, 8 (ties)
+    scores = {r.labelled.case.key.split("/")[0]: (r.review.completeness, r.review.soundness) for r in result.results}
+    assert scores == {"sound": (10, 10), "d1": (9, 8), "d2": (9, 8), "d3": (None, None)}
     assert m.spearman_completeness == pytest.approx(-(3**0.5) / 2, rel=1e-12)
-    assert m.spearman_soundness == pytest.approx(-1.0, rel=1e-12)
+    assert m.spearman_soundness == pytest.approx(-(3**0.5) / 2, rel=1e-12)
+    assert (m.blocking_defects, m.blocking_matched) == (5, 1) and m.matched_by_source == {"model": 1}
+    assert m.sound_findings == {"critical": 0, "recommendation": 0, "suggestion": 1}
     assert m.groups == {"requirements.md": True} and m.sound_first is True
     [stored] = query(db, "SELECT recall, unmatched, validity, evidence_found_share, spearman_soundness, "
                      "sound_first, cases, cases_labelled FROM calibration_runs")[1]  # fmt: skip
-    assert stored == (1 / 6, 2, 0.75, 0.5, pytest.approx(-1.0), True, 4, 4)
+    assert stored == (1 / 6, 2, 0.75, 0.5, pytest.approx(-(3**0.5) / 2), True, 4, 4)
     _, matched = query(
         db, "SELECT case_key, defect_id, matched, finding_position FROM calibration_matches ORDER BY 1, 2"
     )

@@ -47,7 +47,7 @@ def test_review_writes_markdown_and_prints_the_cost(tmp_path: Path, fake: tuple[
     [call] = backend.calls  # a short design: one pass
     completion = len(schema_output(call.messages, call.schema)) // 4
     assert cost_line(result.stderr) == (backend.count_tokens(call.messages), 0, completion)
-    assert "design reviewed in one pass" in result.stderr
+    assert "grounded review: analyses plus 1 model pass" in result.stderr
 
 
 def test_review_json_goes_to_stdout_with_the_cost_it_prints(fake: tuple[FakeBackend, str]) -> None:

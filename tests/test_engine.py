@@ -13,7 +13,8 @@ from evaluator.backends.engine import _common, _looping, _penalise
 from evaluator.documents import parse_document, read_document
 from evaluator.profiles import load_profile
 from evaluator.prompts import Message, Prompts
-from evaluator.review import draft_model, generation_schema
+from evaluator.review import generation_schema, prose_model
+from evaluator.reviewer import Reviewer
 from tests.conftest import DATASETS
 
 GROUP = DATASETS / "clinic-appointments"
@@ -53,17 +54,23 @@ def backend(real_model: object) -> object:
     return real_model
 
 
+class _VocabOnly:
+    """What prose_messages needs of a backend: whether the model writes findings of its own."""
+
+    n_params = 135_000_000
+
+
+_VOCAB_ONLY = _VocabOnly()
+
+
 def _messages(name: str) -> list[Message]:
     requirements = read_document(GROUP / "requirements.md")
     design = parse_document((GROUP / name / "tech-design.md").read_text()[:SHORT], Path(f"{name}.md"))
-    profile = load_profile()
-    return Prompts().messages(
-        "review.md.j2", profile=profile, requirements=requirements.text, design_title=design.title, design=design.text
-    )
+    return Reviewer(_VOCAB_ONLY, load_profile(), Prompts()).prose_messages(requirements, design)
 
 
 def _generate(backend: object, name: str, tokens: int = 64) -> Generation:
-    schema = generation_schema(draft_model(load_profile()))
+    schema = generation_schema(prose_model(load_profile()))
     return backend.generate(_messages(name), schema=schema, max_tokens=tokens, sampling=Sampling())  # type: ignore[attr-defined]
 
 

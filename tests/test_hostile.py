@@ -321,7 +321,7 @@ def test_batch_timeout_fails_the_slow_case_and_goes_on(
     folder, db = _small_folder(tmp_path / "cases", 2), tmp_path / "e.duckdb"
 
     def slow_for_d0(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-        if "# Design 0" in messages[-1]["content"]:  # by content: cases may run in parallel
+        if '"Design 0"' in messages[-1]["content"]:  # by the design's title: cases may run in parallel
             time.sleep(1.1)  # past --timeout 1: the fake backend then reports finish_reason="timeout"
         return schema_output(messages, schema)
 

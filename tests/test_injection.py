@@ -16,6 +16,7 @@ from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
 from evaluator.documents import Document
 from evaluator.injection import KINDS, detect
+from evaluator.passages import Passage
 from evaluator.profiles import Profile
 from evaluator.prompts import Prompts, untrusted
 from evaluator.render import render_markdown
@@ -95,12 +96,12 @@ def _squash(text: str) -> str:
 
 def test_untrusted_keeps_every_planted_marker_inside_the_delimiters(profile: Profile, prompts: Prompts) -> None:
     hostile = "\n".join(text for text, _ in PLANTED)
-    user = prompts.messages("review.md.j2", profile=profile, requirements="R", design=hostile, design_title="T")[1]
+    passage = Passage("P1", "sentence", "", 1, hostile.count("\n") + 1, hostile)
+    user = prompts.messages("question.md.j2", profile=profile, design_title="T", question="Q?", passages=[passage])[1]
     body = user["content"]
-    # exactly one opening and one closing tag of each delimiter: the document cannot close its own
-    for tag in ("design", "requirements"):
-        assert len(re.findall(rf"<{tag}>", body)) == 1 and len(re.findall(rf"</{tag}>", body)) == 1
-    inside = body.split("<design>\n", 1)[1].split("\n</design>", 1)[0]
+    # exactly one opening and one closing tag of the delimiter: the document cannot close its own
+    assert len(re.findall(r"<design-part>", body)) == 1 and len(re.findall(r"</design-part>", body)) == 1
+    inside = body.split("<design-part>\n[P1] ", 1)[1].split("\n</design-part>", 1)[0]
     assert inside.count("\n") == hostile.count("\n")  # nothing added or lost around the markers
     for token in ("<|im_start|>", "<|im_end|>", "<|system|>", "[INST]", "[/INST]", "<s>", "<<SYS>>", "<start_of_turn>"):
         assert token not in inside, token

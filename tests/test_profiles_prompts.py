@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.errors import ProfileError, PromptError
+from evaluator.passages import Passage
 from evaluator.profiles import available_profiles, load_profile
 from evaluator.prompts import Prompts, untrusted
 
@@ -85,32 +86,35 @@ def test_user_prompts_folder_overrides_profiles_and_templates(tmp_path: Path) ->
     assert prompts.digest() != Prompts().digest()
 
 
-@pytest.mark.parametrize("template", ["review.md.j2", "part.md.j2", "summary.md.j2"])
+@pytest.mark.parametrize("template", ["grounded.md.j2", "question.md.j2"])
 def test_every_template_renders_with_its_context(template: str) -> None:
     profile = load_profile()
     context = {
         "profile": profile,
-        "requirements": "REQ-TEXT",
         "design_title": "Loan API",
-        "design": "DESIGN-TEXT",
-        "part": "PART-TEXT",
-        "part_index": 1,
-        "part_count": 2,
         "outline": "- Data Model",
+        "coverage": "- FR-1: covered",
         "notes": "- [critical] x",
+        "passages": [Passage("P3", "sentence", "Data Model", 4, 4, "PASSAGE-TEXT")]
+        if template == "question.md.j2"
+        else "[P3] PASSAGE-TEXT",
+        "question": "Is it encrypted?",
+        "own_findings": True,
     }
     messages = Prompts().messages(template, **context)
     system, user = messages[0]["content"], messages[1]["content"]
     assert profile.role.split()[0] in system
-    assert user.startswith("The requirements the design must satisfy:\n<requirements>\nREQ-TEXT\n</requirements>")
-    for section in profile.sections:
-        if template != "part.md.j2":
-            assert f'"{section.key}"' in user
+    assert "<design-part>\n" in user and "PASSAGE-TEXT" in user and "[P3]" in user
+    if template == "grounded.md.j2":
+        assert all(f'"{section.key}"' in user for section in profile.sections)
+        assert '"findings"' in user and "- FR-1: covered" in user
+    else:
+        assert "Question: Is it encrypted?" in user
 
 
 def test_missing_variable_is_a_prompt_error() -> None:
-    with pytest.raises(PromptError, match=r"review.md.j2"):
-        Prompts().render("review.md.j2", profile=load_profile())
+    with pytest.raises(PromptError, match=r"grounded.md.j2"):
+        Prompts().render("grounded.md.j2", profile=load_profile())
 
 
 def test_untrusted_text_cannot_close_delimiters_or_forge_control_tokens() -> None:

@@ -17,7 +17,7 @@ from evaluator.backends.base import Sampling
 from evaluator.backends.llama_cpp import LlamaCppBackend
 from evaluator.profiles import Profile
 from evaluator.prompts import Prompts
-from evaluator.review import draft_model, generation_schema
+from evaluator.review import generation_schema, prose_model
 from tests.test_injection import PLANTED
 
 pytestmark = pytest.mark.model
@@ -38,7 +38,16 @@ def _control_counts(
     backend: LlamaCppBackend, control: set[int], prompts: Prompts, profile: Profile, text: str
 ) -> Counter[int]:
     """Control tokens in the prompt for ``text`` as both documents, chat template applied (special=True)."""
-    messages = prompts.messages("review.md.j2", profile=profile, requirements=text, design=text, design_title=text[:40])
+    messages = prompts.messages(
+        "grounded.md.j2",
+        profile=profile,
+        design_title=text[:40],
+        outline=text,
+        coverage=text,
+        notes=text,
+        passages=text,
+        own_findings=False,
+    )
     tokens, _ = backend.tokenize_messages(messages)
     return Counter(t for t in tokens if t in control)
 
@@ -62,7 +71,7 @@ def test_special_tokens_in_documents_never_reach_the_model_as_control_tokens(
 
 def test_a_generation_past_its_deadline_stops_between_tokens(backend: LlamaCppBackend, profile: Profile) -> None:
     messages = [{"role": "user", "content": "Review a payments API design as JSON."}]  # a short prompt
-    schema = generation_schema(draft_model(profile))  # its shortest valid output takes several seconds
+    schema = generation_schema(prose_model(profile))  # its shortest valid output takes several seconds
     deadline = time.monotonic() + 1.5
     gen = backend.generate(messages, schema=schema, max_tokens=1500, sampling=Sampling(), deadline=deadline)
     assert gen.finish_reason == "timeout"

@@ -7,7 +7,7 @@ import pytest
 from llama_cpp import LlamaGrammar
 
 from evaluator.profiles import load_profile
-from evaluator.review import draft_model, generation_schema, part_model
+from evaluator.review import answer_model, generation_schema, prose_model
 
 
 def _walk(schema: dict[str, Any], path: str = "$"):
@@ -19,9 +19,9 @@ def _walk(schema: dict[str, Any], path: str = "$"):
 
 
 SCHEMAS = {
-    "single": lambda p: draft_model(p),
-    "summary": lambda p: draft_model(p, findings=False),
-    "part": lambda p: part_model(),
+    "prose": lambda p: prose_model(p),
+    "prose+findings": lambda p: prose_model(p, findings=True),
+    "answer": lambda p: answer_model(["P1", "P2", "P3"]),
 }
 
 
@@ -44,32 +44,32 @@ def test_every_string_and_array_is_bounded(kind: str, profile_name: str) -> None
 def test_the_grammar_builds_without_fallback(kind: str) -> None:
     schema = generation_schema(SCHEMAS[kind](load_profile()))
     grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-    assert "completeness-score" in grammar._grammar or kind == "part"
+    assert ("completeness-score" if kind != "answer" else "unclear") in grammar._grammar
 
 
 def test_evidence_comes_before_the_verdict() -> None:
-    fields = list(generation_schema(draft_model(load_profile()))["properties"])
+    fields = list(generation_schema(prose_model(load_profile(), findings=True))["properties"])
     assert fields[0] == "findings"
-    assert fields[-4:] == [
-        "completeness_score",
-        "technical_soundness_score",
-        "overall_assessment",
-        "implementation_readiness",
-    ]
+    assert fields[-2:] == ["completeness_score", "technical_soundness_score"]
+    assert list(generation_schema(answer_model(["P1"]))["properties"]) == ["passages", "answer"]
 
 
-def test_scores_are_restricted_to_0_to_10_by_the_grammar() -> None:
-    props = generation_schema(draft_model(load_profile()))["properties"]
+def test_an_answer_can_only_cite_the_passages_it_was_shown() -> None:
+    props = generation_schema(answer_model(["P4", "P9"]))["properties"]
+    assert props["passages"]["items"]["enum"] == ["P4", "P9"]
+    assert props["answer"]["enum"] == ["yes", "no", "unclear"]
+
+
+def test_the_model_scores_are_restricted_to_0_to_10_by_the_grammar() -> None:
+    props = generation_schema(prose_model(load_profile()))["properties"]
     assert props["completeness_score"]["enum"] == list(range(11))
-    assert props["overall_assessment"]["enum"] == ["Excellent", "Good", "Needs Improvement", "Requires Rework"]
+    assert "overall_assessment" not in props and "checklist" not in props  # computed by the rubric
 
 
-def test_sections_and_checklist_come_from_the_profile() -> None:
+def test_sections_come_from_the_profile() -> None:
     profile = load_profile("node-express")
-    props = generation_schema(draft_model(profile))["properties"]
+    props = generation_schema(prose_model(profile))["properties"]
     assert list(props["section_reviews"]["properties"]) == [s.key for s in profile.sections]
-    assert list(props["checklist"]["properties"]) == [c.key for c in profile.checklist]
-    assert all(v["type"] == "boolean" for v in props["checklist"]["properties"].values())
 
 
 def _worst(schema: dict[str, Any], text: str) -> Any:
@@ -87,15 +87,16 @@ def _worst(schema: dict[str, Any], text: str) -> Any:
 
 
 @pytest.mark.model
-def test_the_longest_allowed_output_fits_the_default_token_budgets(real_model: Any) -> None:
-    """If a bound is raised without the budget, outputs get cut off: catch that here (the real tokenizer)."""
+@pytest.mark.parametrize("profile_name", ["python-fastapi", "node-express"])
+def test_the_longest_allowed_output_fits_the_default_token_budget(real_model: Any, profile_name: str) -> None:
+    """If a bound is raised without the budget, outputs get cut off: catch that here, for every profile."""
+    from evaluator.profiles import available_profiles
     from evaluator.reviewer import ReviewSettings
 
+    assert set(available_profiles()) == {"python-fastapi", "node-express"}  # a new profile joins the parameters
     vocab = real_model.llama
     prose = "Consumers retry forever without a dead-letter topic, so a poison message blocks its partition. " * 20
-    settings = ReviewSettings()
-    budgets = {"single": settings.max_tokens, "summary": settings.max_tokens, "part": settings.part_max_tokens}
-    for kind, budget in budgets.items():
-        text = json.dumps(_worst(generation_schema(SCHEMAS[kind](load_profile())), prose))
+    for kind in ("prose", "prose+findings"):
+        text = json.dumps(_worst(generation_schema(SCHEMAS[kind](load_profile(profile_name))), prose))
         tokens = len(vocab.tokenize(text.encode(), add_bos=False))
-        assert tokens <= 0.85 * budget, (kind, tokens, budget)
+        assert tokens <= 0.85 * ReviewSettings().max_tokens, (kind, tokens)

@@ -68,6 +68,8 @@ class Backend(Protocol):
 
     name: str
     n_ctx: int
+    # Optionally ``n_params: int | None``: the model's parameter count, where the backend knows it
+    # (the reviewer asks models of 1B parameters or more for findings of their own).
 
     @property
     def info(self) -> ModelInfo:

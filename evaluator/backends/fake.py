@@ -76,6 +76,7 @@ class FakeBackend:
     script: Iterable[str | Responder]
     n_ctx: int = 8192
     name: str = "fake"
+    n_params: int | None = 135_000_000  # like the embedded model: no findings of its own unless asked
     calls: list[Call] = field(default_factory=list)
     opened: int = 0
 

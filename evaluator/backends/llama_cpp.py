@@ -45,6 +45,7 @@ class LlamaCppBackend:
             self._llm = Llama(model_path=str(model.path), n_ctx=64, n_batch=64, n_ubatch=64, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"llama.cpp could not load {model.path}: {exc} — is it a complete GGUF file?") from None
+        self.n_params = int(self._llm._model.n_params())  # the reviewer asks a model of >= 1B for findings
         self._formatter = self._chat_formatter(model)
         self._grammars: dict[str, str] = {}
         threads = n_threads or self._llm.n_threads

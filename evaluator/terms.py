@@ -1,0 +1,245 @@
+"""Words as the retrieval sees them: tokens, stems, stop words and negation.
+
+Pure functions over text. Stemming is Snowball English (PyStemmer), so "retries",
+"retrying" and "retry" meet; identifiers such as ``pan_number``, ``enable.auto.commit`` or
+``/v1/appointments`` stay whole tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+_TOKEN = re.compile(r"/?[a-z0-9]+(?:[_./-][a-z0-9]+)*", re.IGNORECASE)
+
+# English function words plus the boilerplate every requirement shares ("the system shall").
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "either",
+        "etc",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "let",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "my",
+        "need",
+        "needs",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "per",
+        "same",
+        "shall",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "very",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "you",
+        "your",
+        "e.g",
+        "i.e",
+        "eg",
+        "ie",
+        "able",
+        "allow",
+        "allows",
+        "use",
+        "used",
+        "using",
+        "uses",
+        "given",
+        "every",
+        "one",
+        "two",
+        "three",
+        "new",
+        "system",
+        "systems",
+        "service",
+        "services",
+        "application",
+        "applications",
+        "user",
+        "users",
+        "support",
+        "supports",
+        "provide",
+        "provides",
+        "ensure",
+        "ensures",
+        "make",
+        "makes",
+        "made",
+        "well",
+        "least",
+        "time",
+        "times",
+        "way",
+        "required",
+        "require",
+        "requires",
+        "requirement",
+        "requirements",
+    ]
+)
+
+# Cues that a statement decides against, defers or denies what follows (within a few words).
+NEGATION = re.compile(
+    r"\b(?:not|never|no|none|without|neither|nor|cannot|can't|won't|don't|doesn't|isn't|aren't|didn't|"
+    r"wasn't|weren't|shouldn't|lacks?|lacking|absent|omit(?:s|ted)?|skip(?:s|ped)?|instead of|rather than|"
+    r"out of scope|deferred|postponed)\b",
+    re.IGNORECASE,
+)
+
+
+@cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercased word and identifier tokens, in order."""
+    return [t.lower().strip("./-") or t.lower() for t in _TOKEN.findall(text)]
+
+
+def stem(word: str) -> str:
+    """The Snowball stem of one lowercased token (identifiers are kept as they are)."""
+    if not word.isalpha():
+        return word
+    return str(_stemmer().stemWord(word))
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the tokens that carry meaning: no stop words, no one-letter tokens.
+
+    An identifier also gives the stems of its parts, so ``date_of_birth`` meets "date of birth".
+    """
+    stems = []
+    for t in tokens(text):
+        if t in STOP_WORDS or len(t) < 2:
+            continue
+        stems.append(stem(t))
+        if not t.isalnum():
+            stems += [stem(part) for part in re.split(r"[_./-]+", t) if part not in STOP_WORDS and len(part) > 1]
+    return stems
+
+
+def negated_before(text: str, start: int, window: int = 6) -> bool:
+    """Whether a negation cue occurs within ``window`` words before ``start`` in the same clause."""
+    clause_start = max(text.rfind(sep, 0, start) for sep in (". ", ";", ":", "\n", "—", "(")) + 1
+    before = text[clause_start:start].split()[-window:]
+    return bool(NEGATION.search(" ".join(before)))
