@@ -41,7 +41,7 @@ class Finding(BaseModel):
 class SectionFeedback(BaseModel):
     """Feedback for one subsection of the Section-by-Section Review."""
 
-    key: str
+    key: str | None  # the profile section's key; None for an ingested entry the profile does not have
     title: str
     feedback: str
 
@@ -49,7 +49,7 @@ class SectionFeedback(BaseModel):
 class ChecklistEntry(BaseModel):
     """One Implementation Readiness Checklist line."""
 
-    key: str
+    key: str | None  # the profile item's key; None for an ingested line the profile does not have
     text: str
     checked: bool
 
