@@ -219,14 +219,22 @@ class _Reader:
         return self.prefixed or bool(self.values) or len(self.seen & _REVIEW_ONLY) >= 2
 
     def _walk(self, part: _Part) -> None:
-        adopting = False  # an empty Section-by-Section heading: its entries follow at the same level
-        for child in part.children:
+        adopting = False
+        for i, child in enumerate(part.children):
             if adopting and child.kind in (None, "section") and child is not self.title_part:
                 self._entry(child)
                 self._nested(child)
                 continue
-            adopting = child.kind == "sections" and not child.blocks and not child.children
+            adopting = self._adopts(child, part.children[i + 1 :])
             self._dispatch(child)
+
+    def _adopts(self, part: _Part, following: list[_Part]) -> bool:
+        """A Section-by-Section heading without subheadings whose entries follow at its own level:
+        it is empty, or a profile section comes before the next known heading."""
+        if part.kind != "sections" or part.children:
+            return False
+        run = [p.kind for p in following[: next((i for i, p in enumerate(following) if p.kind in _MAIN), None)]]
+        return not part.blocks or "section" in run
 
     def _nested(self, part: _Part) -> None:
         """Main sections nested under another main section are read on their own."""
@@ -365,7 +373,11 @@ class _Reader:
         rest: list[SyntaxTreeNode] = []
         for node in part.blocks:
             split = split_title(node.children[0].content) if node.type == "paragraph" else None
-            if split:
+            if node.type == "table" and not entries:
+                rows = [row for body in node.children if body.type == "tbody" for row in body.children]
+                cells = [[plain_text(cell).strip() for cell in row.children] for row in rows]
+                entries += [(row[0], [" | ".join(filter(None, row[1:]))]) for row in cells if row and row[0]]
+            elif split:
                 entries.append((split[0], [split[1]] if split[1] else []))
             elif entries:
                 entries[-1][1].append(self._raw([node]))

@@ -84,8 +84,12 @@ _SENTINEL = re.compile(
     rf"(?:\s+(?P<verb>{_VERB})\b)?",
     re.I,
 )
-# After the sentinel words: the end, or a separator that starts an explanation.
+# After the sentinel words: the end, or a separator that starts an explanation...
 _EXPLANATION = re.compile(r"^\s*(?:$|[.!:;,(–—-])")
+# ...that takes nothing back: "None, except that the DLQ is missing" names an issue.
+_CONTRAST = re.compile(
+    r"\b(?:but|however|except|although|though|yet|apart\s+from|other\s+than|besides|aside\s+from)\b", re.I
+)
 
 
 def _bare(text: str) -> str:
@@ -101,7 +105,8 @@ def is_nothing(text: str) -> bool:
     match = _SENTINEL.match(bare)
     if not match:
         return False
-    return bool(match.group("verb")) or bool(_EXPLANATION.match(bare[match.end() :]))
+    rest = bare[match.end() :]
+    return (bool(match.group("verb")) or bool(_EXPLANATION.match(rest))) and not _CONTRAST.search(rest)
 
 
 # --- checklist marks -----------------------------------------------------------------------
@@ -109,7 +114,7 @@ def is_nothing(text: str) -> bool:
 _CHECKED = "✅✔☑✓🟢"
 _UNCHECKED = "❌☐✗✘⬜🔲❎🔴⛔🚫⚠🟡🟠"
 _MARK = f"[{_CHECKED}{_UNCHECKED}]"
-_BOX = re.compile(r"^\[\s*(?P<box>[xX✓✔✗✘~-]?)\s*\]\s*(?P<text>.*)$", re.S)
+_BOX = re.compile(rf"^\[\s*(?P<box>[xX~-]|{_MARK})?\s*\]\s*(?P<text>.*)$", re.S)
 _LEADING = re.compile(rf"^(?P<mark>{_MARK})\s*(?P<text>.*)$", re.S)
 _TRAILING = re.compile(rf"^(?P<text>.*?\w.*?)[\s:|–—-]*(?P<mark>{_MARK})(?P<note>.*)$", re.S)
 _WORDS = {
@@ -140,19 +145,22 @@ def read_check(line: str, *, table_row: bool = False) -> Check | None:
     """A checklist line read from plain text, or None when it carries no mark.
 
     Marks: ``[x]``/``[X]``/``[ ]`` boxes, ✅ ✔ ☑ ✓ (checked) and ❌ ☐ ✗ ✘ ⚠ (not checked) before
-    or after the text; a table row (cells joined by ': ') may also say Yes/No/Done/Missing.
+    or after the text; a table row (cells joined by ': ') or a line ending in ': Yes' may also say
+    Yes/No/Done/Missing/Partial.
     """
     line = line.replace("\ufe0f", "").strip()
     box = _BOX.match(line)
     if box and box.group("text").strip():
-        return Check(box.group("text").strip(), box.group("box") in ("x", "X", "✓", "✔"))
+        mark = box.group("box") or ""
+        return Check(box.group("text").strip(), mark in ("x", "X") or (mark != "" and mark in _CHECKED))
     for regex in (_LEADING, _TRAILING):
         match = regex.match(line)
         if match and re.search(r"\w", match.group("text")):
             note = match.groupdict().get("note") or ""
             return Check(_tidy(match.group("text"), note), match.group("mark") in _CHECKED)
-    word = _WORD.match(line) if table_row else None
-    if word:
+    word = _WORD.match(line)
+    # In a table the status has its own cell; on a line it must stand alone: 'Data model: No', not 'Data: no PII'.
+    if word and (table_row or re.match(r"^\s*(?:$|[.,;:(–—-])", word.group("note"))):
         return Check(_tidy(word.group("text"), word.group("note")), word.group("yes") is not None)
     return None
 
@@ -179,7 +187,7 @@ _EVIDENCE = re.compile(r"^(?P<quote>.*?)\s*(?P<where>\((?P<neg>not\s+)?found\s+i
 
 _STRUCK = re.compile(r"~~(.+?)~~")
 
-_ARROW = re.compile(r"\s*(?:→|->|=>|⟶)\s*")
+_ARROW = re.compile(r"\s*(?:→|->|=>|⟶)\s*|:\s+")  # '5/10 → 8/10'; table cells 'v1.0 | v1.1' read as '5/10: 8/10'
 
 
 def first_sentence(text: str, limit: int = 90) -> str:
@@ -212,7 +220,8 @@ def _value(name: str, text: str) -> Any:
 
 
 def values_of(name: str, text: str) -> list[Any]:
-    """Every value a label's text gives, oldest first: '~~5/10~~ 8/10' and '5/10 → 8/10' give 5 then 8."""
+    """Every value a label's text gives, oldest first: '~~5/10~~ 8/10', '5/10 → 8/10' and the cells
+    '5/10: 8/10' of a table row give 5 then 8."""
     struck = _STRUCK.findall(text)
     parts = [*struck, _STRUCK.sub(" ", text)] if struck else _ARROW.split(text)
     return [value for value in (_value(name, part) for part in parts) if value is not None]

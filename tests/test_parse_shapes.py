@@ -326,3 +326,70 @@ def test_found_without_rows_is_not_listed() -> None:
     )
     assert parsed.review.checklist == [] and parsed.review.sections == []
     assert "checklist" not in parsed.found and "sections" not in parsed.found
+
+
+# --- more shapes of the same kinds ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No issues found with auth, but rate limiting is missing.",
+        "None, except that the DLQ is missing.",
+        "N/A — however the retry policy is undefined.",
+    ],
+)
+def test_a_sentinel_that_takes_itself_back_is_a_finding(text: str) -> None:
+    assert len(parse(f"## Critical Issues\n\n- {text}\n").review.findings) == 1
+
+
+def test_revised_scores_in_table_columns_keep_the_last() -> None:
+    table = "| Criterion | v1.0 | v1.1 |\n|---|---|---|\n| Completeness Score | 5/10 | 8/10 |\n"
+    parsed = parse(f"## Review Summary\n\n{table}")
+    assert parsed.review.completeness_score == 8.0
+    assert parsed.notes == ["completeness_score: 2 values (5, 8); kept 8"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("- [✅] Data model specified", [("data_model", True)]),
+        ("- [❌] Data model specified", [("data_model", False)]),
+        ("- Data model specified: Yes", [("data_model", True)]),
+        ("- Data model specified: Partial (no indexes)", [("data_model", False)]),
+        ("- Data model specified: no indexes yet", []),
+        ("| Data model specified | Done |", [("data_model", True)]),
+        ("- **Data model specified** — Partial ⚠️", [("data_model", False)]),
+    ],
+)
+def test_more_checklist_marks(line: str, expected: list[tuple[str | None, bool]]) -> None:
+    table = "| Item | Status |\n|---|---|\n" if line.startswith("|") else ""
+    review = parse(f"## Implementation Readiness Checklist\n\n{table}{line}\n").review
+    assert [(c.key, c.checked) for c in review.checklist] == expected
+
+
+def test_section_entries_as_a_table() -> None:
+    body = (
+        "## Section-by-Section Review\n\n| Section | Feedback |\n|---|---|\n| Data Model | Fine. |\n| Caching | Ok. |\n"
+    )
+    sections = parse(body).review.sections
+    assert [(s.key, s.title, s.feedback) for s in sections] == [
+        ("data_model", "Data Model", "Fine."),
+        (None, "Caching", "Ok."),
+    ]
+
+
+def test_section_entries_after_an_introduced_heading_at_the_same_level() -> None:
+    body = (
+        "## Section-by-Section Review\n\nEach part of the design in turn.\n\n## 1. Overview\n\nShort.\n\n"
+        "## 2. Data Model\n\nFine.\n\n## Strengths\n- A\n"
+    )
+    parsed = parse(body)
+    assert [(s.key, s.title) for s in parsed.review.sections] == [(None, "Overview"), ("data_model", "Data Model")]
+    assert parsed.extra_sections == {"Section-by-Section Review": "Each part of the design in turn."}
+
+
+def test_an_appendix_after_a_section_by_section_with_text_is_not_an_entry() -> None:
+    parsed = parse("## Section-by-Section Review\n\nAll sections are adequate.\n\n## Appendix\n\nLinks.\n")
+    assert parsed.review.sections == []
+    assert parsed.extra_sections["Appendix"] == "Links."
