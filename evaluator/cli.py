@@ -491,7 +491,9 @@ def ingest(
         results = ingest_reviews(paths, db, profile=profile, case_key=case_key, reparse=reparse)
     marks = {"ok": "[green]✓[/]", "reparsed": "[green]↻[/]", "duplicate": "=", "skipped": "[yellow]-[/]"}
     for r in results:
-        err.print(f"{marks[r.status]} {r.path} → {r.case_key}" + (f": {r.message}" if r.message else ""), soft_wrap=True)
+        err.print(
+            f"{marks[r.status]} {r.path} → {r.case_key}" + (f": {r.message}" if r.message else ""), soft_wrap=True
+        )
     counts = {s: sum(r.status == s for r in results) for s in marks}
     reparsed = f"reparsed {counts['reparsed']}, " if reparse else ""
     there, skipped = counts["duplicate"], counts["skipped"]
