@@ -86,7 +86,7 @@ _SENTINEL = re.compile(
 )
 # After the sentinel words: the end, or a separator that starts an explanation...
 _EXPLANATION = re.compile(r"^\s*(?:$|[.!:;,(–—-])")
-# ...that takes nothing back: "None, except that the DLQ is missing" names an issue.
+# ...that takes nothing back in the same sentence: "None, except that the DLQ is missing" names an issue.
 _CONTRAST = re.compile(
     r"\b(?:but|however|except|although|though|yet|apart\s+from|other\s+than|besides|aside\s+from)\b", re.I
 )
@@ -106,7 +106,8 @@ def is_nothing(text: str) -> bool:
     if not match:
         return False
     rest = bare[match.end() :]
-    return (bool(match.group("verb")) or bool(_EXPLANATION.match(rest))) and not _CONTRAST.search(rest)
+    same_sentence = re.split(r"(?<=[.!?;])\s", rest, maxsplit=1)[0]
+    return (bool(match.group("verb")) or bool(_EXPLANATION.match(rest))) and not _CONTRAST.search(same_sentence)
 
 
 # --- checklist marks -----------------------------------------------------------------------

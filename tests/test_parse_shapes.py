@@ -102,6 +102,7 @@ SENTINELS = [
     "**NONE**",
     "**NONE** – the design has no defect that blocks implementation.",
     "**None.** All earlier blockers were fixed in v2.",
+    "No critical issues were identified. However, see the recommendations below.",
     "None identified.",
     "*None identified*",
     "None at this time.",
