@@ -402,22 +402,32 @@ def ingest(
         str | None, typer.Option("--case-key", help="Case to file a single review under (default: from its path).")
     ] = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
+    reparse: Annotated[
+        bool,
+        typer.Option("--reparse", help="Parse reviews already stored again; replace their rows when that changed."),
+    ] = False,
 ) -> None:
     """Store existing reviews (written by people or other tools) beside the generated ones.
 
-    A folder's review `team/svc/tech-design-review.md` is filed under the case
-    `team/svc/tech-design.md`, the key a batch over the same folder gives that design.
-    Files that are not reviews are reported and skipped; ingesting twice adds nothing.
+    Case keys are paths relative to the common parent of what is given, minus '-review':
+    a folder's `team/svc/tech-design-review.md` is filed under `team/svc/tech-design.md`, the
+    key a batch over the same folder gives that design. Files that are not reviews are
+    reported and skipped; ingesting twice adds nothing. `--reparse` refreshes rows stored by
+    an older version of the parser.
     """
     from evaluator.ingest import ingest as ingest_reviews
 
     with reported():
-        results = ingest_reviews(paths, db, profile=profile, case_key=case_key)
+        results = ingest_reviews(paths, db, profile=profile, case_key=case_key, reparse=reparse)
+    marks = {"ok": "[green]✓[/]", "reparsed": "[green]↻[/]", "duplicate": "=", "skipped": "[yellow]-[/]"}
     for r in results:
-        mark = {"ok": "[green]✓[/]", "duplicate": "=", "skipped": "[yellow]-[/]"}[r.status]
-        err.print(f"{mark} {r.path} → {r.case_key}" + (f": {r.message}" if r.message else ""), soft_wrap=True)
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "duplicate", "skipped")}
-    err.print(f"ingested {counts['ok']}, already there {counts['duplicate']}, not reviews {counts['skipped']} — {db}")
+        err.print(
+            f"{marks[r.status]} {r.path} → {r.case_key}" + (f": {r.message}" if r.message else ""), soft_wrap=True
+        )
+    counts = {s: sum(r.status == s for r in results) for s in marks}
+    reparsed = f"reparsed {counts['reparsed']}, " if reparse else ""
+    there, skipped = counts["duplicate"], counts["skipped"]
+    err.print(f"ingested {counts['ok']}, {reparsed}already there {there}, not reviews {skipped} — {db}")
 
 
 @app.command()

@@ -237,4 +237,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE calibration_runs ADD COLUMN coverage_accuracy DOUBLE;
         """,
     ),
+    (
+        "ingested rows beyond the profile, parse notes",
+        """
+        -- An ingested checklist line or Section-by-Section entry the profile does not have is kept, without a key.
+        ALTER TABLE checklist_items ALTER COLUMN key DROP NOT NULL;
+        ALTER TABLE section_feedback ALTER COLUMN key DROP NOT NULL;
+        -- What the parser noted about an ingested review: a revised summary value, "none" stated, lines not read.
+        ALTER TABLE reviews ADD COLUMN parse_notes VARCHAR[];
+        """,
+    ),
 ]

@@ -15,18 +15,21 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from evaluator.errors import DocumentError
-from evaluator.profiles import ChecklistItem, Profile, ReviewSection
-from evaluator.review import (
-    ASSESSMENTS,
-    READINESS,
-    SEVERITIES,
-    ChecklistEntry,
-    Finding,
-    Processing,
-    Review,
-    SectionFeedback,
-    Severity,
+from evaluator.parse_lines import (
+    check_lines,
+    finding,
+    is_nothing,
+    node_lines,
+    plain_text,
+    read_check,
+    shown,
+    split_title,
+    strip_numbering,
+    summary_label,
+    values_of,
 )
+from evaluator.profiles import ChecklistItem, Profile, ReviewSection
+from evaluator.review import SEVERITIES, ChecklistEntry, Finding, Processing, Review, SectionFeedback, Severity
 from evaluator.text import one_line
 
 _MD = MarkdownIt("commonmark").enable("table")
@@ -36,16 +39,19 @@ _LISTS = ("bullet_list", "ordered_list")
 _ALIASES = {
     alias: kind
     for kind, aliases in {
-        "summary": "review summary|summary|executive summary|overall summary",
+        "summary": "review summary|summary|executive summary|overall summary|assessment summary|assessment|"
+        "scores|review scores|score summary|scorecard|verdict|review verdict",
         "strengths": "strengths|key strengths",
         "critical": "critical issues",
         "recommendation": "recommendations",
         "suggestion": "suggestions",
-        "sections": "section by section review|section by section",
+        "sections": "section by section review|section by section|section by section analysis|"
+        "section by section feedback|section feedback|section review|detailed section review|per section review",
         "missing_elements": "missing elements",
         "alternative_approaches": "alternative approaches",
         "risk_assessment": "risk assessment review|risk assessment",
-        "checklist": "implementation readiness checklist|readiness checklist",
+        "checklist": "implementation readiness checklist|readiness checklist|checklist|implementation checklist|"
+        "review checklist|design review checklist",
         "next_steps": "recommended next steps|next steps",
     }.items()
     for alias in aliases.split("|")
@@ -55,26 +61,16 @@ _MAIN = {*_ALIASES.values()}
 # Headings a design document does not have; two of them make a review.
 _REVIEW_ONLY = {"strengths", "critical", "recommendation", "suggestion", "sections", "missing_elements", "checklist"}
 
-_FIELD_RES = {
-    name: re.compile(rf"^\W*(?:{label})\b(?P<rest>.*)$", re.I | re.S)
-    for name, label in {
-        "overall_assessment": r"overall(?:\s+(?:assessment|rating|verdict))?",
-        "completeness_score": r"completeness(?:\s+score)?",
-        "technical_soundness_score": r"(?:technical\s+)?soundness(?:\s+score)?",
-        "implementation_readiness": r"(?:implementation\s+)?readiness(?!\s+checklist)",
-    }.items()
-}
-_SCORE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*(?:/|out\s+of)\s*10(?:\.0+)?(?![\d.])", re.I)
 _TITLE = re.compile(r"(?i)^[*_]{0,2}technical\s+design\s+review[*_]{0,2}\s*[:\-–—]\s*[*_]{0,2}(?P<title>.*)$")
-_BOLD = re.compile(r"^[^\w*]*(\*\*|__)(?P<title>.+?)\1(?P<rest>.*)$", re.S)
-_META = re.compile(r"^[*_]{0,2}(?P<label>section|evidence)[*_]{0,2}\s*:\s*[*_]{0,2}\s*(?P<value>.*)$", re.I | re.S)
-_EVIDENCE = re.compile(r"^(?P<quote>.*?)\s*(?P<where>\((?P<neg>not\s+)?found\s+in\s+the\s+design\))?\s*$", re.I | re.S)
-_CHECK = re.compile(r"^\[\s*(?P<mark>[xX✓✔])?\s*\]\s*(?P<text>.+)$", re.S)
-_NONE = re.compile(
-    r"^[*_]*(?:none|n/a|no\s+(?:\w+\s+)?(?:issues|findings|problems|concerns|recommendations|suggestions))"
-    r"(?:\s+(?:identified|found|noted))?[.!]?[*_]*$",
-    re.I,
+# A revised heading ("Updated Review Summary — v2", "Final Scores") is read as the heading it revises.
+_REVISED = re.compile(
+    r"^(?:(?:revised|updated|final|new|initial|original|previous|earlier|first|second|latest|amended|corrected|"
+    r"re review|post revision)\s+)+"
 )
+_VERSION = re.compile(r"(?:\s+(?:v\d+(?: \d+)*|version \d+(?: \d+)*|revision \d+|rev \d+|round \d+|r\d+|draft))+$")
+_TRAILING_SYMBOLS = re.compile(r"[\s:\u2190-\u2bff\ufe0f\U0001f000-\U0001faff]+$")  # 'Glossary ✅' -> 'Glossary'
+# Review fields a parse can fill, in Review order; a field is "found" when it holds a value.
+_CONTENT = [name for name in Review.model_fields if name not in ("schema_version", "profile", "processing")]
 
 
 @dataclass(frozen=True)
@@ -82,8 +78,9 @@ class ParsedReview:
     """A review read from markdown, with what was found and what was not understood."""
 
     review: Review
-    found: list[str]
+    found: list[str]  # the fields that hold a value (so a stored row), in Review order
     extra_sections: dict[str, str]
+    notes: list[str] = field(default_factory=list)  # what a reader should know: revised values, "none" stated...
 
 
 @dataclass(eq=False)
@@ -116,132 +113,23 @@ def parse_review(text: str, profile: Profile) -> ParsedReview:
     return reader.result(profile)
 
 
-def _plain(node: SyntaxTreeNode) -> str:
-    """The text of a node without inline markup."""
-    if node.type in ("text", "code_inline"):
-        return node.content
-    if node.type in ("softbreak", "hardbreak"):
-        return "\n"
-    if node.type == "html_inline":
-        return ""
-    return "".join(_plain(child) for child in node.children)
-
-
 def _norm(text: str) -> str:
     """A heading or item reduced for matching: case, '&', punctuation, emoji, numbering."""
-    text = re.sub(r"\([^)]*\)", " ", text.lower().replace("&", " and "))
+    text = re.sub(r"\([^)]*\)", " ", strip_numbering(text).lower().replace("&", " and "))
     text = re.sub(r"[^a-z0-9]+", " ", text).strip()
     text = re.sub(r"^(?:\d+ )+", "", text)
     return re.sub(r" (?:must|should|could) fix$", "", text)
 
 
+def _unrevised(norm: str) -> str:
+    """A normalised heading without revision words and versions: 'updated review summary v2' -> 'review summary'."""
+    return _VERSION.sub("", _REVISED.sub("", norm)).strip()
+
+
 def _clean_title(text: str) -> str:
-    """A heading as a finding title: leading emoji, symbols and numbering removed."""
-    text = re.sub(r"^[^\w(\[\"'`]+", "", text.strip())
-    return re.sub(r"^\d+(?:\.\d+)*[.)]?\s+", "", text).strip()
-
-
-def _first_sentence(text: str, limit: int = 90) -> str:
-    text = one_line(text.replace("**", "").replace("__", "").replace("`", ""))
-    match = re.match(r"(.+?[.!?])(?:\s|$)", text)
-    sentence = (match.group(1) if match else text).rstrip(".")
-    if len(sentence) <= limit:
-        return sentence
-    return (sentence[:limit].rsplit(" ", 1)[0] or sentence[:limit]).rstrip(" ,;:")
-
-
-def _lines(nodes: list[SyntaxTreeNode], plain: bool = False) -> list[str]:
-    """Raw lines of every paragraph, depth first, code and HTML left out.
-
-    ``plain``: lines without markup, and table rows as their cells joined by ': '.
-    """
-    lines: list[str] = []
-    for node in nodes:
-        if node.type == "paragraph":
-            text = _plain(node) if plain else node.children[0].content
-            lines += [line.strip() for line in text.splitlines() if line.strip()]
-        elif node.type == "tr" and plain:
-            lines.append(": ".join(_plain(cell).strip() for cell in node.children))
-        elif node.type not in ("fence", "code_block", "html_block", "inline"):
-            lines += _lines(node.children, plain)
-    return lines
-
-
-def _is_none(items: list[str]) -> bool:
-    return len(items) == 1 and bool(_NONE.match(items[0]))
-
-
-def _choice(text: str, options: tuple[str, ...]) -> str | None:
-    """The allowed value ``text`` starts with (case-insensitive, whole words), else None."""
-    text = one_line(re.sub(r"^\W+", "", text)).lower()
-    for option in sorted(options, key=len, reverse=True):
-        if re.match(re.escape(option.lower()) + r"\b", text):
-            return option
-    return None
-
-
-def _score(text: str) -> float | None:
-    match = _SCORE.search(text)
-    value = float(match.group(1)) if match else None
-    return value if value is not None and 0 <= value <= 10 else None
-
-
-def _value(name: str, text: str) -> Any:
-    options = {"overall_assessment": ASSESSMENTS, "implementation_readiness": READINESS}.get(name)
-    return _choice(text, options) if options else _score(text)
-
-
-def _field(text: str) -> tuple[str, str] | None:
-    """``(field, rest)`` when ``text`` starts with a summary label, e.g. 'Completeness Score: 7/10'."""
-    for name, regex in _FIELD_RES.items():
-        match = regex.match(text)
-        if match:
-            return name, re.sub(r"^[\s:*_=|\-–—]+", "", match.group("rest"))
-    return None
-
-
-def _split_title(line: str) -> tuple[str, str] | None:
-    """``**Title**: detail`` (colon inside or outside the bold, or a dash) -> (title, detail)."""
-    match = _BOLD.match(line)
-    if not match:
-        return None
-    title, rest = match.group("title").strip(), match.group("rest")
-    if rest.strip() and not title.endswith(":") and rest.lstrip()[:1] not in (":", "-", "–", "—"):
-        return None
-    if not rest.lstrip().startswith(":"):
-        title = title.rstrip(":").rstrip()
-    detail = re.sub(r"^\s*(?::|[–—]|-(?=\s|$))?\s*", "", rest, count=1)
-    return re.sub(r"^\d+[.)]\s+", "", title), detail.strip()
-
-
-def _evidence(value: str) -> tuple[str, bool | None]:
-    """``"quote" (found in the design)`` -> (quote, True); no remark -> (quote, None)."""
-    match = _EVIDENCE.match(value)
-    assert match is not None  # every part of the pattern is optional
-    quote = match.group("quote").strip()
-    if len(quote) >= 2 and quote[0] in '"“' and quote[-1] in '"”':
-        quote = quote[1:-1]
-    return quote, None if match.group("where") is None else match.group("neg") is None
-
-
-def _finding(severity: Severity, lines: list[str], title: str | None = None) -> Finding:
-    """A finding from its lines; the first line gives the title unless ``title`` is given."""
-    meta: dict[str, Any] = {}
-    text: list[str] = []
-    for i, line in enumerate(lines):
-        match = _META.match(line) if i or title is not None else None
-        if match and match.group("label").lower() == "section":
-            meta["section"] = one_line(match.group("value"))
-        elif match:
-            meta["evidence"], meta["evidence_found"] = _evidence(match.group("value"))
-        else:
-            text.append(line)
-    split = _split_title(text[0]) if title is None and text else None
-    if split:
-        title, text = split[0], [split[1], *text[1:]]
-    elif title is None:
-        title = _first_sentence(" ".join(text))
-    return Finding(severity=severity, title=title, detail=one_line(" ".join(text)), **meta)
+    """A heading as a finding or section title: leading emoji, symbols and numbering removed."""
+    text = re.sub(r"^[^\w(\[\"'`§]+", "", text.strip())
+    return strip_numbering(re.sub(r"^\d+(?:\.\d+)*[.)]?\s+", "", text)).strip()
 
 
 def _tree(root: SyntaxTreeNode) -> tuple[_Part, list[_Part]]:
@@ -253,7 +141,7 @@ def _tree(root: SyntaxTreeNode) -> tuple[_Part, list[_Part]]:
             stack[-1].blocks.append(node)
             continue
         raw = node.children[0].content.strip() if node.children else ""
-        part = _Part(level=int(node.tag[1:]), heading=node, plain=_plain(node).strip(), raw=raw)
+        part = _Part(level=int(node.tag[1:]), heading=node, plain=plain_text(node).strip(), raw=raw)
         while stack[-1].level >= part.level:
             stack.pop()
         stack[-1].children.append(part)
@@ -277,13 +165,16 @@ class _Reader:
         self.title_part: _Part | None = None
         self.prefixed = False
         self.values: dict[str, tuple[int, Any]] = {}
+        self.history: dict[str, list[Any]] = {}  # every value read for a summary field, in order
         self.lists: dict[str, list[str]] = {}
         self.findings: list[Finding] = []
-        self.feedback: dict[str, SectionFeedback] = {}
-        self.checklist: dict[str, ChecklistEntry] = {}
+        self.feedback: list[SectionFeedback] = []
+        self.checklist: list[ChecklistEntry] = []
+        self.keys: dict[str, set[str]] = {"sections": set(), "checklist": set()}  # profile keys given out
         self.risk: list[str] = []
         self.extras: dict[str, str] = {}
         self.seen: set[str] = set()
+        self.notes: list[str] = []
 
     def read(self) -> _Reader:
         """Classify every heading, then walk the tree."""
@@ -296,14 +187,20 @@ class _Reader:
 
     def _kind(self, part: _Part) -> str | None:
         norm = _norm(part.plain)
-        if norm in _ALIASES:
-            return _ALIASES[norm]
-        if norm in self.sections:
+        if norm in _ALIASES or _unrevised(norm) in _ALIASES:
+            return _ALIASES.get(norm) or _ALIASES[_unrevised(norm)]
+        if self._section_for(part.plain):
             return "section"
-        found = _field(part.plain)
-        if found and (not re.search(r"\w", found[1]) or _value(*found) is not None):
+        found = summary_label(part.plain)
+        if found and (not re.search(r"\w", found[1]) or values_of(*found)):
             return "field"
         return None
+
+    def _section_for(self, title: str) -> ReviewSection | None:
+        """The profile section a heading names: 'Section 4: Data Model', 'API Design — 6/10', '2.1 Data Model'."""
+        title = strip_numbering(re.sub(r"^[^\w(§]+", "", title.strip()))
+        short = re.split(r"\s+[—–|-]\s+|:\s|\s\(", title, maxsplit=1)[0]
+        return self.sections.get(_norm(title)) or self.sections.get(_norm(short))
 
     def _find_title(self, parts: list[_Part]) -> None:
         for part in parts:
@@ -322,8 +219,22 @@ class _Reader:
         return self.prefixed or bool(self.values) or len(self.seen & _REVIEW_ONLY) >= 2
 
     def _walk(self, part: _Part) -> None:
-        for child in part.children:
+        adopting = False
+        for i, child in enumerate(part.children):
+            if adopting and child.kind in (None, "section") and child is not self.title_part:
+                self._entry(child)
+                self._nested(child)
+                continue
+            adopting = self._adopts(child, part.children[i + 1 :])
             self._dispatch(child)
+
+    def _adopts(self, part: _Part, following: list[_Part]) -> bool:
+        """A Section-by-Section heading without subheadings whose entries follow at its own level:
+        it is empty, or a profile section comes before the next known heading."""
+        if part.kind != "sections" or part.children:
+            return False
+        run = [p.kind for p in following[: next((i for i, p in enumerate(following) if p.kind in _MAIN), None)]]
+        return not part.blocks or "section" in run
 
     def _nested(self, part: _Part) -> None:
         """Main sections nested under another main section are read on their own."""
@@ -344,7 +255,7 @@ class _Reader:
             self._heading_field(part, 1)
             self._walk(part)
         elif kind == "section":
-            self._section(part)
+            self._entry(part)
             self._nested(part)
         else:
             self.seen.add(kind)
@@ -389,21 +300,28 @@ class _Reader:
         self.extras[heading] = f"{self.extras[heading]}\n\n{text}".strip() if heading in self.extras else text
 
     def _set(self, name: str, value: Any, priority: int) -> bool:
-        if value is not None and self.values.get(name, (9, None))[0] > priority:
+        """Keep ``value`` unless a better placed one exists; a later value of the same place wins (a revision)."""
+        if value is None:
+            return False
+        self.history.setdefault(name, []).append(value)
+        if self.values.get(name, (9, None))[0] >= priority:
             self.values[name] = (priority, value)
-        return value is not None
+        return True
+
+    def _set_all(self, name: str, text: str, priority: int) -> bool:
+        return any([self._set(name, value, priority) for value in values_of(name, text)])
 
     def _candidates(self, nodes: list[SyntaxTreeNode], priority: int) -> bool:
         """Read summary labels from lines and table rows; True when any value was read."""
-        fields = [found for found in map(_field, _lines(nodes, plain=True)) if found]
-        return any([self._set(name, _value(name, rest), priority) for name, rest in fields])
+        fields = [found for found in map(summary_label, node_lines(nodes, plain=True)) if found]
+        return any([self._set_all(name, rest, priority) for name, rest in fields])
 
     def _heading_field(self, part: _Part, priority: int) -> bool:
         """``### Completeness Score: 7/10``, or ``### Completeness`` followed by ``Score: 7/10``."""
-        found = _field(part.plain)
+        found = summary_label(part.plain)
         if found and not re.search(r"\w", found[1]):
-            found = (found[0], next(iter(_lines(part.blocks, plain=True)), ""))
-        return found is not None and self._set(found[0], _value(*found), priority)
+            found = (found[0], next(iter(node_lines(part.blocks, plain=True)), ""))
+        return found is not None and self._set_all(*found, priority)
 
     def _summary(self, part: _Part) -> None:
         self._candidates(part.blocks, 0)
@@ -411,27 +329,71 @@ class _Reader:
             self._heading_field(child, 0)
             self._summary(child)
 
-    def _section(self, part: _Part) -> None:
-        section = self.sections.get(_norm(part.plain))
-        if section is None:
-            self._extra(part.plain, self._raw(self._subtree(part)))
-            return
-        text = re.sub(r"^(\s*)\\(#|```|~~~)", r"\1\2", self._raw(self._subtree(part)), flags=re.M)
-        self._feedback(section, text)
+    # --- Section-by-Section ----------------------------------------------------------------
 
-    def _feedback(self, section: ReviewSection, text: str) -> None:
-        self.feedback.setdefault(section.key, SectionFeedback(key=section.key, title=section.title, feedback=text))
+    def _feedback(self, section: ReviewSection | None, title: str, text: str) -> None:
+        """One entry; a profile section gives its key once, a repeat or an unknown title has none."""
+        key = section.key if section and section.key not in self.keys["sections"] else None
+        if section and key is None:
+            self.notes.append(f"sections: '{title}' repeats {section.key}; stored without a key")
+        self.keys["sections"] |= {key} if key else set()
+        title = section.title if section and key else _TRAILING_SYMBOLS.sub("", _clean_title(title)) or title
+        text = re.sub(r"^(\s*)\\(#|```|~~~)", r"\1\2", text, flags=re.M)  # render.block's escapes
+        self.feedback.append(SectionFeedback(key=key, title=title, feedback=text))
+
+    def _has_section(self, part: _Part) -> bool:
+        return any(self._section_for(c.plain) or self._has_section(c) for c in self._own(part))
+
+    def _entry(self, part: _Part) -> None:
+        """A heading under Section-by-Section (or a profile section's heading anywhere), whatever its level.
+
+        When headings below it name profile sections, it only groups entries: each is read on its own.
+        """
+        section = self._section_for(part.plain)
+        if not self._has_section(part):
+            self._feedback(section, part.plain, self._raw(self._subtree(part)))
+            return
+        text = self._raw(part.blocks)
+        if section or text:
+            self._feedback(section, part.plain, text)
+        for child in self._own(part):
+            self._entry(child)
 
     def _sections(self, part: _Part) -> None:
         for child in self._own(part):
             if child.kind == "field":
                 self._heading_field(child, 1)
             else:
-                self._section(child)
-        # "- **Data Model**: feedback" bullets right under the heading
-        for title, text in filter(None, map(_split_title, _lines([n for n in part.blocks if n.type in _LISTS]))):
-            if _norm(title) in self.sections:
-                self._feedback(self.sections[_norm(title)], text)
+                self._entry(child)
+        self._bold_entries(part)
+
+    def _bold_entries(self, part: _Part) -> None:
+        """Entries as ``**Data Model**: text`` bullets, or a ``**Data Model**`` paragraph and what follows it."""
+        entries: list[tuple[str, list[str]]] = []
+        rest: list[SyntaxTreeNode] = []
+        for node in part.blocks:
+            split = split_title(node.children[0].content) if node.type == "paragraph" else None
+            if node.type == "table" and not entries:
+                rows = [row for body in node.children if body.type == "tbody" for row in body.children]
+                cells = [[plain_text(cell).strip() for cell in row.children] for row in rows]
+                entries += [(row[0], [" | ".join(filter(None, row[1:]))]) for row in cells if row and row[0]]
+            elif split:
+                entries.append((split[0], [split[1]] if split[1] else []))
+            elif entries:
+                entries[-1][1].append(self._raw([node]))
+            elif node.type in _LISTS:
+                bullets = [(item, node_lines(item.children)) for item in node.children]
+                titled = [(split, lines) for _, lines in bullets if lines and (split := split_title(lines[0]))]
+                entries += [(title, [one_line(" ".join([detail, *lines[1:]]))]) for (title, detail), lines in titled]
+                rest += [item for item, lines in bullets if not lines or not split_title(lines[0])]
+            else:
+                rest.append(node)
+        for title, texts in entries:
+            self._feedback(self._section_for(title), title, "\n\n".join(texts).strip())
+        if self._raw(rest):
+            self._extra(part.plain, "\n\n".join(filter(None, (self._raw([node]) for node in rest))))
+
+    # --- lists, findings, checklist ---------------------------------------------------------
 
     def _risk(self, part: _Part) -> None:
         self.risk.append(self._raw(self._subtree(part)))
@@ -439,56 +401,84 @@ class _Reader:
     def _list(self, part: _Part) -> None:
         self.lists.setdefault(part.kind or "", []).extend(self._items(part))
 
+    def _without_nothing(self, part: _Part, items: list[str], paragraphs: bool) -> list[str]:
+        """``items`` without "none"-style lines; prose after a "none" paragraph is commentary, kept as an extra."""
+        kept = [item for item in items if not is_nothing(item)]
+        if paragraphs and items and is_nothing(items[0]):
+            kept = []
+            if items[1:]:
+                self._extra(part.plain, "\n\n".join(items[1:]))
+        if len(kept) < len(items):
+            self.notes.append(f"{part.kind}: the review states there are none")
+        return kept
+
     def _items(self, part: _Part) -> list[str]:
         nodes = self._subtree(part)
         lists = [node for node in nodes if node.type in _LISTS]
         if lists:
-            items = [one_line(" ".join(_lines(item.children))) for lst in lists for item in lst.children]
+            items = [one_line(" ".join(node_lines(item.children))) for lst in lists for item in lst.children]
         else:
             items = [one_line(node.children[0].content) for node in nodes if node.type == "paragraph"]
-        items = [item for item in items if item]
-        return [] if _is_none(items) else items
+        return self._without_nothing(part, [item for item in items if item], paragraphs=not lists)
 
     def _findings(self, part: _Part) -> None:
         severity = _SEVERITIES[part.kind or ""]
         items = [item for node in part.blocks if node.type in _LISTS for item in node.children]
-        groups = [_lines(item.children) for item in items]
+        groups = [node_lines(item.children) for item in items]
         children = self._own(part)
-        if not items and not children:
-            groups = [_lines([node]) for node in part.blocks if node.type == "paragraph"]
+        paragraphs = not items and not children
+        if paragraphs:
+            groups = [node_lines([node]) for node in part.blocks if node.type == "paragraph"]
         groups = [lines for lines in groups if lines]
-        if not _is_none([" ".join(lines) for lines in groups]):
-            self.findings += [_finding(severity, lines) for lines in groups]
+        kept = set(self._without_nothing(part, ["\n".join(lines) for lines in groups], paragraphs))
+        self.findings += [finding(severity, lines) for lines in groups if "\n".join(lines) in kept]
         for child in children:
             title = _clean_title(child.plain)
-            self.findings.append(_finding(severity, _lines(self._subtree(child)), title=title))
+            if is_nothing(title):
+                self.notes.append(f"{part.kind}: the review states there are none")
+                continue
+            self.findings.append(finding(severity, node_lines(self._subtree(child)), title=title))
 
     def _checklist(self, part: _Part) -> None:
-        for text in _lines(self._subtree(part), plain=True):
-            match = _CHECK.match(text)
-            item = self._item(match.group("text")) if match else None
-            if match and item and item.key not in self.checklist:
-                checked = match.group("mark") is not None
-                self.checklist[item.key] = ChecklistEntry(key=item.key, text=item.text, checked=checked)
+        unmarked = 0
+        for text, row in check_lines(self._subtree(part)):
+            check = read_check(text, table_row=row)
+            if check is None:
+                unmarked += not is_nothing(text)
+                continue
+            item = self._item(check.text)
+            key = item.key if item and item.key not in self.keys["checklist"] else None
+            if item and key is None:
+                self.notes.append(f"checklist: '{check.text}' repeats {item.key}; stored without a key")
+            self.keys["checklist"] |= {key} if key else set()
+            self.checklist.append(ChecklistEntry(key=key, text=check.text, checked=check.checked))
+        if unmarked:
+            self.notes.append(f"checklist: {unmarked} line{'s' * (unmarked > 1)} without a check mark not stored")
 
     def _item(self, text: str) -> ChecklistItem | None:
         norm = _norm(text)
         matches = [i for i in self.items if norm == _norm(i.text) or norm.startswith(_norm(i.text) + " ")]
         return max(matches, key=lambda i: len(i.text), default=None)
 
+    # --- result ------------------------------------------------------------------------------
+
     def result(self, profile: Profile) -> ParsedReview:
         """The collected values as a :class:`ParsedReview`."""
         risk = "\n\n".join(text for text in self.risk if text).strip()
         data: dict[str, Any] = {name: value for name, (_, value) in self.values.items()}
         data |= {name: items for name, items in self.lists.items()}
-        data |= {"findings": self.findings, "sections": list(self.feedback.values())}
-        data |= {"checklist": list(self.checklist.values())}
+        data |= {"findings": self.findings, "sections": self.feedback, "checklist": self.checklist}
         data["risk_assessment"] = None if risk in ("", "Not assessed.") else risk
         review = Review(title=self.title or "", profile=profile.name, processing=Processing(mode="ingested"), **data)
-        return ParsedReview(review=review, found=self._found(data), extra_sections=dict(self.extras))
+        found = [name for name in _CONTENT if getattr(review, name) not in (None, "", [])]
+        notes = self._value_notes() + list(dict.fromkeys(self.notes))
+        return ParsedReview(review=review, found=found, extra_sections=dict(self.extras), notes=notes)
 
-    def _found(self, data: dict[str, Any]) -> list[str]:
-        kinds = {"findings" if kind in _SEVERITIES else kind for kind in self.seen} - {"summary", "risk_assessment"}
-        optional = {"sections": self.feedback, "risk_assessment": data["risk_assessment"], "title": self.title}
-        present = kinds | set(self.values) | {name for name, value in optional.items() if value}
-        return [name for name in Review.model_fields if name in present]
+    def _value_notes(self) -> list[str]:
+        """'completeness_score: 2 values (5, 8); kept 8' for every summary field given differently more than once."""
+        notes = []
+        for name, values in self.history.items():
+            if len(set(values)) > 1:
+                given = ", ".join(map(shown, values))
+                notes.append(f"{name}: {len(values)} values ({given}); kept {shown(self.values[name][1])}")
+        return notes

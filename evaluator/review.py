@@ -88,7 +88,7 @@ class RequirementCoverage(BaseModel):
 class SectionFeedback(BaseModel):
     """Feedback for one subsection of the Section-by-Section Review."""
 
-    key: str
+    key: str | None  # the profile section's key; None for an ingested entry the profile does not have
     title: str
     feedback: str
 
@@ -96,7 +96,7 @@ class SectionFeedback(BaseModel):
 class ChecklistEntry(BaseModel):
     """One Implementation Readiness Checklist line."""
 
-    key: str
+    key: str | None  # the profile item's key; None for an ingested line the profile does not have
     text: str
     checked: bool
 

@@ -55,6 +55,7 @@ class ReviewRecord:
     error: str | None = None
     raw_output: str | None = None
     found_fields: list[str] | None = None
+    parse_notes: list[str] | None = None  # an ingested review's parser notes (see evaluator.parse)
     doc_tokens: dict[str, int] = field(default_factory=dict)
     created_at: datetime | None = None  # default: now; an ingested review keeps its file's time
 
@@ -165,10 +166,24 @@ class Store:
 
     def save(self, record: ReviewRecord) -> str:
         """Write one review and all its rows in a single transaction; return its id."""
+        return self.replace(None, record)
+
+    def replace(self, old_review_id: str | None, record: ReviewRecord) -> str:
+        """Write ``record`` in place of review ``old_review_id`` (its rows go); return the new review's id.
+
+        One transaction removes the old review's rows, marks it 'superseded' and writes the new one.
+        DuckDB refuses to delete a row that rows deleted in the same transaction referenced, so the
+        childless old row is deleted right after: a crash between leaves only a 'superseded' row,
+        which no view shows and the next replace removes.
+        """
         review_id = uuid.uuid4().hex
         db = self._db
         db.execute("BEGIN TRANSACTION")
         try:
+            if old_review_id is not None:
+                for table in ("findings", "section_feedback", "checklist_items"):
+                    db.execute(f"DELETE FROM {table} WHERE review_id = ?", [old_review_id])
+                db.execute("UPDATE reviews SET status = 'superseded' WHERE review_id = ?", [old_review_id])
             for doc in (record.design, record.requirements):
                 if doc is not None:
                     self._save_document(doc, record.doc_tokens.get(doc.sha256))
@@ -180,7 +195,24 @@ class Store:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if old_review_id is not None:
+            db.execute("DELETE FROM reviews WHERE status = 'superseded'")
         return review_id
+
+    def stored_review(self, cache_key: str) -> dict[str, Any] | None:
+        """The successful review stored under ``cache_key``: its review_id, case_key, created_at,
+        found_fields, parse_notes and review (a dict), or None."""
+        cursor = self._db.execute(
+            "SELECT review_id, case_key, created_at, found_fields, parse_notes, review_json FROM reviews "
+            "WHERE cache_key = ? AND status = 'ok' ORDER BY created_at, review_id LIMIT 1",
+            [cache_key],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        stored = dict(zip([d[0] for d in cursor.description or []], row, strict=True))
+        stored["review"] = json.loads(stored.pop("review_json") or "null")
+        return stored
 
     def _save_document(self, doc: Document, tokens: int | None) -> None:
         self._db.execute(
@@ -247,6 +279,7 @@ def _review_row(review_id: str, r: ReviewRecord) -> dict[str, Any]:
         "requirements_sha256": requirements.sha256 if requirements else None,
         "status": r.status, "error": r.error, "raw_output": r.raw_output,
         "title": design.title if design else None, "prompt_hash": r.prompt_hash, "found_fields": r.found_fields,
+        "parse_notes": r.parse_notes,
         "markdown": r.markdown, "created_at": r.created_at or _now(),
     }  # fmt: skip
     if r.review is not None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from evaluator.errors import DocumentError
 from evaluator.parse import ParsedReview, looks_like_review, parse_review
+from evaluator.parse_lines import is_nothing
 from evaluator.profiles import Profile, load_profile
 from evaluator.render import render_markdown
 from evaluator.review import ASSESSMENTS, READINESS, SEVERITIES, ChecklistEntry, Finding, Review, SectionFeedback
@@ -279,7 +280,8 @@ def test_plain_finding_title_is_cut_near_90_characters() -> None:
 def test_no_findings(body: str) -> None:
     parsed = parse(f"## Critical Issues (Must Fix)\n\n{body}\n")
     assert parsed.review.findings == []
-    assert "findings" in parsed.found
+    assert "findings" not in parsed.found  # found_fields lists only what has rows
+    assert ("critical: the review states there are none" in parsed.notes) == bool(body)
 
 
 def test_findings_of_each_severity_in_document_order() -> None:
@@ -327,21 +329,26 @@ def test_section_titles_are_matched_to_the_profile(heading: str, key: str) -> No
     assert "sections" in parsed.found
 
 
-def test_section_feedback_keeps_its_markdown_and_unknown_sections_are_kept() -> None:
+def test_section_feedback_keeps_its_markdown_and_unknown_sections_have_no_key() -> None:
     body = (
         "## 4. Section-by-Section Review\n\n### Data Model\n\nGood.\n\n- Index `status`\n\n#### Detail\n\nMore.\n\n"
         "### Documentation\n\nNo runbook.\n"
     )
     parsed = parse(body)
     assert parsed.review.sections[0].feedback == "Good.\n\n- Index `status`\n\n#### Detail\n\nMore."
-    assert parsed.extra_sections == {"Documentation": "No runbook."}
+    assert parsed.review.sections[1] == SectionFeedback(key=None, title="Documentation", feedback="No runbook.")
+    assert parsed.extra_sections == {}
 
 
 def test_section_feedback_as_bold_bullets() -> None:
     parsed = parse(
         "## Section-by-Section Review\n\n- **Data Model**: Good.\n- **API Design:** Clear.\n- **Other**: x\n"
     )
-    assert [(s.key, s.feedback) for s in parsed.review.sections] == [("data_model", "Good."), ("api_design", "Clear.")]
+    assert [(s.key, s.feedback) for s in parsed.review.sections] == [
+        ("data_model", "Good."),
+        ("api_design", "Clear."),
+        (None, "x"),
+    ]
 
 
 def test_section_headings_at_top_level() -> None:
@@ -363,17 +370,20 @@ def test_checklist_variants() -> None:
         "- [x] Data model specified\n"
     )
     parsed = parse(body)
+    # every line, as written, in its order; a repeated item keeps its key on the first line only
     assert [(c.key, c.text, c.checked) for c in parsed.review.checklist] == [
         ("business_requirements", "Business requirements clearly defined", True),
-        ("data_model", "Data model specified", True),
-        ("api_contracts", "API contracts defined", False),
+        ("data_model", "Data model specified — see §4", True),
+        ("api_contracts", "API contracts defined (no error model)", False),
+        (None, "Observability dashboards agreed", False),
         ("risk_mitigation", "Risk mitigation planned", True),
+        (None, "Data model specified", True),
     ]
 
 
-def test_checklist_with_only_unknown_items_is_found_but_empty() -> None:
+def test_checklist_with_only_unknown_items_is_stored_without_keys() -> None:
     parsed = parse("## Implementation Readiness Checklist\n\n- [x] Coffee brewed\n")
-    assert parsed.review.checklist == []
+    assert parsed.review.checklist == [ChecklistEntry(key=None, text="Coffee brewed", checked=True)]
     assert "checklist" in parsed.found
 
 
@@ -398,7 +408,7 @@ def test_list_sections(body: str, expected: list[str]) -> None:
     ]:
         parsed = parse(f"{heading}\n\n{body}\n")
         assert getattr(parsed.review, name) == expected
-        assert name in parsed.found
+        assert (name in parsed.found) == bool(expected)
 
 
 @pytest.mark.parametrize(
@@ -516,7 +526,13 @@ def test_assistant_style_fixture() -> None:
             detail="Version the event schemas. Consumers break when a field is renamed.",
         ),
     ]
-    assert [s.key for s in review.sections] == ["business_requirements", "architecture_design", "security_compliance"]
+    assert [s.key for s in review.sections] == [
+        "business_requirements",
+        "architecture_design",
+        "security_compliance",
+        None,
+    ]
+    assert review.sections[3] == SectionFeedback(key=None, title="Documentation", feedback="The runbook is missing.")
     assert review.sections[1].feedback.endswith('consumer.subscribe(["loan.applications.v1"])\n```')
     assert review.missing_elements == ["Capacity estimates for Kafka partitions", "Backup and restore procedure"]
     assert review.alternative_approaches == ["Use Debezium change data capture instead of a polling outbox relay."]
@@ -529,13 +545,11 @@ def test_assistant_style_fixture() -> None:
         ("architecture_decisions", True),
         ("data_model", False),
         ("api_contracts", True),
+        (None, False),
         ("risk_mitigation", False),
     ]
     assert review.next_steps == ["Add a dead-letter topic per consumer group.", "Encrypt `pan_number`."]
-    assert parsed.extra_sections == {
-        "Documentation": "The runbook is missing.",
-        "Appendix: Reviewer Notes": "Reviewed against requirements v1.3.",
-    }
+    assert parsed.extra_sections == {"Appendix: Reviewer Notes": "Reviewed against requirements v1.3."}
     assert parsed.found == [name for name in Review.model_fields if name in FOUND_ALL]
 
 
@@ -648,7 +662,7 @@ def texts(draw: st.DrawFn, max_size: int = 50) -> str:
     first = draw(st.sampled_from(string.ascii_letters))
     rest = draw(st.text(alphabet=_ALPHABET, max_size=max_size))
     text = " ".join(f"{first}{rest}".split()).rstrip(": ")
-    return f"A {text}" if _LIKE_NOTHING.match(text) else text
+    return f"A {text}" if _LIKE_NOTHING.match(text) or is_nothing(text) else text
 
 
 @st.composite
@@ -666,14 +680,20 @@ def findings(draw: st.DrawFn) -> Finding:
 
 @st.composite
 def sections(draw: st.DrawFn, profile: Profile) -> list[SectionFeedback]:
+    """The profile's sections and entries it does not have (no key), in any order."""
     chosen = draw(st.lists(st.sampled_from(profile.sections), unique_by=lambda s: s.key))
-    return [SectionFeedback(key=s.key, title=s.title, feedback=draw(texts(max_size=120))) for s in chosen]
+    known = [SectionFeedback(key=s.key, title=s.title, feedback=draw(texts(max_size=120))) for s in chosen]
+    other = st.builds(SectionFeedback, key=st.none(), title=texts().map("Note on {}".format), feedback=texts())
+    return draw(st.permutations(known + draw(st.lists(other, max_size=3))))
 
 
 @st.composite
 def checklists(draw: st.DrawFn, profile: Profile) -> list[ChecklistEntry]:
+    """The profile's items and lines it does not have (no key), in any order."""
     chosen = draw(st.lists(st.sampled_from(profile.checklist), unique_by=lambda c: c.key))
-    return [ChecklistEntry(key=c.key, text=c.text, checked=draw(st.booleans())) for c in chosen]
+    known = [ChecklistEntry(key=c.key, text=c.text, checked=draw(st.booleans())) for c in chosen]
+    other = st.builds(ChecklistEntry, key=st.none(), text=texts().map("Note {}".format), checked=st.booleans())
+    return draw(st.permutations(known + draw(st.lists(other, max_size=3))))
 
 
 def reviews(profile: Profile) -> st.SearchStrategy[Review]:
