@@ -182,9 +182,16 @@ _SCORE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*(?:/|out\s+of)\s*10(?:\.0+
 
 _BOLD = re.compile(r"^[^\w*]*(\*\*|__)(?P<title>.+?)\1(?P<rest>.*)$", re.S)
 
-_META = re.compile(r"^[*_]{0,2}(?P<label>section|evidence)[*_]{0,2}\s*:\s*[*_]{0,2}\s*(?P<value>.*)$", re.I | re.S)
+_META = re.compile(
+    r"^[*_]{0,2}(?P<label>section|evidence|concerns)[*_]{0,2}\s*:\s*[*_]{0,2}\s*(?P<value>.*)$", re.I | re.S
+)
 
-_EVIDENCE = re.compile(r"^(?P<quote>.*?)\s*(?P<where>\((?P<neg>not\s+)?found\s+in\s+the\s+design\))?\s*$", re.I | re.S)
+# "(found in the design)", "(not found in the design)", or a grounded review's "(design, lines 12–14)".
+_EVIDENCE = re.compile(
+    r"^(?P<quote>.*?)\s*(?P<where>\((?:(?P<neg>not\s+)?found\s+in\s+the\s+design|design,\s+lines?\s+"
+    r"(?P<start>\d+)(?:\s*[–-]\s*(?P<end>\d+))?)\))?\s*$",
+    re.I | re.S,
+)
 
 _STRUCK = re.compile(r"~~(.+?)~~")
 
@@ -255,14 +262,30 @@ def split_title(line: str) -> tuple[str, str] | None:
     return re.sub(r"^\d+[.)]\s+", "", title), detail.strip()
 
 
-def _evidence(value: str) -> tuple[str, bool | None]:
-    """``"quote" (found in the design)`` -> (quote, True); no remark -> (quote, None)."""
+def _evidence(value: str) -> dict[str, Any]:
+    """``"quote" (found in the design)`` -> quote, found; ``(design, lines 12–14)`` adds the lines too."""
     match = _EVIDENCE.match(value)
     assert match is not None  # every part of the pattern is optional
     quote = match.group("quote").strip()
     if len(quote) >= 2 and quote[0] in '"“' and quote[-1] in '"”':
         quote = quote[1:-1]
-    return quote, None if match.group("where") is None else match.group("neg") is None
+    found = None if match.group("where") is None else match.group("neg") is None
+    fields: dict[str, Any] = {"evidence": quote, "evidence_found": found}
+    if match.group("start"):
+        fields["line_start"] = int(match.group("start"))
+        fields["line_end"] = int(match.group("end") or match.group("start"))
+    return fields
+
+
+def _concerns(value: str) -> dict[str, Any]:
+    """``FR-7, check consumer-dead-letter`` -> the requirement and check ids a finding concerns."""
+    fields: dict[str, Any] = {}
+    for part in (p.strip() for p in one_line(value).split(",")):
+        if part.lower().startswith("check "):
+            fields["check_id"] = part[6:].strip()
+        elif part:
+            fields["requirement_id"] = part
+    return fields
 
 
 def finding(severity: Severity, lines: list[str], title: str | None = None) -> Finding:
@@ -271,10 +294,13 @@ def finding(severity: Severity, lines: list[str], title: str | None = None) -> F
     text: list[str] = []
     for i, line in enumerate(lines):
         match = _META.match(line) if i or title is not None else None
-        if match and match.group("label").lower() == "section":
+        label = match.group("label").lower() if match else ""
+        if match and label == "section":
             meta["section"] = one_line(match.group("value"))
+        elif match and label == "concerns":
+            meta.update(_concerns(match.group("value")))
         elif match:
-            meta["evidence"], meta["evidence_found"] = _evidence(match.group("value"))
+            meta.update(_evidence(match.group("value")))
         else:
             text.append(line)
     split = split_title(text[0]) if title is None and text else None

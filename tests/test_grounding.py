@@ -208,3 +208,34 @@ def test_both_shipped_profiles_have_checks_for_their_focus_areas() -> None:
         for check in profile.checks:
             assert profile.check_section(check) in {s.key for s in profile.sections}
             assert check.checklist == [] or profile.check_checklist(check) is not None, (name, check.id)
+
+
+def test_a_grounded_finding_survives_render_and_parse() -> None:
+    from evaluator.parse import parse_review
+    from evaluator.render import render_markdown
+    from evaluator.review import Finding, Review
+
+    finding = Finding(
+        severity="critical",
+        title="Failed messages can be lost",
+        detail="Retry, then a dead-letter topic.",
+        section="3.4 Notification delivery",
+        evidence="We chose not to retry: a failure is logged.",
+        evidence_found=True,
+        source="check",
+        requirement_id="NFR-4",
+        check_id="consumer-dead-letter",
+        line_start=98,
+        line_end=99,
+    )
+    markdown = render_markdown(Review(title="T", profile="python-fastapi", findings=[finding]))
+    assert '- Evidence: "We chose not to retry: a failure is logged." (design, lines 98–99)' in markdown
+    back = parse_review(markdown, load_profile()).review.findings[0]
+    assert (back.requirement_id, back.check_id, back.line_start, back.line_end, back.evidence_found) == (
+        "NFR-4",
+        "consumer-dead-letter",
+        98,
+        99,
+        True,
+    )
+    assert back.evidence == finding.evidence and back.section == finding.section
