@@ -9,6 +9,7 @@ attach files or load extensions.
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,15 @@ NO_EXTENSION_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False,
     "autoinstall_known_extensions": False,
     "allow_community_extensions": False,
+}
+
+# The DuckDB Python package 2.x writes a storage format (version 69) that the 1.x CLI and
+# other 1.x clients cannot read; a file created with this compatibility version opens in
+# every DuckDB since 1.0 and stays at it when written by a newer one.
+STORAGE_VERSION = "v1.0.0"
+WRITE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    **NO_EXTENSION_DOWNLOADS,
+    "storage_compatibility_version": STORAGE_VERSION,
 }
 
 
@@ -59,6 +69,39 @@ class ReviewRecord:
     created_at: datetime | None = None  # default: now; an ingested review keeps its file's time
 
 
+def _storage_version(db: duckdb.DuckDBPyConnection) -> str:
+    """The storage compatibility version of the open file, e.g. 'v1.0.0' (tags say 'v1.0.0+')."""
+    row = db.execute("SELECT tags FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    tags = row[0] if row else {}
+    return str(tags.get("storage_version", STORAGE_VERSION)).rstrip("+")  # no tag: a 1.x file, readable
+
+
+def convert_storage(path: Path) -> None:
+    """Rewrite the DuckDB file at ``path`` in the :data:`STORAGE_VERSION` format, atomically.
+
+    Its WAL is folded in first (a checkpoint), every table, view and index is copied into a
+    new file beside it, and the new file replaces the old one only once it is complete.
+    Raises duckdb.Error or OSError; the original file is left as it was on any failure.
+    """
+    with duckdb.connect(str(path), config=dict(NO_EXTENSION_DOWNLOADS)) as db:
+        db.execute("CHECKPOINT")  # no .wal may outlive the file it belongs to
+    target = path.with_name(path.name + ".converting")
+    target.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(":memory:", config=dict(NO_EXTENSION_DOWNLOADS)) as db:
+            db.execute(f"ATTACH '{_sql_string(path)}' AS old (READ_ONLY)")
+            db.execute(f"ATTACH '{_sql_string(target)}' AS new (STORAGE_VERSION '{STORAGE_VERSION}')")
+            db.execute("COPY FROM DATABASE old TO new")
+        os.replace(target, path)
+    finally:
+        target.unlink(missing_ok=True)
+        path.with_name(target.name + ".wal").unlink(missing_ok=True)
+
+
+def _sql_string(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -81,7 +124,11 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = duckdb.connect(str(path), config=dict(NO_EXTENSION_DOWNLOADS))
+            self._db = duckdb.connect(str(path), config=dict(WRITE_CONFIG))
+            if _storage_version(self._db) != STORAGE_VERSION:
+                self._db.close()
+                convert_storage(path)
+                self._db = duckdb.connect(str(path), config=dict(WRITE_CONFIG))
         except (duckdb.Error, OSError) as exc:
             raise _open_error(path, exc) from None
         self.migrate()
