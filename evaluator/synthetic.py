@@ -80,7 +80,7 @@ def write_synthetic(db: Path, cases: int, reviews_per_case: int = 10, seed: int 
     texts = [_review(rng, i) for i in range(_POOL)]
     start = datetime(2026, 1, 1)
     with Store(db) as store, store.transaction() as con:
-        con.execute("CREATE TEMP TABLE pool (i INTEGER, title VARCHAR, markdown VARCHAR, c DOUBLE, s DOUBLE, "
+        con.execute("CREATE TEMP TABLE pool (i INTEGER, title VARCHAR, markdown VARCHAR, pc DOUBLE, ps DOUBLE, "
                     "assessment VARCHAR, readiness VARCHAR)")  # fmt: skip
         con.executemany("INSERT INTO pool VALUES (?, ?, ?, ?, ?, ?, ?)", texts)
         con.execute(
@@ -110,7 +110,7 @@ SELECT md5(c || '/' || n), 'synthetic-' || n, 'team' || (c % 40) || '/service-' 
     'synthetic', 'team' || (c % 40) || '/service-' || c || '/tech-design.md', md5(c || '@' || (n // 3)),
     CASE WHEN (c + n) % 100 = 0 THEN 'failed' ELSE 'ok' END,
     CASE WHEN (c + n) % 100 = 0 THEN 'the model output was not a valid review twice' END,
-    p.title || ' ' || c, p.assessment, p.c, p.s, p.readiness, 'model-' || (n // 5), 'python-fastapi',
+    p.title || ' ' || c, p.assessment, p.pc, p.ps, p.readiness, 'model-' || (n // 5), 'python-fastapi',
     'prompts-' || (n // 3), p.markdown,
     ?::TIMESTAMP + n * INTERVAL 1 DAY + (c % 28800) * INTERVAL 1 SECOND, 30 + (c % 60)
 FROM range(?) cs(c), range(?) ns(n), pool p WHERE p.i = (c * 7 + n) % {_POOL}
@@ -151,3 +151,35 @@ def _review(rng: random.Random, i: int) -> tuple[int, str, str, float, float, st
         review.overall_assessment or "",
         review.implementation_readiness or "",
     )
+
+
+def bench_report(
+    sizes: tuple[int, ...] = (1_000, 10_000), reviews_per_case: int = 10, folder: Path | None = None
+) -> None:
+    """Print the report's time and sizes for stores of ``sizes`` cases (``reviews_per_case`` each).
+
+    The stores are written once into ``folder`` (default: a temporary folder) and reused.
+    """
+    import tempfile
+    import time
+
+    from evaluator.report import write_report
+
+    root = folder or Path(tempfile.mkdtemp(prefix="evaluator-report-bench-"))
+    for cases in sizes:
+        db = root / f"synthetic-{cases}x{reviews_per_case}.duckdb"
+        if not db.is_file():
+            started = time.perf_counter()
+            write_synthetic(db, cases, reviews_per_case)
+            print(f"wrote {cases * reviews_per_case:,} synthetic reviews in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        result = write_report(db, root / f"report-{cases}" / "report.html")
+        seconds = time.perf_counter() - started
+        print(
+            f"report of {result.reviews:,} reviews over {result.cases:,} cases: {seconds:.1f} s, first page "
+            f"{result.size_bytes / 1e6:.2f} MB, {result.pages} pages of cases, {result.total_bytes / 1e6:.0f} MB in all"
+        )
+
+
+if __name__ == "__main__":  # `make report-bench`
+    bench_report()
