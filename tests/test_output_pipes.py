@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evaluator import batch as batch_module
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions
 from evaluator.calibration import calibrate
@@ -23,8 +22,7 @@ from evaluator.cli import app
 from evaluator.cli_output import print_calibration
 from evaluator.store import query
 from evaluator.trends import trends
-from tests.conftest import valid_output
-from tests.report_helpers import batch, save_review, use_fake_model, write_cases
+from tests.report_helpers import batch, save_review, write_cases
 
 runner = CliRunner()
 LONG = "platform-engineering-with-a-long-team-name/" * 3  # 129 characters of folder: wider than 80 columns
@@ -76,8 +74,7 @@ def test_sql_table_redirected_from_a_real_process_keeps_every_value(store: Path)
     assert body(done.stdout) == expected_cells(store)
 
 
-def test_trends_through_a_pipe_keep_the_keys_and_scores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fake_model(monkeypatch)
+def test_trends_through_a_pipe_keep_the_keys_and_scores(tmp_path: Path) -> None:
     folder, db = tmp_path / "cases", tmp_path / "e.duckdb"
     write_cases(folder, {f"{LONG}a": (6, 5), f"{LONG}b": (4, 3)})
     batch(folder, db)
@@ -95,16 +92,13 @@ def test_trends_through_a_pipe_keep_the_keys_and_scores(tmp_path: Path, monkeypa
     assert body(runner.invoke(app, ["trends", "--db", str(db)]).stdout)[1][2].endswith("7 (+3)")
 
 
-def test_calibration_tables_through_a_pipe_keep_case_names(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_calibration_tables_through_a_pipe_keep_case_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dataset = tmp_path / "ds"
     (dataset / LONG / "sound").mkdir(parents=True)
     (dataset / "requirements.md").write_text("# Requirements\n\nFR-1: book appointments.\n")
     (dataset / LONG / "sound" / "tech-design.md").write_text("# Design\n\n## API\n\nPlain.\n")
     (dataset / LONG / "sound" / "labels.toml").write_text('expected = "sound"\ndefect = []\n')
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([valid_output] * 5))
-    result = calibrate(dataset, BatchOptions(db=tmp_path / "c.duckdb"))
+    result = calibrate(dataset, BatchOptions(db=tmp_path / "c.duckdb"), backend=FakeBackend.answering())
     capsys.readouterr()
 
     print_calibration(result, "table")

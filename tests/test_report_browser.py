@@ -13,14 +13,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 
-<<<<<<< HEAD
-from evaluator.report import write_report
-from tests.report_helpers import HOSTILE, batch, save_review, write_cases
-=======
 from evaluator.report import PAGE_CASES, write_report
 from evaluator.synthetic import write_synthetic
-from tests.report_helpers import HOSTILE, batch, save_review, use_fake_model, write_cases
->>>>>>> 0100647 (Report at scale: pages of 100 cases in a folder beside a small first page, hand-drawn trend SVGs, Rust markdown, rows built without Jinja overhead; synthetic store generator and make report-bench)
+from tests.report_helpers import HOSTILE, batch, save_review, write_cases
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
