@@ -165,6 +165,20 @@ def _owner_path(db: Path) -> Path:
     return db.with_name(db.name + ".writer")  # the lock holder's pid, for the "in use by" message
 
 
+def writer_alive(db: Path) -> bool:
+    """Whether a process that holds (or held) the writer lock of ``db`` is still running.
+
+    Asked without touching the lock, so a reader never keeps a batch from starting: a writer
+    leaves its pid in a sidecar file and removes it when it closes; a killed one cannot.
+    """
+    try:
+        pid = int(_owner_path(db).read_text().strip())
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except (OSError, ValueError):
+        return False  # no file, no such process, or not a pid: no writer
+    return True
+
+
 class Store:
     """The one writer of a DuckDB file; use as a context manager.
 
@@ -290,6 +304,11 @@ class Store:
         with self.transaction() as db:
             db.execute(_insert("runs", row), list(row.values()))
         return run_id
+
+    def planned(self, run_id: str, *, total: int, skipped: int) -> None:
+        """Record a running run's plan: ``total`` cases, ``skipped`` of which get no review row in it."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET cases_total = ?, cases_skipped = ? WHERE run_id = ?", [total, skipped, run_id])
 
     def finish_run(self, run_id: str, status: str, *, total: int, ok: int, failed: int, skipped: int) -> None:
         """Close a run with its status and counts."""
