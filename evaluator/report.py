@@ -30,7 +30,7 @@ from evaluator import __version__, charts
 from evaluator import report_data as data
 from evaluator.errors import ReportError
 from evaluator.review import ASSESSMENTS, READINESS
-from evaluator.store import require_database
+from evaluator.store import require_database, snapshot
 
 TABLE_ROWS = 20  # per case; older points stay in the chart, so the file stays small
 PAGE_CASES = 100  # cases per page; a store with at most this many gets one file
@@ -90,7 +90,8 @@ def render_report(db: Path, scope: data.Scope | None = None) -> str:
 def _files(db: Path, scope: data.Scope, index_name: str, folder_name: str) -> tuple[dict[str, str], int, int]:
     """Every file of the report by path relative to the first page's folder (the first page first),
     the number of cases and the number of reviews."""
-    context = _context(db, scope)
+    with snapshot(db):  # one state of the store, even while a batch writes it
+        context = _context(db, scope)
     cases: list[data.CaseData] = context["cases"]
     env = _environment()
     chunks = [cases[i : i + PAGE_CASES] for i in range(0, len(cases), PAGE_CASES)]

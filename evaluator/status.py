@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from evaluator.errors import StoreError
 from evaluator.store import read_only, writer_alive
 
@@ -76,23 +78,30 @@ def run_status(db: Path, *, recent: int = 5, failures: int = 20, now: datetime |
 
     Raises StoreError when there is no database, no run in it, or it stays busy too long.
     """
-    with read_only(db) as con:
-        run = con.execute(
-            "SELECT run_id, kind, status, started_at, finished_at, source, model_name, cases_total, cases_skipped "
-            "FROM runs ORDER BY started_at DESC LIMIT 1"
-        ).fetchone()
-        if run is None:
-            raise StoreError(f"no runs in {db} yet — start a batch first")
-        run_id = run[0]
-        row = con.execute(
-            "SELECT count(*) FILTER (status = 'ok'), count(*) FILTER (status = 'failed') FROM reviews WHERE run_id = ?",
-            [run_id],
-        ).fetchone()
-        done, failed = (int(row[0]), int(row[1])) if row else (0, 0)
-        last = con.execute(f"{_LINE} ORDER BY created_at DESC LIMIT ?", [run_id, recent]).fetchall()
-        errors = con.execute(
-            f"{_LINE} AND status = 'failed' ORDER BY created_at LIMIT ?", [run_id, failures]
-        ).fetchall()
+    try:
+        with read_only(db) as con:
+            return _status(db, con, recent, failures, now)
+    except duckdb.CatalogException:  # a file being created: its tables are not there yet
+        raise StoreError(f"no runs in {db} yet — start a batch first") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot read {db}: {str(exc).splitlines()[0]}") from None
+
+
+def _status(db: Path, con: duckdb.DuckDBPyConnection, recent: int, failures: int, now: datetime | None) -> RunStatus:
+    run = con.execute(
+        "SELECT run_id, kind, status, started_at, finished_at, source, model_name, cases_total, cases_skipped "
+        "FROM runs ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    if run is None:
+        raise StoreError(f"no runs in {db} yet — start a batch first")
+    run_id = run[0]
+    row = con.execute(
+        "SELECT count(*) FILTER (status = 'ok'), count(*) FILTER (status = 'failed') FROM reviews WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
+    done, failed = (int(row[0]), int(row[1])) if row else (0, 0)
+    last = con.execute(f"{_LINE} ORDER BY created_at DESC LIMIT ?", [run_id, recent]).fetchall()
+    errors = con.execute(f"{_LINE} AND status = 'failed' ORDER BY created_at LIMIT ?", [run_id, failures]).fetchall()
     status = "interrupted" if run[2] == "running" and not writer_alive(db) else run[2]
     end = run[4] or (now or datetime.now(UTC).replace(tzinfo=None))
     elapsed = max(0.0, (end - run[3]).total_seconds())

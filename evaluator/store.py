@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -460,9 +461,37 @@ def read_only(path: Path, *, external_access: bool = False) -> Iterator[duckdb.D
         db.close()
 
 
+_SNAPSHOT: ContextVar[tuple[Path, duckdb.DuckDBPyConnection] | None] = ContextVar("snapshot", default=None)
+
+
+@contextmanager
+def snapshot(path: Path) -> Iterator[None]:
+    """Every :func:`query` of ``path`` inside the block reads through one connection: one state of the store.
+
+    A batch may commit between two separate queries; a reader that combines several (the
+    report) must not see a case in one and miss it in the next. The writer waits meanwhile.
+    """
+    with read_only(path) as db:
+        token = _SNAPSHOT.set((path, db))
+        try:
+            yield
+        finally:
+            _SNAPSHOT.reset(token)
+
+
+@contextmanager
+def _reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    held = _SNAPSHOT.get()
+    if held is not None and held[0] == path:
+        yield held[1]
+    else:
+        with read_only(path) as db:
+            yield db
+
+
 def query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one read-only statement; writes, ATTACH and extension loading are refused (StoreError)."""
-    with read_only(path) as db:
+    with _reader(path) as db:
         try:
             cursor = db.execute(sql, params or [])
             columns = [d[0] for d in cursor.description or []]
