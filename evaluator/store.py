@@ -248,6 +248,7 @@ class Store:
             # (~0.5 s per review at 20,000 reviews); the WAL is checkpointed when it reaches DuckDB's
             # wal_autocheckpoint (16 MB), and by close().
             db.execute("PRAGMA disable_checkpoint_on_shutdown")
+            db.execute("SET enable_progress_bar = false")  # a bulk write would draw one on the terminal
             return db
 
         return retry_locked(self.path, connect, self._wait_s)
