@@ -7,7 +7,7 @@ CHROMIUM := /usr/bin/chromium
 # apt-get needs root: use sudo when not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo browser test test-fast lint clean
+.PHONY: setup demo browser test test-fast lint clean report-bench
 
 # llama-cpp-python is source-only on PyPI. It is built once (~20 min on 2 shared cores) into a
 # wheel folder outside the repository and installed from there. The build is portable AVX2, not
@@ -50,6 +50,9 @@ test: $(STAMP) browser  ## lint, type-check and run every test, the real-model o
 
 test-fast: $(STAMP)  ## unit tests only: no model, no Chromium (seconds)
 	$(BIN)/pytest -m "not model and not browser"
+
+report-bench: $(STAMP)  ## time and size of the report at 10,000 and 100,000 synthetic reviews (needs ~1 GB of /tmp)
+	$(BIN)/python -m evaluator.synthetic
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix evaluator tests

@@ -194,6 +194,7 @@ def run_batch(
         plan = plan_batch(cases, options, setup.fingerprint(), store)
         for outcome in plan.settled:
             recorder.settled(outcome)
+        recorder.planned(len(cases), len(plan.jobs))
         observer.planned(len(cases), len(plan.jobs))
         interrupted = False
         try:
@@ -285,6 +286,11 @@ class Recorder:
             record.design_path, record.requirements_path = str(outcome.case.design), str(outcome.case.requirements)
             outcome.review_id = self.store.save(record)
         self._add(outcome)
+
+    def planned(self, total: int, jobs: int) -> None:
+        """Record the plan on the run row, so that a reader can tell what remains while it runs."""
+        failed = sum(o.status == "failed" for o in self.outcomes)  # unreadable: a failed row each, already
+        self.store.planned(self.run_id, total=total, skipped=total - jobs - failed)
 
     def reviewed(self, job: Job, future: Future[Review], count_text: Callable[[str], int]) -> None:
         """Store the review (or the failure) ``future`` holds for ``job``."""

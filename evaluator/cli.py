@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from evaluator import __version__
+from evaluator import __version__, cli_status
 from evaluator.cli_options import (
     DEFAULT_DB,
     BackendOpt,
@@ -493,6 +493,9 @@ def _root(
     from evaluator.offline import enforce_offline
 
     enforce_offline()  # before any command imports a library that could reach a hub
+
+
+app.command(name="status")(cli_status.status)  # its own module: cli.py stays a page of adapters
 
 
 def main() -> None:

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
+from rich.text import Text
 
 from evaluator.batch import BatchObserver, BatchSummary, CaseOutcome
 from evaluator.calibration import Calibration
 from evaluator.calibration import report as calibration_report
 from evaluator.capacity import Capacity
 from evaluator.cases import Case
+from evaluator.cli_tables import print_tables
 from evaluator.trends import Trend
 
 if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it
@@ -153,10 +155,11 @@ def print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> Non
         writer.writerow(columns)
         writer.writerows([[_plain(v) for v in row] for row in rows])
     else:
-        table = Table(*columns)
+        # Text, not markup: a stored '[red]' or '[/]' is a value to show, not a style.
+        table = Table(*(Column(header=Text(c)) for c in columns))
         for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
-        Console().print(table)
+            table.add_row(*(Text("" if v is None else str(_plain(v))) for v in row))
+        print_tables(table)
 
 
 def print_trends(series: list[Trend], by: str, fmt: str) -> None:
@@ -181,8 +184,8 @@ def print_trends(series: list[Trend], by: str, fmt: str) -> None:
     # The key identifies the series: never fold it; the other cells give way first.
     table.columns.insert(0, Column(by, no_wrap=True, min_width=max((len(t.key) for t in series), default=4)))
     for t in series:
-        table.add_row(t.key, str(len(t.points)), _cell(t, "completeness"), _cell(t, "soundness"))
-    Console().print(table)
+        table.add_row(Text(t.key), str(len(t.points)), _cell(t, "completeness"), _cell(t, "soundness"))
+    print_tables(table)
 
 
 def _cell(trend: Trend, attribute: str) -> str:
@@ -231,7 +234,7 @@ def print_bench(report: BenchReport) -> None:
     rows += [(f"ratio: {name}", "-" if v is None else f"{v:.2f}") for name, v in report.ratios().items()]
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    print_tables(table)
 
 
 def print_calibration(calibration: Calibration, fmt: str) -> None:
@@ -240,11 +243,9 @@ def print_calibration(calibration: Calibration, fmt: str) -> None:
         json.dump(calibration_report(calibration), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    console = Console()
-    console.print(_cases_table(calibration))
-    console.print(_metrics_table(calibration))
+    print_tables(_cases_table(calibration), _metrics_table(calibration))
     if calibration.batch.interrupted:
-        console.print("[yellow]interrupted[/] — not recorded; run the same command again to resume")
+        Console().print("[yellow]interrupted[/] — not recorded; run the same command again to resume")
 
 
 def _cases_table(c: Calibration) -> Table:
@@ -256,7 +257,7 @@ def _cases_table(c: Calibration) -> Table:
     for r in c.results:
         missed = ", ".join(m.defect.id for m in r.matches if not m.matched) or "-"
         table.add_row(
-            r.labelled.case.key,
+            Text(r.labelled.case.key),
             r.labelled.labels.expected,
             r.review.status,
             _num(r.review.completeness),

@@ -164,10 +164,13 @@ def cases(db: Path, scope: Scope) -> list[CaseData]:
     by_key: dict[str, CaseData] = {}
     for key, *values in rows:
         by_key.setdefault(key, CaseData(key)).rows.append(TrendRow(*values))
+    # latest_reviews' ids first: its window would otherwise carry every review's markdown along.
     _, latest = query(
         db,
+        "WITH latest AS (SELECT review_id FROM latest_reviews) "
         "SELECT case_key, coalesce(title, case_key), coalesce(markdown, ''), created_at, "
-        f"coalesce(model_name, source), coalesce(profile, '') FROM latest_reviews WHERE true{where}",
+        f"coalesce(model_name, source), coalesce(profile, '') FROM reviews JOIN latest USING (review_id) "
+        f"WHERE true{where}",
         params,
     )
     for key, title, markdown, at, model, profile in latest:

@@ -1,24 +1,34 @@
-"""The DuckDB store: one writer process, migrated on open, one transaction per review.
+"""The DuckDB store: one writer process, migrated on open, one short transaction per review.
 
 A review and all its rows (document, findings, section feedback, checklist) are written in
 one transaction, so a process killed at any moment leaves either the whole review or none
-of it. Reads for ``sql`` go through a separate read-only connection that cannot write,
-attach files or load extensions.
+of it. DuckDB lets one process hold a file for writing and then nobody else, not even a
+reader: so the writer holds the file only while it writes (open, one transaction, close),
+and being *the* writer is a lock on a sidecar file (``<db>.lock``, see :mod:`filelock`)
+held for the writer's whole life. Readers (``sql``, ``trends``, ``report``, ``status``,
+``export``) open the file read-only between two writes (:func:`read_only`), waiting and
+retrying for a moment when they meet a write in progress; they hold it only for their
+queries. Reads for ``sql`` go through a connection that cannot write, attach files or load
+extensions.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
+from filelock import FileLock, Timeout
 
 from evaluator import __version__
 from evaluator.documents import Document
@@ -32,6 +42,15 @@ NO_EXTENSION_DOWNLOADS: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False,
     "autoinstall_known_extensions": False,
     "allow_community_extensions": False,
+}
+
+# The DuckDB Python package 2.x writes a storage format (version 69) that the 1.x CLI and
+# other 1.x clients cannot read; a file created with this compatibility version opens in
+# every DuckDB since 1.0 and stays at it when written by a newer one.
+STORAGE_VERSION = "v1.0.0"
+WRITE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    **NO_EXTENSION_DOWNLOADS,
+    "storage_compatibility_version": STORAGE_VERSION,
 }
 
 
@@ -60,34 +79,148 @@ class ReviewRecord:
     created_at: datetime | None = None  # default: now; an ingested review keeps its file's time
 
 
+def _storage_version(db: duckdb.DuckDBPyConnection) -> str:
+    """The storage compatibility version of the open file, e.g. 'v1.0.0' (tags say 'v1.0.0+')."""
+    row = db.execute("SELECT tags FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    tags = row[0] if row else {}
+    return str(tags.get("storage_version", STORAGE_VERSION)).rstrip("+")  # no tag: a 1.x file, readable
+
+
+def convert_storage(path: Path) -> None:
+    """Rewrite the DuckDB file at ``path`` in the :data:`STORAGE_VERSION` format, atomically.
+
+    Its WAL is folded in first (a checkpoint), every table, view and index is copied into a
+    new file beside it, and the new file replaces the old one only once it is complete.
+    Raises duckdb.Error or OSError; the original file is left as it was on any failure.
+    """
+    with duckdb.connect(str(path), config=dict(NO_EXTENSION_DOWNLOADS)) as db:
+        db.execute("CHECKPOINT")  # no .wal may outlive the file it belongs to
+    target = path.with_name(path.name + ".converting")
+    target.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(":memory:", config=dict(NO_EXTENSION_DOWNLOADS)) as db:
+            db.execute(f"ATTACH '{_sql_string(path)}' AS old (READ_ONLY)")
+            db.execute(f"ATTACH '{_sql_string(target)}' AS new (STORAGE_VERSION '{STORAGE_VERSION}')")
+            db.execute("COPY FROM DATABASE old TO new")
+        os.replace(target, path)
+    finally:
+        target.unlink(missing_ok=True)
+        path.with_name(target.name + ".wal").unlink(missing_ok=True)
+
+
+def _sql_string(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _in_use(path: Path, pid: str | None) -> StoreError:
+    who = f"process {pid}" if pid else "another process"
+    return StoreError(
+        f"the database {path} is in use by {who} — wait for it to finish, or use another file", settings=("db",)
+    )
+
+
 def _open_error(path: Path, exc: Exception) -> StoreError:
     text = str(exc)
-    if "lock" in text.lower():
+    if _is_lock_conflict(exc):
         pid = re.search(r"PID (\d+)", text)
-        who = f"process {pid.group(1)}" if pid else "another process"
-        return StoreError(
-            f"the database {path} is in use by {who} — wait for it to finish, or use another file", settings=("db",)
-        )
+        return _in_use(path, pid.group(1) if pid else None)
     return StoreError(f"cannot open the database {path}: {text.splitlines()[0]}")
 
 
-class Store:
-    """A read-write connection to one DuckDB file; use as a context manager."""
+def _is_lock_conflict(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+
+# How long a reader waits for a write in progress, and the writer for readers, before giving up.
+READ_WAIT_S = 30.0
+WRITE_WAIT_S = 300.0
+_Connection = TypeVar("_Connection")
+
+
+def retry_locked(path: Path, connect: Callable[[], _Connection], wait_s: float) -> _Connection:
+    """``connect()``, retried while another process holds the DuckDB file, for up to ``wait_s`` seconds.
+
+    Raises StoreError (the file is in use, or cannot be opened) once the time is up.
+    """
+    deadline = time.monotonic() + wait_s
+    pause = 0.005
+    while True:
+        try:
+            return connect()
+        except (duckdb.Error, OSError) as exc:
+            if not _is_lock_conflict(exc) or time.monotonic() + pause > deadline:
+                raise _open_error(path, exc) from None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)  # a write takes milliseconds: look again soon, never spin
+
+
+def lock_path(db: Path) -> Path:
+    """The sidecar file whose lock makes a process *the* writer of ``db``."""
+    return db.with_name(db.name + ".lock")
+
+
+def _owner_path(db: Path) -> Path:
+    return db.with_name(db.name + ".writer")  # the lock holder's pid, for the "in use by" message
+
+
+def writer_alive(db: Path) -> bool:
+    """Whether a process that holds (or held) the writer lock of ``db`` is still running.
+
+    Asked without touching the lock, so a reader never keeps a batch from starting: a writer
+    leaves its pid in a sidecar file and removes it when it closes; a killed one cannot.
+    """
+    try:
+        pid = int(_owner_path(db).read_text().strip())
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except (OSError, ValueError):
+        return False  # no file, no such process, or not a pid: no writer
+    return True
+
+
+class Store:
+    """The one writer of a DuckDB file; use as a context manager.
+
+    Construction takes the writer lock (StoreError naming the holder's pid if another
+    process has it), converts a file in a newer storage format, migrates, and marks runs
+    left 'running' by a killed writer as 'interrupted'. Each write opens the file, runs one
+    transaction and closes it again, so readers get the file between writes.
+    """
+
+    def __init__(self, path: Path, *, wait_s: float = WRITE_WAIT_S) -> None:
+        self.path, self._wait_s = path, wait_s
+        self._cached: dict[str, str] | None = None  # cache key -> latest ok review id, loaded on first use
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = duckdb.connect(str(path), config=dict(NO_EXTENSION_DOWNLOADS))
-        except (duckdb.Error, OSError) as exc:
-            raise _open_error(path, exc) from None
+            self._lock = FileLock(str(lock_path(path)))
+            self._lock.acquire(blocking=False)
+        except Timeout:
+            owner = _owner_path(path)
+            raise _in_use(path, owner.read_text().strip() if owner.is_file() else None) from None
+        except OSError as exc:
+            raise StoreError(f"cannot open the database {path}: {exc.strerror or exc}") from None
+        try:
+            _owner_path(path).write_text(f"{os.getpid()}\n")
+            self._prepare()
+        except BaseException:
+            self._release()
+            raise
+
+    def _prepare(self) -> None:
+        with self._connect() as db:
+            current = _storage_version(db)
+        if current != STORAGE_VERSION:
+            try:
+                convert_storage(self.path)
+            except (duckdb.Error, OSError) as exc:
+                raise _open_error(self.path, exc) from None
         self.migrate()
-        # Only one writer can hold the file, so a run still marked 'running' was killed.
-        self._db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+        with self.transaction() as db:
+            # The writer lock is ours, so a run still marked 'running' lost its writer: it was killed.
+            db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
 
     def __enter__(self) -> Store:
         return self
@@ -96,29 +229,69 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Close the connection (checkpointing the WAL)."""
-        self._db.close()
+        """Fold the WAL into the file (so it is whole for any client) and give up the writer lock."""
+        try:
+            with self._connect() as db:
+                db.execute("CHECKPOINT")
+        except StoreError:
+            pass  # readers kept the file busy: the WAL stays beside it and every client replays it
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        _owner_path(self.path).unlink(missing_ok=True)
+        self._lock.release()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        def connect() -> duckdb.DuckDBPyConnection:
+            db = duckdb.connect(str(self.path), config=dict(WRITE_CONFIG))
+            # A checkpoint on every close rewrites the tables' indexes, a cost growing with the store
+            # (~0.5 s per review at 20,000 reviews); the WAL is checkpointed when it reaches DuckDB's
+            # wal_autocheckpoint (16 MB), and by close().
+            db.execute("PRAGMA disable_checkpoint_on_shutdown")
+            db.execute("SET enable_progress_bar = false")  # a bulk write would draw one on the terminal
+            return db
+
+        return retry_locked(self.path, connect, self._wait_s)
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The file opened for one transaction: committed on success, rolled back on error, then closed.
+
+        Waits for readers holding the file (up to ``wait_s``); raises StoreError after that.
+        """
+        db = self._connect()
+        try:
+            db.execute("BEGIN TRANSACTION")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.close()
 
     def migrate(self) -> int:
         """Apply missing migrations in order; return the schema version."""
-        db = self._db
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
-        )
-        row = db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-        current = int(row[0]) if row else 0
-        for version, (name, sql) in enumerate(MIGRATIONS, 1):
-            if version <= current:
-                continue
-            db.execute("BEGIN TRANSACTION")
-            try:
-                db.execute(sql)
-                db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()])
-                db.execute("COMMIT")
-            except duckdb.Error:
-                db.execute("ROLLBACK")
-                raise
+        with self._connect() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            )
+            row = db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+            current = int(row[0]) if row else 0
+            for version, (name, sql) in enumerate(MIGRATIONS, 1):
+                if version <= current:
+                    continue
+                db.execute("BEGIN TRANSACTION")
+                try:
+                    db.execute(sql)
+                    db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()])
+                    db.execute("COMMIT")
+                except duckdb.Error:
+                    db.execute("ROLLBACK")
+                    raise
         return len(MIGRATIONS)
 
     def begin_run(self, kind: str, source: str, **meta: Any) -> str:
@@ -131,38 +304,42 @@ class Store:
             "tool_version": __version__, **{k: meta.get(k) for k in _RUN_META},
             "settings": json.dumps(settings) if settings is not None else None,
         }  # fmt: skip
-        self._db.execute(_insert("runs", row), list(row.values()))
+        with self.transaction() as db:
+            db.execute(_insert("runs", row), list(row.values()))
         return run_id
+
+    def planned(self, run_id: str, *, total: int, skipped: int) -> None:
+        """Record a running run's plan: ``total`` cases, ``skipped`` of which get no review row in it."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET cases_total = ?, cases_skipped = ? WHERE run_id = ?", [total, skipped, run_id])
 
     def finish_run(self, run_id: str, status: str, *, total: int, ok: int, failed: int, skipped: int) -> None:
         """Close a run with its status and counts."""
-        self._db.execute(
-            "UPDATE runs SET status = ?, finished_at = ?, cases_total = ?, cases_ok = ?, cases_failed = ?, "
-            "cases_skipped = ? WHERE run_id = ?",
-            [status, _now(), total, ok, failed, skipped, run_id],
-        )
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, cases_total = ?, cases_ok = ?, cases_failed = ?, "
+                "cases_skipped = ? WHERE run_id = ?",
+                [status, _now(), total, ok, failed, skipped, run_id],
+            )
 
     def cached_review(self, cache_key: str) -> str | None:
         """The id of the latest successful review with these exact inputs and settings, if any."""
-        row = self._db.execute(
-            "SELECT review_id FROM reviews WHERE cache_key = ? AND status = 'ok' ORDER BY created_at DESC LIMIT 1",
-            [cache_key],
-        ).fetchone()
-        return str(row[0]) if row else None
+        if self._cached is None:  # one read for the whole plan, not one opening of the file per case
+            with self.transaction() as db:
+                rows = db.execute(
+                    "SELECT cache_key, review_id FROM reviews WHERE status = 'ok' AND cache_key IS NOT NULL "
+                    "ORDER BY created_at"
+                ).fetchall()
+            self._cached = dict(rows)  # the latest review of a key comes last and wins
+        return self._cached.get(cache_key)  # this process is the only writer: save() keeps it current
 
     def save_calibration(self, run: dict[str, Any], cases: list[dict[str, Any]], matches: list[dict[str, Any]]) -> None:
         """Write one calibration (see evaluator.calibration) and its case and defect rows in one transaction."""
-        db = self._db
-        db.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction() as db:
             tables = {"calibration_runs": [run], "calibration_cases": cases, "calibration_matches": matches}
             for table, rows in tables.items():
                 if rows:
                     db.executemany(_insert(table, rows[0]), [list(r.values()) for r in rows])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def save(self, record: ReviewRecord) -> str:
         """Write one review and all its rows in a single transaction; return its id."""
@@ -177,67 +354,67 @@ class Store:
         which no view shows and the next replace removes.
         """
         review_id = uuid.uuid4().hex
-        db = self._db
-        db.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction() as db:
             if old_review_id is not None:
-                for table in ("findings", "section_feedback", "checklist_items"):
+                for table in ("findings", "section_feedback", "checklist_items", "requirement_coverage"):
                     db.execute(f"DELETE FROM {table} WHERE review_id = ?", [old_review_id])
                 db.execute("UPDATE reviews SET status = 'superseded' WHERE review_id = ?", [old_review_id])
             for doc in (record.design, record.requirements):
                 if doc is not None:
-                    self._save_document(doc, record.doc_tokens.get(doc.sha256))
+                    _save_document(db, doc, record.doc_tokens.get(doc.sha256))
             row = _review_row(review_id, record)
             db.execute(_insert("reviews", row), list(row.values()))
             if record.review is not None:
-                self._save_children(review_id, record.review)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+                _save_children(db, review_id, record.review)
         if old_review_id is not None:
-            db.execute("DELETE FROM reviews WHERE status = 'superseded'")
+            with self.transaction() as db:
+                db.execute("DELETE FROM reviews WHERE status = 'superseded'")
+        if self._cached is not None and record.status == "ok" and record.cache_key:
+            self._cached[record.cache_key] = review_id
         return review_id
 
     def stored_review(self, cache_key: str) -> dict[str, Any] | None:
         """The successful review stored under ``cache_key``: its review_id, case_key, created_at,
         found_fields, parse_notes and review (a dict), or None."""
-        cursor = self._db.execute(
-            "SELECT review_id, case_key, created_at, found_fields, parse_notes, review_json FROM reviews "
-            "WHERE cache_key = ? AND status = 'ok' ORDER BY created_at, review_id LIMIT 1",
-            [cache_key],
-        )
-        row = cursor.fetchone()
+        with self.transaction() as db:
+            cursor = db.execute(
+                "SELECT review_id, case_key, created_at, found_fields, parse_notes, review_json FROM reviews "
+                "WHERE cache_key = ? AND status = 'ok' ORDER BY created_at, review_id LIMIT 1",
+                [cache_key],
+            )
+            row = cursor.fetchone()
+            columns = [d[0] for d in cursor.description or []]
         if row is None:
             return None
-        stored = dict(zip([d[0] for d in cursor.description or []], row, strict=True))
+        stored = dict(zip(columns, row, strict=True))
         stored["review"] = json.loads(stored.pop("review_json") or "null")
         return stored
 
-    def _save_document(self, doc: Document, tokens: int | None) -> None:
-        self._db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-            [doc.sha256, str(doc.path), doc.title, doc.size, tokens, _now()],
-        )
 
-    def _save_children(self, review_id: str, review: Review) -> None:
-        db = self._db
-        if review.findings:
-            rows = [_finding_row(review_id, i, f) for i, f in enumerate(review.findings)]
-            db.executemany(_insert("findings", rows[0]), [list(r.values()) for r in rows])
-        if review.coverage:
-            rows = [_coverage_row(review_id, i, c) for i, c in enumerate(review.coverage)]
-            db.executemany(_insert("requirement_coverage", rows[0]), [list(r.values()) for r in rows])
-        if review.sections:
-            db.executemany(
-                "INSERT INTO section_feedback VALUES (?, ?, ?, ?, ?)",
-                [[review_id, i, s.key, s.title, s.feedback] for i, s in enumerate(review.sections)],
-            )
-        if review.checklist:
-            db.executemany(
-                "INSERT INTO checklist_items VALUES (?, ?, ?, ?, ?)",
-                [[review_id, i, c.key, c.text, c.checked] for i, c in enumerate(review.checklist)],
-            )
+def _save_document(db: duckdb.DuckDBPyConnection, doc: Document, tokens: int | None) -> None:
+    db.execute(
+        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+        [doc.sha256, str(doc.path), doc.title, doc.size, tokens, _now()],
+    )
+
+
+def _save_children(db: duckdb.DuckDBPyConnection, review_id: str, review: Review) -> None:
+    if review.findings:
+        rows = [_finding_row(review_id, i, f) for i, f in enumerate(review.findings)]
+        db.executemany(_insert("findings", rows[0]), [list(r.values()) for r in rows])
+    if review.coverage:
+        rows = [_coverage_row(review_id, i, c) for i, c in enumerate(review.coverage)]
+        db.executemany(_insert("requirement_coverage", rows[0]), [list(r.values()) for r in rows])
+    if review.sections:
+        db.executemany(
+            "INSERT INTO section_feedback VALUES (?, ?, ?, ?, ?)",
+            [[review_id, i, s.key, s.title, s.feedback] for i, s in enumerate(review.sections)],
+        )
+    if review.checklist:
+        db.executemany(
+            "INSERT INTO checklist_items VALUES (?, ?, ?, ?, ?)",
+            [[review_id, i, c.key, c.text, c.checked] for i, c in enumerate(review.checklist)],
+        )
 
 
 _RUN_META = ("model_name", "model_sha256", "backend", "backend_version", "profile", "prompt_hash")
@@ -318,25 +495,59 @@ def require_database(path: Path) -> None:
 def read_only(path: Path, *, external_access: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection that cannot write ``path``, nor (unless ``external_access``) touch other files.
 
-    Raises StoreError when there is no database, or when it is locked by a writer.
+    Waits for a write in progress (up to :data:`READ_WAIT_S` seconds). Raises StoreError when
+    there is no database, or when another process holds it all that time.
     """
     require_database(path)
     config: dict[str, Any] = dict(NO_EXTENSION_DOWNLOADS)
     if not external_access:
-        config |= {"enable_external_access": False, "lock_configuration": True}
-    try:
+        config["enable_external_access"] = False
+
+    def connect() -> duckdb.DuckDBPyConnection:
         db = duckdb.connect(str(path), read_only=True, config=config)
-    except duckdb.Error as exc:
-        raise _open_error(path, exc) from None
+        db.execute("SET enable_progress_bar = false")  # a long query would draw one into piped output
+        if not external_access:
+            db.execute("SET lock_configuration = true")  # after the line above: nothing can change from here
+        return db
+
+    db = retry_locked(path, connect, READ_WAIT_S)  # a batch holds the file for a write at a time
     try:
         yield db
     finally:
         db.close()
 
 
+_SNAPSHOT: ContextVar[tuple[Path, duckdb.DuckDBPyConnection] | None] = ContextVar("snapshot", default=None)
+
+
+@contextmanager
+def snapshot(path: Path) -> Iterator[None]:
+    """Every :func:`query` of ``path`` inside the block reads through one connection: one state of the store.
+
+    A batch may commit between two separate queries; a reader that combines several (the
+    report) must not see a case in one and miss it in the next. The writer waits meanwhile.
+    """
+    with read_only(path) as db:
+        token = _SNAPSHOT.set((path, db))
+        try:
+            yield
+        finally:
+            _SNAPSHOT.reset(token)
+
+
+@contextmanager
+def _reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    held = _SNAPSHOT.get()
+    if held is not None and held[0] == path:
+        yield held[1]
+    else:
+        with read_only(path) as db:
+            yield db
+
+
 def query(path: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one read-only statement; writes, ATTACH and extension loading are refused (StoreError)."""
-    with read_only(path) as db:
+    with _reader(path) as db:
         try:
             cursor = db.execute(sql, params or [])
             columns = [d[0] for d in cursor.description or []]

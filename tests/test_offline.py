@@ -128,8 +128,8 @@ def test_review_batch_sql_trends_export_and_ingest_without_network(
 
 
 def test_the_store_cannot_fetch_duckdb_extensions(tmp_path: Path, no_network: NetworkGuard) -> None:
-    with Store(tmp_path / "e.duckdb") as store:
-        db = store._db  # the writer connection itself: it runs only the store's SQL, but check its settings
+    # the writer connection itself: it runs only the store's SQL, but check its settings
+    with Store(tmp_path / "e.duckdb") as store, store.transaction() as db:
         settings = dict(db.execute("SELECT name, value FROM duckdb_settings()").fetchall())
         assert settings["autoinstall_known_extensions"] == "false"
         assert settings["autoload_known_extensions"] == "false"

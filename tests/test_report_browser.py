@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 
-from evaluator.report import write_report
+from evaluator.report import PAGE_CASES, write_report
+from evaluator.synthetic import write_synthetic
 from tests.report_helpers import HOSTILE, batch, save_review, write_cases
 
 pytestmark = pytest.mark.browser
@@ -114,4 +115,26 @@ def test_markup_from_documents_and_models_is_shown_as_text(tmp_path: Path, brows
     assert page.locator("script, img").count() == 0
     assert page.evaluate("document.querySelectorAll('[onerror]').length") == 0
     assert visit.requests == [report.as_uri()] and visit.aborted == [] and visit.events == []
+    page.close()
+
+
+def test_a_large_report_opens_on_its_first_page_and_links_to_every_page(
+    tmp_path: Path, browser_context: BrowserContext
+) -> None:
+    db = tmp_path / "e.duckdb"
+    write_synthetic(db, cases=3 * PAGE_CASES, reviews_per_case=3)  # kept small for CI; see `make report-bench`
+    result = write_report(db, tmp_path / "report.html")
+
+    page, visit = _open(browser_context, result.path)
+    assert page.locator("#pages li a").count() == result.pages == 3
+    assert page.locator("#cases a.key").count() == PAGE_CASES
+    page.click("#pages li:nth-child(2) a")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("report_files/page-0002.html")
+    assert page.locator("article.review h3").count() == PAGE_CASES
+    assert page.locator("article.review h3").first.inner_text().startswith("Technical Design Review")
+    page.click("text=Report summary")
+    page.wait_for_load_state("load")
+    assert page.url == result.path.as_uri()
+    assert all(url.startswith("file:") for url in visit.requests) and visit.aborted == [] and visit.events == []
     page.close()
