@@ -93,8 +93,8 @@ def write_synthetic(db: Path, cases: int, reviews_per_case: int = 10, seed: int 
         )
         con.execute(_INSERT_REVIEWS, [start, cases, reviews_per_case])
         con.execute(
-            "INSERT INTO findings SELECT r.review_id, f.k, "
-            "CASE WHEN f.k = 0 THEN 'critical' ELSE 'recommendation' END, "
+            "INSERT INTO findings (review_id, position, severity, title, detail, section, evidence, evidence_found) "
+            "SELECT r.review_id, f.k, CASE WHEN f.k = 0 THEN 'critical' ELSE 'recommendation' END, "
             "'Finding ' || ((hash(r.case_key) + f.k) % 50), 'Detail of the finding.', 'Data Model', NULL, NULL "
             "FROM reviews r, range(3) f(k) WHERE r.source = 'synthetic' AND r.status = 'ok'"
         )

@@ -108,7 +108,8 @@ def test_calibration_tables_through_a_pipe_keep_case_names(tmp_path: Path, capsy
     [(completeness, soundness)] = query(
         tmp_path / "c.duckdb", "SELECT completeness_score, technical_soundness_score FROM latest_reviews"
     )[1]
+    [(findings,)] = query(tmp_path / "c.duckdb", "SELECT count(*) FROM findings")[1]  # all unmatched: sound
     assert cases == [
-        [f"{LONG}sound/tech-design.md", "sound", "ok", f"{completeness:g}", f"{soundness:g}", "0/0", "-", "1"]
+        [f"{LONG}sound/tech-design.md", "sound", "ok", f"{completeness:g}", f"{soundness:g}", "0/0", "-", str(findings)]
     ]
     assert ["output validity", "100% (1/1)"] in body(out)

@@ -33,7 +33,7 @@ def folder(root: Path, designs: int) -> Path:
 
 
 def garbage_for_d1(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-    return "not json" if "MARK-1" in messages[-1]["content"] else schema_output(messages, schema)
+    return "not json" if '"Design 1"' in messages[-1]["content"] else schema_output(messages, schema)
 
 
 def body(text: str) -> list[list[str]]:
