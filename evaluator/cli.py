@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from evaluator import __version__, cli_status
+from evaluator import __version__, cli_coverage, cli_status
 from evaluator.cli_options import (
     DEFAULT_DB,
     BackendOpt,
@@ -496,6 +496,7 @@ def _root(
 
 
 app.command(name="status")(cli_status.status)  # its own module: cli.py stays a page of adapters
+app.command(name="coverage")(cli_coverage.coverage)
 
 
 def main() -> None:

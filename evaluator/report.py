@@ -195,10 +195,23 @@ def _case_view(case: data.CaseData, anchor: int) -> dict[str, Any]:
         "hidden": max(0, len(rows) - TABLE_ROWS),
         "chart": chart,
         "review_html": markdown_html(case.markdown),
+        "coverage_html": _coverage_html(case.coverage),
         "latest_at": case.latest_at,
         "latest_model": case.latest_model,
         "latest_profile": case.latest_profile,
     }
+
+
+def _coverage_html(rows: list[data.CoverageRow]) -> Markup:
+    """The latest review's requirement traceability as table rows, escaped (built here for speed)."""
+    return Markup(
+        "\n".join(
+            f'<tr class="{escape(r.status)}"><td class="key">{escape(r.requirement_id)}</td>'
+            f'<td>{escape(r.status.replace("_", " "))}</td><td class="n">{r.line_start or "–"}</td>'
+            f"<td>{escape(r.text)}</td></tr>"
+            for r in rows
+        )
+    )
 
 
 def _rows_html(rows: list[tuple[data.TrendRow, int | None]]) -> Markup:

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaluator.errors import StoreError
 from evaluator.store import query
 
 
@@ -79,6 +80,16 @@ class TrendRow:
     readiness: str | None
 
 
+@dataclass(frozen=True)
+class CoverageRow:
+    """One requirement of a review's traceability: id, status, first evidence line, text."""
+
+    requirement_id: str
+    status: str
+    line_start: int | None
+    text: str
+
+
 @dataclass
 class CaseData:
     """A case: its score series and its latest successful review."""
@@ -90,6 +101,7 @@ class CaseData:
     latest_at: datetime | None = None
     latest_model: str = ""
     latest_profile: str = ""
+    coverage: list[CoverageRow] = field(default_factory=list)  # the latest review's traceability
 
     @property
     def latest(self) -> TrendRow:
@@ -179,6 +191,16 @@ def cases(db: Path, scope: Scope) -> list[CaseData]:
             case.title, case.markdown, case.latest_at, case.latest_model, case.latest_profile = (
                 title, markdown, at, model, profile
             )  # fmt: skip
+    where_l, params_l = scope.where("l")
+    _, traced = query(
+        db,
+        "SELECT l.case_key, c.requirement_id, c.status, c.line_start, c.requirement_text FROM requirement_coverage c "
+        f"JOIN latest_reviews l USING (review_id) WHERE true{where_l} ORDER BY l.case_key, c.position",
+        params_l,
+    )
+    for key, *row in traced:
+        if key in by_key:
+            by_key[key].coverage.append(CoverageRow(*row))
     return list(by_key.values())
 
 
@@ -242,3 +264,27 @@ def counts(db: Path, scope: Scope) -> tuple[int, int, int]:
     )
     ok, failed, runs = rows[0]
     return int(ok), int(failed), int(runs)
+
+
+def case_coverage(db: Path, case: str) -> tuple[str, list[CoverageRow]]:
+    """The requirement traceability of the latest review of ``case`` (a case key or a glob).
+
+    Returns the case key and its rows. Raises StoreError when no reviewed case matches, or
+    when the glob matches several (the message lists a few).
+    """
+    _, keys = query(db, "SELECT DISTINCT case_key FROM latest_reviews WHERE case_key GLOB ? ORDER BY 1", [case])
+    if not keys:
+        raise StoreError(
+            f"no reviewed case matches '{case}' in {db} — list them with: SELECT case_key FROM latest_reviews"
+        )
+    if len(keys) > 1:
+        shown = ", ".join(k for (k,) in keys[:5]) + (" …" if len(keys) > 5 else "")
+        raise StoreError(f"'{case}' matches {len(keys)} cases ({shown}) — name one")
+    key = keys[0][0]
+    _, rows = query(
+        db,
+        "SELECT c.requirement_id, c.status, c.line_start, c.requirement_text FROM requirement_coverage c "
+        "JOIN latest_reviews l USING (review_id) WHERE l.case_key = ? ORDER BY c.position",
+        [key],
+    )
+    return key, [CoverageRow(*row) for row in rows]

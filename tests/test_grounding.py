@@ -239,3 +239,30 @@ def test_a_grounded_finding_survives_render_and_parse() -> None:
         True,
     )
     assert back.evidence == finding.evidence and back.section == finding.section
+
+
+def test_cli_coverage_shows_the_traceability_of_a_batch_case(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from evaluator.backends.fake import FakeBackend
+    from evaluator.batch import BatchOptions, run_batch
+    from evaluator.cases import discover
+    from evaluator.cli import app
+
+    folder = tmp_path / "cases"
+    (folder / "orders").mkdir(parents=True)
+    (folder / "requirements.md").write_text(REQUIREMENTS)
+    (folder / "orders" / "tech-design.md").write_text(
+        "# D\n\n## Events\n\nWe decided not to use a dead-letter topic; failed events are dropped.\n"
+    )
+    db = tmp_path / "e.duckdb"
+    run_batch(discover(folder), BatchOptions(db=db), backend=FakeBackend.answering())
+    result = CliRunner().invoke(app, ["coverage", "orders/*", "--db", str(db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["case_key"] == "orders/tech-design.md"
+    assert [(r["requirement_id"], r["status"], r["line"]) for r in data["requirements"]][0] == ("R1", "contradicted", 5)
+    missing = CliRunner().invoke(app, ["coverage", "nope/*", "--db", str(db)])
+    assert missing.exit_code == 2 and "no reviewed case matches 'nope/*'" in missing.stderr

@@ -123,3 +123,25 @@ def test_template_ships_in_the_package_and_help_does_not_import_matplotlib() -> 
     code = "import sys; from evaluator.cli import main; sys.argv = ['evaluator', '--help']\ntry: main()\nexcept SystemExit: pass\nprint('matplotlib' in sys.modules)"  # noqa: E501
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False")
+
+
+def test_each_case_shows_the_traceability_of_its_latest_review(tmp_path: Path) -> None:
+    from evaluator.review import RequirementCoverage, Review
+    from evaluator.store import ReviewRecord, Store
+
+    db = tmp_path / "t.duckdb"
+    review = Review(
+        title="Orders",
+        profile="python-fastapi",
+        coverage=[
+            RequirementCoverage(requirement_id="FR-1", text="Orders are <b>accepted</b>", status="covered", score=0.8),
+            RequirementCoverage(requirement_id="FR-2", text="Refunds", status="not_addressed", score=0.1),
+        ],
+    )
+    with Store(db) as store:
+        run_id = store.begin_run("batch", "x")
+        store.save(ReviewRecord(run_id, "orders/tech-design.md", review=review, markdown="# Review"))
+    html = render_report(db)
+    assert '<tr class="covered"><td class="key">FR-1</td><td>covered</td>' in html
+    assert "Orders are &lt;b&gt;accepted&lt;/b&gt;" in html  # requirement text is escaped
+    assert '<tr class="not_addressed"><td class="key">FR-2</td><td>not addressed</td>' in html
