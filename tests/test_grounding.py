@@ -263,6 +263,7 @@ def test_cli_coverage_shows_the_traceability_of_a_batch_case(tmp_path) -> None: 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["case_key"] == "orders/tech-design.md"
-    assert [(r["requirement_id"], r["status"], r["line"]) for r in data["requirements"]][0] == ("R1", "contradicted", 5)
+    first = data["requirements"][0]
+    assert (first["requirement_id"], first["status"], first["line"]) == ("R1", "contradicted", 5)
     missing = CliRunner().invoke(app, ["coverage", "nope/*", "--db", str(db)])
     assert missing.exit_code == 2 and "no reviewed case matches 'nope/*'" in missing.stderr
