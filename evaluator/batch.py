@@ -222,7 +222,9 @@ def plan_batch(cases: list[Case], options: BatchOptions, fingerprint: str, store
         except EvaluatorError as exc:
             plan.settled.append(CaseOutcome(case, "failed", str(exc)))
             continue
-        key = _hash(design.sha256 + requirements.sha256 + fingerprint)
+        # The converter joins the key: a new markitdown may read the same .docx differently.
+        converters = "".join(f"\0{d.converter}" for d in (design, requirements) if d.converter)
+        key = _hash(design.sha256 + requirements.sha256 + fingerprint + converters)
         review_id = store.cached_review(key)
         if review_id is None:
             plan.jobs.append(Job(case, requirements, design, key))

@@ -1,9 +1,12 @@
 """Finding the cases of a batch: each design paired with its requirements document.
 
-Every ``tech-design.md`` or ``*-design.md`` under the folder (never a ``*review*`` file) is
-a design; its requirements are the nearest ``requirements.md`` or ``docs/requirements.md``
-in its folder or a parent, up to the batch folder. A TOML manifest lists cases explicitly
-for layouts that do not follow this rule.
+Every ``tech-design.EXT`` or ``*-design.EXT`` under the folder (never a ``*review*`` file)
+is a design, where EXT is any supported format (md, markdown, txt, docx, pdf, html, htm,
+rst, adoc, asciidoc); its requirements are the nearest ``requirements.EXT`` or
+``docs/requirements.EXT`` in its folder or a parent, up to the batch folder (markdown
+first when several formats sit side by side). A TOML manifest lists cases explicitly for
+layouts that do not follow this rule. A folder with no design at all is an error that says
+what was seen and skipped.
 """
 
 from __future__ import annotations
@@ -15,8 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import CaseError, EvaluatorError
+from evaluator.formats import SUPPORTED_SUFFIXES
 
-REQUIREMENTS_NAMES = ("requirements.md", "docs/requirements.md")
+REQUIREMENTS_NAMES = tuple(f"{folder}requirements{ext}" for folder in ("", "docs/") for ext in SUPPORTED_SUFFIXES)
+NAMING_RULE = (
+    "designs are named tech-design.EXT or *-design.EXT, without 'review' in the name, where EXT is one of "
+    + ", ".join(ext.lstrip(".") for ext in SUPPORTED_SUFFIXES)
+)
 DEFAULT_MAX_CASES = 10_000  # more designs than this is more likely a wrong folder than a batch
 
 
@@ -31,22 +39,37 @@ class Case:
 
 def is_design(name: str) -> bool:
     """Whether a file name is a design by the naming rule."""
-    lower = name.lower()
-    return (lower == "tech-design.md" or lower.endswith("-design.md")) and "review" not in lower
+    stem, ext = os.path.splitext(name.lower())
+    return ext in SUPPORTED_SUFFIXES and (stem == "tech-design" or stem.endswith("-design")) and "review" not in stem
 
 
-def discover(root: Path) -> list[Case]:
-    """Every design under ``root``, sorted so designs sharing requirements are adjacent."""
+def discover(root: Path, *, allow_empty: bool = False) -> list[Case]:
+    """Every design under ``root``, sorted so designs sharing requirements are adjacent.
+
+    Raises :class:`CaseError` when the folder is missing, or holds no design (unless
+    ``allow_empty``), naming the files it saw and skipped and the naming rule.
+    """
     if not root.is_dir():
         raise CaseError(f"batch folder not found: {root} — pass a folder of designs")
-    cases = []
+    cases, seen = [], []
     for folder, dirs, files in os.walk(root, followlinks=False):  # no symlink loops
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
+            design = Path(folder) / name
             if is_design(name):
-                design = Path(folder) / name
                 cases.append(Case(design.relative_to(root).as_posix(), design, find_requirements(design, root)))
+            elif not name.startswith("."):
+                seen.append(design.relative_to(root).as_posix())
+    if not cases and not allow_empty:
+        raise CaseError(_nothing_found(root, seen))
     return order(cases)
+
+
+def _nothing_found(root: Path, seen: list[str]) -> str:
+    if not seen:
+        return f"no designs found in {root}: the folder holds no files — {NAMING_RULE}"
+    shown = ", ".join(seen[:8]) + (f" and {len(seen) - 8} more" if len(seen) > 8 else "")
+    return f"no designs found in {root}: skipped {len(seen)} file(s) ({shown}) — {NAMING_RULE}; or list cases in a manifest"
 
 
 def find_requirements(design: Path, root: Path) -> Path | None:

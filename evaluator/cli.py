@@ -16,13 +16,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from evaluator import __version__, cli_coverage, cli_status
+from evaluator import __version__, cli_coverage, cli_gate, cli_status
 from evaluator.cli_options import (
     DEFAULT_DB,
     BackendOpt,
     CaseTimeoutOpt,
     DbOpt,
+    DesignOpt,
     ExportFormat,
+    IngestPathsArg,
+    JunitOpt,
+    ManifestOpt,
     MaxBytesOpt,
     MaxTokensOpt,
     ModelOpt,
@@ -31,6 +35,8 @@ from evaluator.cli_options import (
     ProfileOpt,
     PromptsOpt,
     QuantType,
+    RequirementsOpt,
+    SarifOpt,
     SeedOpt,
     TableFormat,
     ThreadsOpt,
@@ -38,20 +44,22 @@ from evaluator.cli_options import (
     TrendFormat,
     parallel_count,
 )
+from evaluator.cli_help import plain_help_labels
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.profiles import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
     from evaluator.backends import BackendFactory
     from evaluator.batch import BatchOptions
-    from evaluator.review import Review
 
 app = typer.Typer(
     help="Offline reviews of technical design documents by a local GGUF model.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="rich",  # help texts escape their brackets for it: \\[\\[case]]
 )
+plain_help_labels()
 err = Console(stderr=True, highlight=False)
 
 # The option that sets each library setting an error names (EvaluatorError.settings).
@@ -94,8 +102,8 @@ def _factory(backend: str, model: str | None, n_ctx: int | None, threads: int | 
 
 @app.command()
 def review(
-    requirements: Annotated[Path, typer.Option("--requirements", "-r", help="The requirements document (markdown).")],
-    design: Annotated[Path, typer.Option("--design", "-d", help="The technical design to review (markdown).")],
+    requirements: RequirementsOpt,
+    design: DesignOpt,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the review here instead of to stdout.")
     ] = None,
@@ -118,6 +126,7 @@ def review(
     Example: evaluator review -r docs/requirements.md -d tech-design.md -o tech-design-review.md
     """
     from evaluator.api import review_files
+    from evaluator.cli_output import print_cost
     from evaluator.backends import Sampling
     from evaluator.render import render_markdown
     from evaluator.reviewer import ReviewSettings
@@ -147,20 +156,7 @@ def review(
         err.print(f"review written to {output}")
     else:
         sys.stdout.write(text)
-    _print_cost(result)
-
-
-def _print_cost(result: Review) -> None:
-    """The reviewer's `/cost` step: tokens (cached ones included), time and speed."""
-    from evaluator.review import Usage
-
-    u = result.usage or Usage()
-    how = result.processing.describe() if result.processing else ""
-    err.print(
-        f"cost: {u.prompt_tokens:,} prompt tokens ({u.cached_tokens:,} from cache) · "
-        f"{u.completion_tokens:,} completion tokens · {u.seconds:.1f} s · {u.tokens_per_second:.1f} tok/s overall · "
-        f"{how}"
-    )
+    print_cost(err, result)
 
 
 @app.command()
@@ -209,11 +205,9 @@ def convert(
 
 @app.command()
 def batch(
-    folder: Annotated[Path, typer.Argument(help="Folder of designs (tech-design.md or *-design.md) and requirements.")],
+    folder: Annotated[Path, typer.Argument(help="Folder of designs (tech-design.EXT or *-design.EXT) and requirements.")],
     db: DbOpt = DEFAULT_DB,
-    manifest: Annotated[
-        Path | None, typer.Option("--manifest", help="TOML file of [[case]] design/requirements pairs for odd layouts.")
-    ] = None,
+    manifest: ManifestOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Review at most N cases in this run.")] = None,
     profile: ProfileOpt = DEFAULT_PROFILE,
     backend: BackendOpt = "llama-cpp",
@@ -229,12 +223,25 @@ def batch(
         int, typer.Option("--max-cases", min=1, help="Refuse a folder with more designs than this; nothing is written.")
     ] = 10_000,
     parallel: ParallelOpt = "auto",
+    junit: JunitOpt = None,
+    sarif: SarifOpt = None,
 ) -> None:
     """Review every design of a folder into a DuckDB file; re-run the same command to resume.
 
-    Each design is paired with the nearest requirements.md or docs/requirements.md in its
-    folder or a parent. Cases already reviewed with the same inputs and settings are skipped.
-    Exit status: 0 when every case succeeded, 1 when some failed, 130 when stopped with Ctrl-C.
+    Designs are tech-design.EXT or *-design.EXT (no 'review' in the name; EXT: md, markdown, txt,
+    docx, pdf, html, htm, rst, adoc, asciidoc), each paired with the nearest requirements.EXT or
+    docs/requirements.EXT in its folder or a parent. Cases reviewed with the same inputs and
+    settings are skipped. For other layouts --manifest lists the cases, one TOML table each:
+
+        \b
+        \\[\\[case]]
+        key = "payments"                      # optional; default: the design path
+        design = "payments/architecture.docx"  # relative to the manifest
+        requirements = "specs/payments.pdf"
+
+    --junit and --sarif write the gate's files (fail on critical findings) for this run's cases.
+    Exit status: 0 when every case succeeded, 1 when some failed, 2 on a usage error or when
+    nothing was found to review, 130 when stopped with Ctrl-C.
     """
     from evaluator.batch import run_batch
     from evaluator.cases import discover, from_manifest
@@ -250,6 +257,8 @@ def batch(
             cases, options, backend=factory, source=str(folder), observer=progress, should_stop=stop.is_set
         )
     print_summary(err, summary, db)
+    if junit or sarif:
+        cli_gate.write_gate_files(db, [o.case.key for o in summary.outcomes], junit, sarif)
     if summary.interrupted:
         raise typer.Exit(130)
     if summary.count("failed"):
@@ -396,7 +405,7 @@ def report(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Review markdown files, or folders of them.")],
+    paths: IngestPathsArg,
     db: DbOpt = DEFAULT_DB,
     case_key: Annotated[
         str | None, typer.Option("--case-key", help="Case to file a single review under (default: from its path).")
@@ -415,19 +424,12 @@ def ingest(
     reported and skipped; ingesting twice adds nothing. `--reparse` refreshes rows stored by
     an older version of the parser.
     """
+    from evaluator.cli_output import print_ingested
     from evaluator.ingest import ingest as ingest_reviews
 
     with reported():
         results = ingest_reviews(paths, db, profile=profile, case_key=case_key, reparse=reparse)
-    marks = {"ok": "[green]✓[/]", "reparsed": "[green]↻[/]", "duplicate": "=", "skipped": "[yellow]-[/]"}
-    for r in results:
-        err.print(
-            f"{marks[r.status]} {r.path} → {r.case_key}" + (f": {r.message}" if r.message else ""), soft_wrap=True
-        )
-    counts = {s: sum(r.status == s for r in results) for s in marks}
-    reparsed = f"reparsed {counts['reparsed']}, " if reparse else ""
-    there, skipped = counts["duplicate"], counts["skipped"]
-    err.print(f"ingested {counts['ok']}, {reparsed}already there {there}, not reviews {skipped} — {db}")
+    print_ingested(err, results, db, reparse=reparse)
 
 
 @app.command()
@@ -497,6 +499,7 @@ def _root(
 
 app.command(name="status")(cli_status.status)  # its own module: cli.py stays a page of adapters
 app.command(name="coverage")(cli_coverage.coverage)
+app.command(name="gate")(cli_gate.gate)
 
 
 def main() -> None:

@@ -30,6 +30,17 @@ PromptsOpt = Annotated[
     Path | None,
     typer.Option("--prompts-dir", help="Folder of your own templates/profiles; they override the built-in ones."),
 ]
+_FORMATS = "markdown, .docx, .pdf, .html, .rst, .adoc"
+RequirementsOpt = Annotated[
+    Path, typer.Option("--requirements", "-r", help=f"The requirements document ({_FORMATS}).")
+]
+DesignOpt = Annotated[Path, typer.Option("--design", "-d", help=f"The technical design to review ({_FORMATS}).")]
+IngestPathsArg = Annotated[list[Path], typer.Argument(help=f"Review files ({_FORMATS}), or folders of them.")]
+ManifestOpt = Annotated[
+    Path | None,
+    # Rich markup eats an unescaped [[case]]: the help shows it escaped.
+    typer.Option("--manifest", help="TOML file of \\[\\[case]] design/requirements pairs (format below)."),
+]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Largest input document accepted, in bytes.")]
 
 SeedOpt = Annotated[int, typer.Option(help="Sampling seed, passed with every call.")]
@@ -96,3 +107,27 @@ class TrendBy(StrEnum):
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The DuckDB file with the reviews.")]
 DEFAULT_DB = Path("evaluator.duckdb")
+JunitOpt = Annotated[
+    Path | None, typer.Option("--junit", metavar="FILE", help="Write a JUnit XML file: one test case per design.")
+]
+SarifOpt = Annotated[
+    Path | None,
+    typer.Option("--sarif", metavar="FILE", help="Write a SARIF 2.1.0 file: one result per finding (code scanning)."),
+]
+
+
+class FailOn(StrEnum):
+    """Severities `gate` fails on."""
+
+    critical = "critical"
+    recommendation = "recommendation"
+
+
+MinCompletenessOpt = Annotated[
+    float | None,
+    typer.Option("--min-completeness", min=0, max=10, metavar="N", help="Also fail a design scoring below N/10."),
+]
+CaseGlobOpt = Annotated[
+    list[str] | None,
+    typer.Option("--case", metavar="GLOB", help="Only cases whose key matches this glob; repeatable."),
+]

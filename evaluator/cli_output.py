@@ -13,6 +13,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 from rich.text import Text
@@ -23,10 +24,13 @@ from evaluator.calibration import report as calibration_report
 from evaluator.capacity import Capacity
 from evaluator.cases import Case
 from evaluator.cli_tables import print_tables
+from evaluator.review import Review, Usage
 from evaluator.trends import Trend
 
 if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it
     from evaluator.bench import BenchReport
+    from evaluator.gate import GateResult
+    from evaluator.ingest import Ingested
 
 
 class StopFlag:
@@ -314,3 +318,44 @@ def _share(value: float | None) -> str:
 
 def _yes(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
+
+
+def print_gate(console: Console, result: GateResult, written: list[Path]) -> None:
+    """One line per case (✓ pass, ✗ fail with why, ? no review), the files written, and the counts."""
+    marks = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "missing": "[yellow]?[/]"}
+    for case in result.cases:
+        why = f": {'; '.join(case.reasons)}" if case.reasons else ""
+        console.print(f"{marks[case.status]} {escape(case.key + why)}", soft_wrap=True, highlight=False)
+        for finding in (f for f in case.findings if f.breaks):
+            where = f", line {finding.line}" if finding.line else ""
+            console.print(f"    [{finding.severity}] {finding.title}{where}", soft_wrap=True, markup=False)
+    for path in written:
+        console.print(f"{path} written", soft_wrap=True)
+    console.print(
+        f"gate: {result.count('pass')} passed, {result.count('fail')} failed, "
+        f"{result.count('missing')} without a review — exit {result.exit_code}"
+    )
+
+
+def print_cost(console: Console, result: Review) -> None:
+    """The reviewer's `/cost` step: tokens (cached ones included), time and speed."""
+    u = result.usage or Usage()
+    how = result.processing.describe() if result.processing else ""
+    console.print(
+        f"cost: {u.prompt_tokens:,} prompt tokens ({u.cached_tokens:,} from cache) · "
+        f"{u.completion_tokens:,} completion tokens · {u.seconds:.1f} s · {u.tokens_per_second:.1f} tok/s overall · "
+        f"{how}"
+    )
+
+
+def print_ingested(console: Console, results: list[Ingested], db: Path, *, reparse: bool) -> None:
+    """One line per review file (✓ stored, ↻ reparsed, = already there, - not a review) and the counts."""
+    marks = {"ok": "[green]✓[/]", "reparsed": "[green]↻[/]", "duplicate": "=", "skipped": "[yellow]-[/]"}
+    for r in results:
+        console.print(
+            f"{marks[r.status]} {r.path} → {r.case_key}" + (f": {r.message}" if r.message else ""), soft_wrap=True
+        )
+    counts = {s: sum(r.status == s for r in results) for s in marks}
+    reparsed = f"reparsed {counts['reparsed']}, " if reparse else ""
+    there, skipped = counts["duplicate"], counts["skipped"]
+    console.print(f"ingested {counts['ok']}, {reparsed}already there {there}, not reviews {skipped} — {db}")

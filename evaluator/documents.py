@@ -1,14 +1,21 @@
 """Reading input documents and splitting them into sections.
 
 A document is validated before anything else sees it (exists, is a file, not too large,
-UTF-8 text, not empty) and split into sections with a real markdown parser, so a ``#``
-line inside a code fence is never taken for a heading.
+UTF-8 or UTF-16 text, not empty) and split into sections with a real markdown parser, so
+a ``#`` line inside a code fence is never taken for a heading. Word, PDF, HTML,
+reStructuredText and AsciiDoc files are converted to markdown first (:mod:`evaluator.formats`);
+the markdown is the document from then on.
+
+The title is, in this order: ``title:`` in YAML front matter, the converter's document
+title, the first real level-1 heading (or a first line that is one behind a stray
+character, ``/# Title``), else the file name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +44,13 @@ class Document:
     sha256: str
     title: str
     sections: list[Section] = field(default_factory=list)
+    source_format: str = "markdown"  # or what it was converted from: 'docx', 'pdf', 'html', 'rst', 'asciidoc'
+    converter: str | None = None  # e.g. 'markitdown 0.1.9'; None when read as it is
+
+    @property
+    def converted_from(self) -> str | None:
+        """'tech-design.docx by markitdown 0.1.9' for a converted document, else None."""
+        return f"{self.path.name} by {self.converter}" if self.converter else None
 
     @property
     def size(self) -> int:
@@ -45,21 +59,39 @@ class Document:
 
 
 def read_document(path: Path, *, role: str = "document", max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """Read and validate a markdown file; raise :class:`DocumentError` with advice if unusable."""
-    data = _read_bytes(path, role, max_bytes)
-    text = decode_text(data, path, role)
-    return parse_document(text, path)
+    """Read and validate a document (markdown, or a format converted to it); raise :class:`DocumentError` if unusable.
+
+    ``max_bytes`` limits the markdown; a file that is converted may itself be up to
+    ``formats.SOURCE_FACTOR`` times larger.
+    """
+    from evaluator import formats
+
+    if formats.source_format(path) is None:
+        return parse_document(decode_text(_read_bytes(path, role, max_bytes), path, role), path)
+    data = _read_bytes(path, role, max_bytes * formats.SOURCE_FACTOR)
+    converted = formats.convert(path, data, role=role, max_bytes=max_bytes)
+    return parse_document(
+        converted.text,
+        path,
+        source_format=converted.source_format,
+        converter=converted.converter,
+        title=converted.title,
+    )
 
 
-def parse_document(text: str, path: Path) -> Document:
-    """Build a :class:`Document` from already validated text."""
+def parse_document(
+    text: str, path: Path, *, source_format: str = "markdown", converter: str | None = None, title: str | None = None
+) -> Document:
+    """Build a :class:`Document` from already validated text; ``title`` is the converter's, if any."""
     sections = split_sections(text)
     return Document(
         path=path,
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        title=_title(sections, path),
+        title=choose_title(text, sections, path, title),
         sections=sections,
+        source_format=source_format,
+        converter=converter,
     )
 
 
@@ -89,20 +121,36 @@ def _read_bytes(path: Path, role: str, max_bytes: int) -> bytes:
 
 
 def decode_text(data: bytes, path: Path, role: str = "document") -> str:
-    """Decode UTF-8 (BOM allowed), normalise line endings, reject binary or empty input."""
-    if b"\x00" in data:
-        raise DocumentError(f"{role} file looks binary (it contains NUL bytes): {path} — give a markdown text file")
+    """Decode UTF-8 (BOM allowed) or UTF-16 with a BOM, normalise line endings, reject binary or empty input."""
+    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    if encoding == "utf-8-sig" and b"\x00" in data:
+        if _looks_utf16(data):
+            raise DocumentError(
+                f"{role} file is UTF-16 without a byte-order mark: {path} — save it as UTF-8 (or UTF-16 with a BOM)"
+            )
+        raise DocumentError(
+            f"{role} file looks binary (it contains NUL bytes): {path} — give a markdown text file, "
+            "or a .docx, .pdf, .html, .rst or .adoc document"
+        )
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise DocumentError(
-            f"{role} file is not UTF-8 text: {path} (bad byte at offset {exc.start}) — "
-            "convert it, e.g. `iconv -f latin1 -t utf-8`"
+            f"{role} file is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text: {path} "
+            f"(bad byte at offset {exc.start}) — convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8`"
         ) from None
+    if "\x00" in text:
+        raise DocumentError(f"{role} file looks binary (it contains NUL characters): {path} — give a text file")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise DocumentError(f"{role} file is empty: {path} — give a file with content")
     return text
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """Mostly-ASCII UTF-16 without a BOM: every other byte is NUL."""
+    sample = data[:4096]
+    return len(sample) >= 4 and (sample[1::2].count(0) > len(sample) // 3 or sample[0::2].count(0) > len(sample) // 3)
 
 
 def split_sections(text: str) -> list[Section]:
@@ -111,12 +159,14 @@ def split_sections(text: str) -> list[Section]:
     Text before the first heading becomes a section with an empty heading and level 0.
     """
     lines = text.split("\n")
-    tokens = MarkdownIt("commonmark").parse(text)
+    matter = front_matter_end(lines)
+    # Front matter is blanked for the parser (its '# comment' lines are not headings) but
+    # kept in the preamble, so line numbers and the text are unchanged.
+    tokens = MarkdownIt("commonmark").parse("\n" * matter + "\n".join(lines[matter:]))
     starts: list[tuple[int, int, str]] = []
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and token.map is not None:
-            # A setext heading may span lines: a title is one line wherever it is used.
-            starts.append((token.map[0], int(token.tag[1]), " ".join(tokens[i + 1].content.split())))
+            starts.append((token.map[0], int(token.tag[1]), _heading_text(tokens[i + 1].content)))
     sections: list[Section] = []
     first = starts[0][0] if starts else len(lines)
     preamble = "\n".join(lines[:first])
@@ -128,9 +178,41 @@ def split_sections(text: str) -> list[Section]:
     return sections
 
 
-def _title(sections: list[Section], path: Path) -> str:
-    for wanted in (1, None):
-        for section in sections:
-            if section.heading and (wanted is None or section.level == wanted):
-                return section.heading
+def _heading_text(content: str) -> str:
+    """A heading as one line; rules of '=' or '-' (an reStructuredText overline) are not part of it."""
+    kept = [line for line in content.split("\n") if not re.fullmatch(r"\s*[=\-~^*#+`]{3,}\s*", line)]
+    return " ".join(" ".join(kept).split())
+
+
+_FENCE = re.compile(r"^(---|\+\+\+)\s*$")
+_MATTER_TITLE = re.compile(r"""^title\s*[:=]\s*(?P<q>["']?)(?P<title>.*?)(?P=q)\s*$""", re.I)
+_STRAY_H1 = re.compile(r"^\s*[^\w\s#]{1,3}\s*#\s+(?P<title>\S.*?)\s*#*\s*$")
+
+
+def front_matter_end(lines: list[str]) -> int:
+    """Lines taken by YAML (``---``) or TOML (``+++``) front matter at the top; 0 when there is none."""
+    if not lines or not _FENCE.match(lines[0]):
+        return 0
+    for i, line in enumerate(lines[1:200], 1):
+        if line.strip() == lines[0].strip() or (lines[0].startswith("-") and line.strip() == "..."):
+            return i + 1
+    return 0
+
+
+def choose_title(text: str, sections: list[Section], path: Path, converter_title: str | None = None) -> str:
+    """Front-matter title, converter's title, first real H1, a stray-character H1 first line, or the file name."""
+    lines = text.split("\n")
+    matter = front_matter_end(lines)
+    for line in lines[1 : max(matter - 1, 1)]:
+        if match := _MATTER_TITLE.match(line):
+            if title := " ".join(match.group("title").split()):
+                return title
+    if converter_title and converter_title.strip():
+        return " ".join(converter_title.split())
+    for section in sections:
+        if section.heading and section.level == 1:
+            return section.heading
+    first = next((line for line in lines[matter:] if line.strip()), "")
+    if match := _STRAY_H1.match(first):
+        return match.group("title")
     return path.stem.replace("-", " ").replace("_", " ").strip() or path.name

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from evaluator.documents import read_document
 from evaluator.errors import EvaluatorError
+from evaluator.formats import SUPPORTED_SUFFIXES
 from evaluator.parse import parse_review
 from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.store import ReviewRecord, Store
@@ -36,12 +37,19 @@ class Ingested:
 
 
 def find_reviews(paths: list[Path]) -> list[tuple[Path, Path | None]]:
-    """Each markdown file to ingest, once, with the folder it was found under (None for a file given directly)."""
+    """Each review file to ingest (any supported format), once, with the folder it was found under.
+
+    The folder is None for a file given directly.
+    """
     found: dict[Path, tuple[Path, Path | None]] = {}
     for path in paths:
         files: list[tuple[Path, Path | None]]
         if path.is_dir():
-            files = [(p, path) for p in sorted(path.rglob("*.md")) if p.is_file() and not p.is_symlink()]
+            files = [
+                (p, path)
+                for p in sorted(path.rglob("*"))
+                if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file() and not p.is_symlink()
+            ]
         elif path.is_file():
             files = [(path, None)]
         else:
@@ -52,8 +60,14 @@ def find_reviews(paths: list[Path]) -> list[tuple[Path, Path | None]]:
 
 
 def _without_review(relative: Path) -> str:
-    name = relative.name.replace("-review.md", ".md").replace("_review.md", ".md")
-    return (relative.parent / name).as_posix()
+    """``x/tech-design-review.md`` -> ``x/tech-design.md``, for any suffix (``-review.docx`` -> ``.docx``)."""
+    suffix = relative.suffix
+    stem = relative.name[: -len(suffix)] if suffix else relative.name
+    for tail in ("-review", "_review"):
+        if stem.endswith(tail):
+            stem = stem[: -len(tail)]
+            break
+    return (relative.parent / f"{stem}{suffix}").as_posix()
 
 
 def case_key_for(path: Path, root: Path | None) -> str:

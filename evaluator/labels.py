@@ -53,7 +53,7 @@ class LabelledCase:
 
 def labelled_cases(dataset: Path) -> list[LabelledCase]:
     """Every design under ``dataset`` whose folder holds a labels.toml, in batch order."""
-    cases = [c for c in discover(dataset) if (c.design.parent / LABELS_FILE).is_file()]
+    cases = [c for c in discover(dataset, allow_empty=True) if (c.design.parent / LABELS_FILE).is_file()]
     if not cases:
         raise LabelError(f"{dataset} has no labelled cases: no design folder holds a {LABELS_FILE}")
     top, labelled = dataset.resolve(), []

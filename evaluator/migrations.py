@@ -247,4 +247,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE reviews ADD COLUMN parse_notes VARCHAR[];
         """,
     ),
+    (
+        "document source format",
+        """
+        ALTER TABLE documents ADD COLUMN source_format VARCHAR;  -- 'markdown', or 'docx', 'pdf', 'html', 'rst', 'asciidoc'
+        ALTER TABLE documents ADD COLUMN converter VARCHAR;      -- e.g. 'markitdown 0.1.9'; NULL when read as it is
+        """,
+    ),
 ]

@@ -184,6 +184,7 @@ class Review(BaseModel):
     model: str | None = None
     processing: Processing | None = None
     usage: Usage | None = None
+    design_source: str | None = None  # 'tech-design.docx by markitdown 0.1.9' when the design was converted
 
     def findings_of(self, severity: Severity) -> list[Finding]:
         """The findings of one severity, in order."""

@@ -157,6 +157,7 @@ class Reviewer:
             model=self.backend.name,
             processing=processing,
             usage=tally.usage,
+            design_source=design.converted_from,
         )
 
     def _asker(self, design: Document, tally: _Tally) -> Ask:

@@ -116,6 +116,32 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# Every DuckDB file carries this magic at byte 8; SQLite files start with their own header.
+_DUCKDB_MAGIC = b"DUCK"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_duckdb_file(path: Path) -> None:
+    """Raise :class:`StoreError` when ``path`` exists, is not empty and is not a DuckDB database.
+
+    Without this, DuckDB answers a SQLite file by trying to load its sqlite extension.
+    """
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot open the database {path}: {exc.strerror or exc}") from None
+    if not head or head[8:12] == _DUCKDB_MAGIC:
+        return
+    kind = "a SQLite database" if head.startswith(_SQLITE_MAGIC) else "not a database file"
+    raise StoreError(
+        f"{path} is not a DuckDB database ({kind}) — pass a DuckDB file that a batch wrote, or a new file name",
+        settings=("db",),
+    )
+
+
 def _in_use(path: Path, pid: str | None) -> StoreError:
     who = f"process {pid}" if pid else "another process"
     return StoreError(
@@ -193,6 +219,7 @@ class Store:
     def __init__(self, path: Path, *, wait_s: float = WRITE_WAIT_S) -> None:
         self.path, self._wait_s = path, wait_s
         self._cached: dict[str, str] | None = None  # cache key -> latest ok review id, loaded on first use
+        check_duckdb_file(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._lock = FileLock(str(lock_path(path)))
@@ -393,8 +420,9 @@ class Store:
 
 def _save_document(db: duckdb.DuckDBPyConnection, doc: Document, tokens: int | None) -> None:
     db.execute(
-        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-        [doc.sha256, str(doc.path), doc.title, doc.size, tokens, _now()],
+        "INSERT INTO documents (sha256, path, title, size_bytes, tokens, first_seen, source_format, converter) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+        [doc.sha256, str(doc.path), doc.title, doc.size, tokens, _now(), doc.source_format, doc.converter],
     )
 
 
@@ -489,6 +517,7 @@ def require_database(path: Path) -> None:
     """Raise StoreError unless ``path`` is an existing database file (readers never create one)."""
     if not path.is_file():
         raise StoreError(f"no database at {path} — run a batch first, or point at another file", settings=("db",))
+    check_duckdb_file(path)
 
 
 @contextmanager

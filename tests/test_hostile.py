@@ -122,7 +122,7 @@ def _corpus(root: Path) -> dict[str, tuple[Path, str | None]]:
         "bom-only": (b"\xef\xbb\xbf\n", "is empty"),
         "binary": (bytes(rng.randrange(256) for _ in range(4096)) + b"\x00", "looks binary"),
         "nul-in-text": (b"# Title\n\nsome\x00text\n", "looks binary"),
-        "utf16": ("# Title\n\ntext\n".encode("utf-16"), "looks binary"),
+        "utf16": ("# Title\n\ntext\n".encode("utf-16-le"), "UTF-16 without a byte-order mark"),
         "mixed-encodings": ("# Café\n\n".encode() + "naïve".encode("latin-1"), "not UTF-8"),
         "lone-surrogate": (b"# T\n\n\xed\xa0\x80\n", "not UTF-8"),
         "huge": (b"# Huge\n\n" + b"x" * 300_000, "too large"),

@@ -1,0 +1,72 @@
+"""`evaluator gate`: the latest reviews against the team's thresholds, for CI (JUnit and SARIF files)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from evaluator.cli_options import DEFAULT_DB, CaseGlobOpt, DbOpt, FailOn, JunitOpt, MinCompletenessOpt, SarifOpt
+from evaluator.errors import EvaluatorError
+
+if TYPE_CHECKING:  # the gate reads the store (duckdb): `evaluator --help` should not pay for it
+    from evaluator.gate import GateResult
+
+
+def gate(
+    db: DbOpt = DEFAULT_DB,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Fail a design with a finding of this severity or worse.")
+    ] = FailOn.critical,
+    min_completeness: MinCompletenessOpt = None,
+    case: CaseGlobOpt = None,
+    junit: JunitOpt = None,
+    sarif: SarifOpt = None,
+) -> None:
+    """Check the latest review of each design against thresholds, for CI.
+
+    Exit status: 0 when every selected design passes, 1 when some fail, 2 on a usage or
+    configuration error, 3 when the store holds no review for a selected case (this wins over 1).
+    Example: evaluator gate --db evaluator.duckdb --fail-on critical --junit gate.xml --sarif gate.sarif
+    """
+    from evaluator.cli import err, reported
+    from evaluator.cli_output import print_gate
+    from evaluator.gate import GateOptions, evaluate
+
+    with reported(), _writing():
+        result = evaluate(db, GateOptions(fail_on.value, min_completeness, tuple(case or ())))
+        written = _write(result, junit, sarif)
+    print_gate(err, result, written)
+    raise typer.Exit(result.exit_code)
+
+
+def write_gate_files(db: Path, keys: list[str], junit: Path | None, sarif: Path | None) -> None:
+    """The gate's JUnit/SARIF files for the cases of a batch run (failing on critical findings)."""
+    from evaluator.cli import err, reported
+    from evaluator.gate import GateOptions, evaluate
+
+    with reported(), _writing():
+        for path in _write(evaluate(db, GateOptions(keys=tuple(keys))), junit, sarif):
+            err.print(f"{path} written", soft_wrap=True)
+
+
+def _write(result: GateResult, junit: Path | None, sarif: Path | None) -> list[Path]:
+    from evaluator.gate_reports import write_junit, write_sarif
+
+    writers: tuple[tuple[Path | None, Callable[[GateResult, Path], Path]], ...] = (
+        (junit, write_junit),
+        (sarif, write_sarif),
+    )
+    return [write(result, path) for path, write in writers if path]
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    """An output file that cannot be written is a usage error of one line, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise EvaluatorError(f"cannot write {exc.filename}: {exc.strerror} — check the output path") from None
