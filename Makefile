@@ -4,10 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+ASCIIDOCTOR := /usr/bin/asciidoctor
 # apt-get needs root: use sudo when not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo browser test test-fast lint clean report-bench
+.PHONY: setup demo browser asciidoctor test test-fast lint clean report-bench
 
 # llama-cpp-python is source-only on PyPI. It is built once (~20 min on 2 shared cores) into a
 # wheel folder outside the repository and installed from there. The build is portable AVX2, not
@@ -42,13 +43,16 @@ demo: $(STAMP)  ## review a sample case from datasets/ with the embedded model
 browser:  ## the system Chromium the report tests drive (Debian's package; installed only if missing)
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
-test: $(STAMP) browser  ## lint, type-check and run every test, the real-model ones included
+asciidoctor:  ## the AsciiDoc converter .adoc designs need (Debian's package; installed only if missing)
+	@test -x $(ASCIIDOCTOR) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends asciidoctor; }
+
+test: $(STAMP) browser asciidoctor  ## lint, type-check and run every test, the real-model ones included
 	$(BIN)/ruff check evaluator tests
 	$(BIN)/ruff format --check evaluator tests
 	$(BIN)/mypy
 	$(BIN)/pytest --durations=15
 
-test-fast: $(STAMP)  ## unit tests only: no model, no Chromium (seconds)
+test-fast: $(STAMP) asciidoctor  ## unit tests only: no model, no Chromium (seconds)
 	$(BIN)/pytest -m "not model and not browser"
 
 report-bench: $(STAMP)  ## time and size of the report at 10,000 and 100,000 synthetic reviews (needs ~1 GB of /tmp)

@@ -69,7 +69,10 @@ def _nothing_found(root: Path, seen: list[str]) -> str:
     if not seen:
         return f"no designs found in {root}: the folder holds no files — {NAMING_RULE}"
     shown = ", ".join(seen[:8]) + (f" and {len(seen) - 8} more" if len(seen) > 8 else "")
-    return f"no designs found in {root}: skipped {len(seen)} file(s) ({shown}) — {NAMING_RULE}; or list cases in a manifest"
+    return (
+        f"no designs found in {root}: skipped {len(seen)} file(s) ({shown}) — {NAMING_RULE}; "
+        "or list the cases in a manifest"
+    )
 
 
 def find_requirements(design: Path, root: Path) -> Path | None:

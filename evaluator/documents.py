@@ -204,9 +204,8 @@ def choose_title(text: str, sections: list[Section], path: Path, converter_title
     lines = text.split("\n")
     matter = front_matter_end(lines)
     for line in lines[1 : max(matter - 1, 1)]:
-        if match := _MATTER_TITLE.match(line):
-            if title := " ".join(match.group("title").split()):
-                return title
+        if (match := _MATTER_TITLE.match(line)) and (title := " ".join(match.group("title").split())):
+            return title
     if converter_title and converter_title.strip():
         return " ".join(converter_title.split())
     for section in sections:

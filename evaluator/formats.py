@@ -79,7 +79,7 @@ def convert(
     title = None
     if fmt == "docx":
         title = _check_docx(path, data, role, max_bytes)
-    elif fmt == "pdf" and not data.lstrip()[:5] == b"%PDF-":
+    elif fmt == "pdf" and data.lstrip()[:5] != b"%PDF-":
         raise DocumentError(f"{role} file {path} is not a PDF (no %PDF header) — export it again")
     payload, worker_fmt, tool = data, fmt, ""
     if fmt in ("rst", "asciidoc"):

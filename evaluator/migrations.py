@@ -250,8 +250,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     (
         "document source format",
         """
-        ALTER TABLE documents ADD COLUMN source_format VARCHAR;  -- 'markdown', or 'docx', 'pdf', 'html', 'rst', 'asciidoc'
-        ALTER TABLE documents ADD COLUMN converter VARCHAR;      -- e.g. 'markitdown 0.1.9'; NULL when read as it is
+        -- 'markdown', or what it was converted from: 'docx', 'pdf', 'html', 'rst', 'asciidoc'
+        ALTER TABLE documents ADD COLUMN source_format VARCHAR;
+        ALTER TABLE documents ADD COLUMN converter VARCHAR;  -- e.g. 'markitdown 0.1.9'; NULL when read as it is
         """,
     ),
 ]
