@@ -214,7 +214,8 @@ def plan_batch(cases: list[Case], options: BatchOptions, fingerprint: str, store
     plan = Plan([], [])
     for case in cases:
         if case.requirements is None:
-            plan.settled.append(CaseOutcome(case, "skipped", "no requirements.md or docs/requirements.md found for it"))
+            missing = "no requirements.md or docs/requirements.md (nor .docx, .pdf, .html, .rst, .adoc) found for it"
+            plan.settled.append(CaseOutcome(case, "skipped", missing))
             continue
         try:
             requirements = read_document(case.requirements, role="requirements", max_bytes=options.max_bytes)

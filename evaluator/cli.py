@@ -17,9 +17,11 @@ import typer
 from rich.console import Console
 
 from evaluator import __version__, cli_coverage, cli_gate, cli_status
+from evaluator.cli_help import plain_help_labels
 from evaluator.cli_options import (
     DEFAULT_DB,
     BackendOpt,
+    BatchFolderArg,
     CaseTimeoutOpt,
     DbOpt,
     DesignOpt,
@@ -44,7 +46,6 @@ from evaluator.cli_options import (
     TrendFormat,
     parallel_count,
 )
-from evaluator.cli_help import plain_help_labels
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.profiles import DEFAULT_PROFILE
 
@@ -126,8 +127,8 @@ def review(
     Example: evaluator review -r docs/requirements.md -d tech-design.md -o tech-design-review.md
     """
     from evaluator.api import review_files
-    from evaluator.cli_output import print_cost
     from evaluator.backends import Sampling
+    from evaluator.cli_output import print_cost
     from evaluator.render import render_markdown
     from evaluator.reviewer import ReviewSettings
 
@@ -205,7 +206,7 @@ def convert(
 
 @app.command()
 def batch(
-    folder: Annotated[Path, typer.Argument(help="Folder of designs (tech-design.EXT or *-design.EXT) and requirements.")],
+    folder: BatchFolderArg,
     db: DbOpt = DEFAULT_DB,
     manifest: ManifestOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Review at most N cases in this run.")] = None,

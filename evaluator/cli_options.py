@@ -31,11 +31,12 @@ PromptsOpt = Annotated[
     typer.Option("--prompts-dir", help="Folder of your own templates/profiles; they override the built-in ones."),
 ]
 _FORMATS = "markdown, .docx, .pdf, .html, .rst, .adoc"
-RequirementsOpt = Annotated[
-    Path, typer.Option("--requirements", "-r", help=f"The requirements document ({_FORMATS}).")
-]
+RequirementsOpt = Annotated[Path, typer.Option("--requirements", "-r", help=f"The requirements document ({_FORMATS}).")]
 DesignOpt = Annotated[Path, typer.Option("--design", "-d", help=f"The technical design to review ({_FORMATS}).")]
 IngestPathsArg = Annotated[list[Path], typer.Argument(help=f"Review files ({_FORMATS}), or folders of them.")]
+BatchFolderArg = Annotated[
+    Path, typer.Argument(help="Folder of designs (tech-design.EXT or *-design.EXT) and requirements.")
+]
 ManifestOpt = Annotated[
     Path | None,
     # Rich markup eats an unescaped [[case]]: the help shows it escaped.

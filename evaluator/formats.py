@@ -170,7 +170,8 @@ def _check_output(text: str, fmt: str, path: Path, role: str, max_bytes: int) ->
     if size > max_bytes:
         raise DocumentError(
             f"{role} file {path} converts to {size:,} bytes of markdown, the limit is {max_bytes:,} — "
-            "split it or raise --max-bytes"
+            "split it or raise the limit",
+            settings=("max_bytes",),
         )
 
 

@@ -25,6 +25,7 @@ from evaluator.store import query
 FailOn = Literal["critical", "recommendation"]
 CaseStatus = Literal["pass", "fail", "missing"]
 
+
 @dataclass(frozen=True)
 class GateOptions:
     """The thresholds and the cases they apply to (``cases``: globs; ``keys``: exact case keys)."""

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from evaluator import batch as batch_module
 from evaluator import formats
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
@@ -17,7 +16,6 @@ from evaluator.cli import app
 from evaluator.ingest import case_key_for, ingest
 from evaluator.render import render_markdown
 from evaluator.store import query
-from tests.conftest import valid_output
 from tests.doc_fixtures import REQUIREMENTS_PARAGRAPHS, docx_bytes, pdf_bytes, write_design
 
 runner = CliRunner()
@@ -25,8 +23,8 @@ FORMATS = ["md", "docx", "pdf", "html", "rst", "adoc"]
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch_module, "open_backend", lambda options: FakeBackend([valid_output] * 50))
+def fake() -> FakeBackend:
+    return FakeBackend.answering()
 
 
 def _mixed(root: Path) -> Path:
@@ -83,9 +81,9 @@ def test_a_folder_with_nothing_to_review_says_what_it_saw_and_the_rule(tmp_path:
     assert not (tmp_path / "e.duckdb").exists()  # nothing opened or written
 
 
-def test_a_mixed_batch_reviews_every_design_and_the_hostile_one_fails_alone(fake: None, tmp_path: Path) -> None:
+def test_a_mixed_batch_reviews_every_design_and_the_hostile_one_fails_alone(fake: FakeBackend, tmp_path: Path) -> None:
     root, db = _mixed(tmp_path / "cases"), tmp_path / "e.duckdb"
-    summary = run_batch(discover(root), BatchOptions(db=db))
+    summary = run_batch(discover(root), BatchOptions(db=db), backend=fake)
     status = {o.case.key: (o.status, o.message) for o in summary.outcomes}
     failed = status.pop("hostile/tech-design.pdf")
     assert failed[0] == "failed" and "has no text layer" in failed[1]
@@ -98,21 +96,21 @@ def test_a_mixed_batch_reviews_every_design_and_the_hostile_one_fails_alone(fake
     assert rows[str(root / "adoc" / "tech-design.adoc")].startswith("asciidoc / asciidoctor ")
     [markdown] = query(db, "SELECT markdown FROM latest_reviews WHERE case_key = 'docx/tech-design.docx'")[1][0]
     assert "line numbers refer to the markdown converted from tech-design.docx by markitdown" in markdown
-    again = run_batch(discover(root), BatchOptions(db=db))
+    again = run_batch(discover(root), BatchOptions(db=db), backend=fake)
     assert again.count("cached") == len(FORMATS) + 1
 
 
 def test_a_new_converter_version_is_a_new_cache_key(
-    fake: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, db = tmp_path / "cases", tmp_path / "e.duckdb"
     (root / "docs").mkdir(parents=True)
     (root / "docs" / "requirements.md").write_text("# R\n\nFR-1: accept applications asynchronously.\n")
     write_design(root / "a", "docx")
-    assert run_batch(discover(root), BatchOptions(db=db)).count("ok") == 1
-    assert run_batch(discover(root), BatchOptions(db=db)).count("cached") == 1
+    assert run_batch(discover(root), BatchOptions(db=db), backend=fake).count("ok") == 1
+    assert run_batch(discover(root), BatchOptions(db=db), backend=fake).count("cached") == 1
     monkeypatch.setattr(formats, "_version", lambda package: "99.0")
-    assert run_batch(discover(root), BatchOptions(db=db)).count("ok") == 1
+    assert run_batch(discover(root), BatchOptions(db=db), backend=fake).count("ok") == 1
 
 
 def test_reviews_in_other_formats_are_ingested(tmp_path: Path) -> None:
@@ -154,13 +152,14 @@ def test_batch_help_shows_the_manifest_format_and_no_type_labels() -> None:
     assert "<list[" not in ingest_help and "PATH..." in ingest_help
 
 
-def test_cli_batch_writes_junit_and_sarif_for_its_cases(fake: None, tmp_path: Path) -> None:
+def test_cli_batch_writes_junit_and_sarif_for_its_cases(tmp_path: Path) -> None:
     root, db = tmp_path / "cases", tmp_path / "e.duckdb"
     (root / "docs").mkdir(parents=True)
     (root / "docs" / "requirements.md").write_text("# R\n\nFR-1: accept applications asynchronously.\n")
     write_design(root / "a", "html")
     junit, sarif = tmp_path / "gate.xml", tmp_path / "gate.sarif"
-    args = ["batch", str(root), "--db", str(db), "--parallel", "1", "--junit", str(junit), "--sarif", str(sarif)]
+    args = ["batch", str(root), "--db", str(db), "--backend", "fake", "--parallel", "1"]
+    args += ["--junit", str(junit), "--sarif", str(sarif)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     from junitparser import JUnitXml

@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import jsonschema
 import pytest
 from junitparser import Error, Failure, JUnitXml
@@ -104,23 +103,39 @@ def test_sarif_is_valid_2_1_0_with_one_result_per_finding_and_stable_fingerprint
     assert len(set(prints)) == 3
 
 
-def test_sarif_uses_check_ids_and_evidence_lines_when_findings_have_them(db: Path) -> None:
-    # The columns the grounded review adds to findings; the gate reads them when they exist.
-    with duckdb.connect(str(db)) as con:
-        con.execute("ALTER TABLE findings ADD COLUMN check_id VARCHAR")
-        con.execute("ALTER TABLE findings ADD COLUMN requirement_id VARCHAR")
-        con.execute("ALTER TABLE findings ADD COLUMN evidence_line INTEGER")
-        con.execute("UPDATE findings SET check_id = 'pii-plain-text', evidence_line = 12 WHERE severity = 'critical'")
-        con.execute("UPDATE findings SET requirement_id = 'FR-2', evidence_line = 4 WHERE severity = 'recommendation'")
-    log = sarif(evaluate(db, GateOptions(cases=("team/bad/*", "team/word/*"))))
+def test_sarif_uses_check_and_requirement_ids_and_evidence_lines(tmp_path: Path) -> None:
+    db = tmp_path / "grounded.duckdb"
+    check = Finding(
+        severity="critical", title="PAN stored in plain text", source="check", check_id="pii-plain-text",
+        requirement_id="NFR-3", line_start=12, line_end=14,
+    )  # fmt: skip
+    coverage = Finding(severity="recommendation", title="FR-2 not addressed", source="coverage", requirement_id="FR-2")
+    located = Finding(severity="suggestion", title="Add a diagram", line_start=4)
+    converted = Finding(severity="critical", title="No auth", check_id="authn", line_start=7, line_end=7)
+    with Store(db) as store:
+        run = store.begin_run("batch", "x")
+        _save(
+            store, run, "team/bad/tech-design.md", Review(title="Bad", profile="p", findings=[check, coverage, located])
+        )
+        _save(
+            store,
+            run,
+            "team/word/tech-design.docx",
+            Review(title="Word", profile="p", findings=[converted]),
+            fmt="docx",
+        )
+    log = sarif(evaluate(db))
     jsonschema.Draft4Validator(SCHEMA).validate(log)
     results = log["runs"][0]["results"]
-    assert [r["ruleId"] for r in results] == ["pii-plain-text", "FR-2", "pii-plain-text"]
+    # rule id: the check, else the requirement, else a slug of the title
+    assert [r["ruleId"] for r in results] == ["pii-plain-text", "FR-2", "add-a-diagram", "authn"]
     regions = [r["locations"][0]["physicalLocation"].get("region") for r in results]
-    # The .docx design's line is the converted markdown's: the whole file, the line said in the message.
-    assert regions == [{"startLine": 12, "endLine": 12}, {"startLine": 4, "endLine": 4}, None]
-    assert "line 12 of the markdown converted from this docx file" in results[2]["message"]["text"]
-    assert [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]] == ["pii-plain-text", "FR-2"]
+    # No line: the whole file. The .docx design's line is the converted markdown's: the whole file,
+    # the line said in the message.
+    assert regions == [{"startLine": 12, "endLine": 14}, None, {"startLine": 4, "endLine": 4}, None]
+    assert "line 7 of the markdown converted from this docx file" in results[3]["message"]["text"]
+    rules = [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]]
+    assert rules == ["pii-plain-text", "FR-2", "add-a-diagram", "authn"]
 
 
 def test_cli_gate_writes_junit_and_sarif_and_exits_1(db: Path, tmp_path: Path) -> None:
