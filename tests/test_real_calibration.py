@@ -90,3 +90,12 @@ def test_cli_calibrate_resumes_from_the_store(real_batch: SharedBatch, tmp_path:
         app, ["sql", "SELECT point FROM calibration_trends ORDER BY point", "--db", str(db), "--format", "json"]
     )
     assert [r["point"] for r in json.loads(points.stdout)] == [1, 2]
+
+
+def test_the_grounded_review_finds_the_planted_defects_and_spares_the_sound_designs(real_batch: SharedBatch) -> None:
+    """With the embedded model the findings come from the analyses, so they can be held to the targets."""
+    m = real_batch.calibration.metrics
+    assert m.blocking_recall is not None and m.blocking_recall >= 0.85
+    assert m.sound_findings["critical"] == 0 and m.sound_max_recommendations <= 2
+    assert m.sound_first is True
+    assert m.evidence_located_share == 1.0  # every coverage and check finding cites a passage at its lines

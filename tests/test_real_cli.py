@@ -21,6 +21,7 @@ from evaluator.documents import read_document
 from evaluator.models import resolve_model
 from evaluator.profiles import load_profile
 from evaluator.prompts import Prompts
+from evaluator.reviewer import Reviewer
 from tests.netguard import NetworkGuard, guarded
 from tests.real import check_format, sample_cases
 from tests.test_cli import cost_line
@@ -44,12 +45,10 @@ def test_review_of_the_smallest_sample_with_the_network_refused(
     text = out.read_text(encoding="utf-8")
     check_format(text)
     prompt, cached, completion = cost_line(result.stderr)
-    # A one-pass review's prompt is the review template around both documents (a retry sends it again).
+    # A grounded review's one prompt is the prose pass over the analyses' results (a retry sends it again).
     req, des = read_document(requirements), read_document(design)
-    messages = Prompts().messages(
-        "review.md.j2", profile=load_profile(), requirements=req.text, design=des.text, design_title=des.title
-    )
-    assert "design reviewed in one pass" in text.rsplit("<!--", 1)[1]
+    messages = Reviewer(real_model, load_profile(), Prompts()).prose_messages(req, des)
+    assert "grounded review: analyses plus 1 model pass" in text.rsplit("<!--", 1)[1]
     one = real_model.count_tokens(messages)
     assert prompt in (one, 2 * one) and cached < one  # a fresh process: at most the retry reuses the prompt
     assert 0 < completion <= (prompt // one) * 2048
