@@ -28,6 +28,8 @@ from evaluator.text import quote_found
 
 _EXCERPT = 110
 _RUN = 5  # words in a row that make a sentence about this design
+_MIN_WORDS = 6
+_ID_LIKE = re.compile(r"\b[A-Z][A-Z0-9]{0,7}[-_]\d+(?:\.\d+)*\b")
 _BLOCKING = ("critical", "recommendation")
 
 
@@ -56,7 +58,13 @@ class Composer:
     # --- grounding of model text ---------------------------------------------------------------
 
     def grounded(self, text: str) -> bool:
-        """Whether ``text`` names a requirement id, a section, an identifier or a run of words of this design."""
+        """Whether ``text`` says something about this design: at least six words, no invented
+        requirement id, and it names a requirement id, a section, an identifier or a run of
+        five words of the design."""
+        if len(text.split()) < _MIN_WORDS:
+            return False  # "4 Data": a heading alone says nothing
+        if any(i not in self._ids for i in _ID_LIKE.findall(text)):
+            return False  # "SIS-3: …": an id the requirements do not have
         low = text.lower()
         if any(re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text) for i in self._ids):
             return True
@@ -190,8 +198,8 @@ class Composer:
             elif r.status == "absent":
                 facts.append(f"Not shown in the design: {r.check.question}")
             else:
-                facts.append(f"{r.check.area} addressed in {where(p) if p else 'the design'}.")
-        return facts
+                facts.append(f"Addressed ({r.check.id.replace('-', ' ')}): {where(p) if p else 'the design'}.")
+        return _unique(facts)
 
     def _nearest(self, asks: str) -> str:
         hits = self.g.retriever.search(content_stems(asks), 1)

@@ -106,7 +106,11 @@ def test_requirements_are_traced_and_gaps_are_findings(profile: Profile, prompts
 
 def test_generic_model_prose_is_replaced_and_grounded_prose_kept(profile: Profile, prompts: Prompts) -> None:
     prose = _prose(
-        strengths=["Alabama and Bangladesh", "The Security section validates OAuth2 JWT access tokens"],
+        strengths=[
+            "Alabama and Bangladesh",
+            "The Security section validates OAuth2 JWT access tokens",
+            "SEC-9 is met by the Security section of the design",  # an id the requirements do not have
+        ],
         section_reviews={s.key: "Looks fine overall." for s in profile.sections},
         alternative_approaches=["Consider microservices."],
         next_steps=["Write better documentation."],
@@ -115,6 +119,7 @@ def test_generic_model_prose_is_replaced_and_grounded_prose_kept(profile: Profil
         doc(REQUIREMENTS), doc(DESIGN, "tech-design.md")
     )
     assert "Alabama and Bangladesh" not in review.strengths
+    assert not any("SEC-9" in s for s in review.strengths)
     assert "The Security section validates OAuth2 JWT access tokens" in review.strengths
     assert all("Looks fine overall." not in s.feedback for s in review.sections)
     assert "Consider microservices." not in review.alternative_approaches
@@ -197,12 +202,14 @@ def test_schema_violation_is_reported_with_its_location(profile: Profile, prompt
 
 
 def test_duplicated_items_from_a_looping_model_are_dropped_and_noted(profile: Profile, prompts: Prompts) -> None:
-    looping = _prose(strengths=["The Security section is clear", "the security  section is clear", "Uses JWT"])
+    looping = _prose(
+        strengths=["The Security section is clear and specific", "the security  section is clear and specific", "JWT"]
+    )
     review = _reviewer(FakeBackend([looping]), profile, prompts, questions=False).review(
         doc(REQUIREMENTS), doc(DESIGN, "d.md")
     )
     assert review.processing is not None and review.processing.repairs == ["1 duplicate strengths"]
-    assert review.strengths.count("The Security section is clear") == 1
+    assert review.strengths.count("The Security section is clear and specific") == 1
 
 
 def test_a_design_of_any_length_fits_the_context(profile: Profile, prompts: Prompts) -> None:
