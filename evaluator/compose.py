@@ -167,10 +167,10 @@ class Composer:
         for section in self.profile.sections:
             facts = self._business() if section.key == "business_requirements" else self._section_facts(section.key)
             prose = model.get(section.key, "") if isinstance(model, dict) else ""
-            text = " ".join(([prose.strip()] if prose and self.grounded(prose) else []) + facts)
-            result.append(
-                SectionFeedback(key=section.key, title=section.title, feedback=text or self._nearest(section.asks))
-            )
+            parts = ([prose.strip()] if prose and self.grounded(prose) else []) + facts
+            if not any(self.grounded(p) or re.search(r"\blines? \d", p) for p in parts):
+                parts.append(self._nearest(section.asks))  # every entry points into this design
+            result.append(SectionFeedback(key=section.key, title=section.title, feedback=" ".join(parts)))
         return result
 
     def _business(self) -> list[str]:
@@ -204,9 +204,10 @@ class Composer:
     def _nearest(self, asks: str) -> str:
         hits = self.g.retriever.search(content_stems(asks), 1)
         if not hits:
-            return "The design has no passage on this topic."
+            headings = [p.text for p in self.g.passages if p.kind == "heading"][1:6]
+            return f"None of the design's sections ({'; '.join(headings) or 'it has none'}) covers this topic."
         p = hits[0][0]
-        return f"No check covers this area; the nearest passage is {where(p)}: “{excerpt(p)}”."
+        return f"The design's nearest passage on this is {where(p)}: “{excerpt(p)}”."
 
     def missing_elements(self) -> list[str]:
         """Requirements not addressed and checks the design is silent on."""

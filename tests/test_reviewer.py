@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -240,3 +241,16 @@ def test_a_review_past_its_timeout_fails_without_retry(profile: Profile, prompts
     with pytest.raises(GenerationError, match=r"timed out: the review took longer than 0 s"):
         _reviewer(backend, profile, prompts, timeout_s=0, questions=False).review(doc(REQUIREMENTS), doc(DESIGN))
     assert len(backend.calls) == 1 and backend.calls[0].sampling.temperature == 0
+
+
+def test_every_strength_and_section_entry_points_into_this_design(profile: Profile, prompts: Prompts) -> None:
+    generic = _prose(
+        strengths=["Great design overall with clear structure"],
+        section_reviews={s.key: "This area looks reasonable and well thought out." for s in profile.sections},
+    )
+    design = doc(DESIGN, "tech-design.md")
+    review = _reviewer(FakeBackend([generic] * 5), profile, prompts).review(doc(REQUIREMENTS), design)
+    headings = [line.lstrip("# ") for line in DESIGN.splitlines() if line.startswith("#")]
+    for text in [*review.strengths, *(s.feedback for s in review.sections)]:
+        names = re.search(r"\bR\d+\b|\blines? \d+", text) or any(h in text for h in headings)
+        assert names, text
