@@ -7,7 +7,16 @@ CHROMIUM := /usr/bin/chromium
 # apt-get needs root: use sudo when not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo browser test test-fast lint clean
+.PHONY: setup demo browser llama-server test test-fast lint clean
+
+# llama.cpp's own llama-server, built from the sources vendored in the llama-cpp-python sdist
+# (the only download: that sdist, from PyPI), cached outside the repository so every checkout
+# and every `make test` reuses it. The server tests find it through EVALUATOR_LLAMA_SERVER.
+LLAMA_CPP_VERSION ?= 0.3.36
+EVALUATOR_CACHE   ?= $(HOME)/.cache/evaluator
+LLAMA_SERVER_DIR  := $(EVALUATOR_CACHE)/llama-server-$(LLAMA_CPP_VERSION)
+LLAMA_SERVER      := $(LLAMA_SERVER_DIR)/llama-server
+export EVALUATOR_LLAMA_SERVER := $(LLAMA_SERVER)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,14 +36,20 @@ demo: $(STAMP)  ## review a sample case from datasets/ with the embedded model
 browser:  ## the system Chromium the report tests drive (Debian's package; installed only if missing)
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
-test: $(STAMP) browser  ## lint, type-check and run every test, the real-model ones included
+$(LLAMA_SERVER):
+	LLAMA_CPP_VERSION=$(LLAMA_CPP_VERSION) PYTHON=$(PYTHON) \
+	  scripts/build-llama-server.sh $(LLAMA_SERVER_DIR)
+
+llama-server: $(LLAMA_SERVER)  ## build llama.cpp's llama-server from the llama-cpp-python sdist (~10 min, cached)
+
+test: $(STAMP) browser $(LLAMA_SERVER)  ## lint, type-check and run every test, the real-model ones included
 	$(BIN)/ruff check evaluator tests
 	$(BIN)/ruff format --check evaluator tests
 	$(BIN)/mypy
 	$(BIN)/pytest --durations=15
 
-test-fast: $(STAMP)  ## unit tests only: no model, no Chromium (seconds)
-	$(BIN)/pytest -m "not model and not browser"
+test-fast: $(STAMP)  ## unit tests only: no model, no Chromium, no llama-server (seconds)
+	$(BIN)/pytest -m "not model and not browser and not server"
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix evaluator tests

@@ -15,10 +15,12 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from evaluator.backends.base import Generation, Sampling
+from evaluator.backends.base import Generation, ModelInfo, Sampling
 from evaluator.backends.endpoint import (
     DeadlineReached,
     Endpoint,
@@ -59,6 +61,7 @@ class HttpOptions:
     slots: int | None = None
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
     outage_s: float = DEFAULT_OUTAGE_S
+    min_ctx: int = 0  # the smallest context per request a review can use; a server with less is refused
 
     def api_key(self) -> str:
         """The key from the named environment variable ('' when none is named)."""
@@ -96,6 +99,11 @@ class OpenAIBackend:
         self.parallel = self.pool.total_slots
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    @property
+    def info(self) -> ModelInfo:
+        """The served model: its id, digest where the server gives one, context, server kind and version."""
+        return ModelInfo(name=self.name, digest=self.digest, n_ctx=self.n_ctx, kind=self.kind, version=self.version)
 
     @property
     def endpoints(self) -> list[Endpoint]:
@@ -247,4 +255,47 @@ def open_http_backend(
         raise
 
 
-__all__ = ["ContextError", "HttpOptions", "OpenAIBackend", "open_http_backend"]
+class HttpFactory:
+    """The :class:`~evaluator.backends.base.BackendFactory` of the HTTP backend.
+
+    The endpoints are probed once, the first time the model is asked about or opened, and
+    the same connections serve the run; ``open`` closes them when its context exits.
+    """
+
+    def __init__(self, options: HttpOptions, transport: TransportFactory | None = None) -> None:
+        self.options = options
+        self._transport = transport
+        self._backend: OpenAIBackend | None = None
+
+    def backend(self) -> OpenAIBackend:
+        """The probed backend (probing on first use; raises ModelError or ContextError)."""
+        if self._backend is None:
+            self._backend = open_http_backend(
+                self.options, required_ctx=self.options.min_ctx, transport=self._transport
+            )
+        return self._backend
+
+    def model_info(self) -> ModelInfo:
+        """What the servers serve; probes them the first time."""
+        return self.backend().info
+
+    def memory(self) -> None:
+        """Nothing is loaded in this process."""
+        return None
+
+    def slots(self) -> int:
+        """Requests the servers take at once, all together (the batch's parallelism)."""
+        return self.backend().parallel
+
+    @contextmanager
+    def open(self, parallel: int = 1) -> Iterator[OpenAIBackend]:
+        """The backend over every endpoint; ``parallel`` is not needed (the servers' slots decide)."""
+        backend = self.backend()
+        try:
+            yield backend
+        finally:
+            backend.close()
+            self._backend = None
+
+
+__all__ = ["ContextError", "HttpFactory", "HttpOptions", "OpenAIBackend", "open_http_backend"]
