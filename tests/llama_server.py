@@ -68,6 +68,12 @@ class LlamaServer:
         return self.log.read_text(errors="replace").count("stop processing: n_tokens")
 
 
+def model_id(server: LlamaServer) -> str:
+    """The model id the server lists (llama-server: the GGUF file name)."""
+    data = httpx.get(f"{server.url}/v1/models", timeout=10, trust_env=False).json()
+    return str(data["data"][0]["id"])
+
+
 def free_port() -> int:
     """A port nothing listens on now."""
     with socket.socket() as sock:
