@@ -18,12 +18,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from evaluator.backends.base import Backend, Sampling
-from evaluator.documents import Document
-from evaluator.errors import ContextError, GenerationError
-from evaluator.profiles import Profile
+from evaluator.backends.base import Backend, BackendFactory, Sampling
+from evaluator.cases import Case
+from evaluator.documents import Document, read_document
+from evaluator.errors import ContextError, DocumentError, GenerationError
+from evaluator.offline import enforce_offline
+from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.prompts import Message, Prompts
 from evaluator.review import draft_model, generation_schema
 from evaluator.reviewer import Reviewer, ReviewSettings
@@ -64,6 +67,33 @@ class _Case:
     requirements: Document
     design: Document
     messages: list[Message]
+
+
+def bench_servers(
+    cases: list[Case],
+    factory: BackendFactory,
+    settings: ReviewSettings,
+    progress: Callable[[str], None],
+    *,
+    profile: str = DEFAULT_PROFILE,
+    prompts_dir: Path | None = None,
+) -> ServerBenchReport:
+    """Read ``cases``, open ``factory`` (the servers) and measure them; see :func:`run_server_bench`."""
+    enforce_offline()
+    reviewer_profile = load_profile(profile, prompts_dir)
+    prompts = Prompts(prompts_dir)
+    docs = [
+        (read_document(c.requirements, role="requirements"), read_document(c.design, role="design"))
+        for c in cases
+        if c.requirements is not None
+    ]
+    if not docs:
+        raise DocumentError("no case with a requirements document to measure with", settings=("cases",))
+    progress("probing the servers")
+    with factory.open() as backend:
+        return run_server_bench(
+            backend, docs, profile=reviewer_profile, prompts=prompts, settings=settings, progress=progress
+        )
 
 
 def run_server_bench(

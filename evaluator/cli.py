@@ -38,6 +38,15 @@ from evaluator.cli_options import (
     TrendFormat,
     parallel_count,
 )
+from evaluator.cli_server import FLAGS as SERVER_FLAGS
+from evaluator.cli_server import (
+    AllowRemoteOpt,
+    ApiKeyEnvOpt,
+    EndpointOpt,
+    NGpuLayersOpt,
+    TrustEnvOpt,
+    model_options,
+)
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.profiles import DEFAULT_PROFILE
 
@@ -59,7 +68,7 @@ FLAGS = {
     "backend": "--backend", "model": "--model", "n_ctx": "--n-ctx", "parallel": "--parallel", "db": "--db",
     "max_bytes": "--max-bytes", "max_cases": "--max-cases", "case_key": "--case-key", "since": "--since",
     "cases": "--case/--cases",
-}  # fmt: skip
+} | SERVER_FLAGS  # fmt: skip
 
 
 @contextmanager
@@ -85,11 +94,24 @@ def _spinner() -> Iterator[Callable[[str], None]]:
         status.stop()
 
 
-def _factory(backend: str, model: str | None, n_ctx: int | None, threads: int | None) -> BackendFactory:
-    from evaluator.backends import ModelOptions, backend_factory
+def _factory(backend: str, model: str | None, n_ctx: int | None, threads: int | None, **server: Any) -> BackendFactory:
+    """The backend factory the options name (``server``: the keywords of :func:`model_options`)."""
+    from evaluator.backends import backend_factory
 
     with reported():
-        return backend_factory(ModelOptions(model, n_ctx, threads, backend))
+        return backend_factory(model_options(backend, model, n_ctx, threads, **server))
+
+
+def _server(
+    endpoint: list[str] | None, api_key_env: str | None, allow_remote: bool, trust_env: bool, n_gpu_layers: int
+) -> dict[str, Any]:
+    return {
+        "endpoints": endpoint,
+        "api_key_env": api_key_env,
+        "allow_remote": allow_remote,
+        "trust_env": trust_env,
+        "n_gpu_layers": n_gpu_layers,
+    }
 
 
 @app.command()
@@ -112,6 +134,11 @@ def review(
     ] = 2048,
     prompts_dir: PromptsOpt = None,
     max_bytes: MaxBytesOpt = 2_000_000,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    trust_env: TrustEnvOpt = False,
+    n_gpu_layers: NGpuLayersOpt = 0,
 ) -> None:
     """Review one design against its requirements, in the reviewer's markdown format.
 
@@ -123,7 +150,8 @@ def review(
     from evaluator.reviewer import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
-    factory = _factory(backend, model, n_ctx, threads)
+    server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+    factory = _factory(backend, model, n_ctx, threads, max_tokens=max_tokens, **server)
     with reported():
         try:
             with _spinner() as update:
@@ -229,6 +257,11 @@ def batch(
         int, typer.Option("--max-cases", min=1, help="Refuse a folder with more designs than this; nothing is written.")
     ] = 10_000,
     parallel: ParallelOpt = "auto",
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    trust_env: TrustEnvOpt = False,
+    n_gpu_layers: NGpuLayersOpt = 0,
 ) -> None:
     """Review every design of a folder into a DuckDB file; re-run the same command to resume.
 
@@ -243,7 +276,8 @@ def batch(
     options = _batch_options(
         db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, max_bytes=max_bytes, max_cases=max_cases
     )
-    factory = _factory(backend, model, n_ctx, threads)
+    server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+    factory = _factory(backend, model, n_ctx, threads, max_tokens=max_tokens, parallel=options.parallel, **server)
     with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
         cases = from_manifest(manifest) if manifest else discover(folder)
         summary = run_batch(
@@ -272,6 +306,11 @@ def calibrate(
     prompts_dir: PromptsOpt = None,
     parallel: ParallelOpt = "auto",
     output_format: Annotated[TrendFormat, typer.Option("--format", "-f", help="Output format.")] = TrendFormat.table,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    trust_env: TrustEnvOpt = False,
+    n_gpu_layers: NGpuLayersOpt = 0,
 ) -> None:
     """Review a dataset with planted defects and measure how well the model found them.
 
@@ -284,7 +323,8 @@ def calibrate(
     from evaluator.cli_output import BatchProgress, StopFlag, print_calibration, print_summary
 
     options = _batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
-    factory = _factory(backend, model, n_ctx, threads)
+    server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+    factory = _factory(backend, model, n_ctx, threads, max_tokens=max_tokens, parallel=options.parallel, **server)
     with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
         result = run_calibration(dataset, options, backend=factory, observer=progress, should_stop=stop.is_set)
     print_summary(err, result.batch, db)
@@ -435,14 +475,25 @@ def bench(
     max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
     naive: Annotated[bool, typer.Option(help="Also time one `evaluator review` process per case.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    trust_env: TrustEnvOpt = False,
+    n_gpu_layers: NGpuLayersOpt = 0,
 ) -> None:
     """Measure raw engine speed, the review pipeline (one case at a time and --parallel together),
     grammar cost, KV-cache reuse and memory, against a naive one-process-per-case loop.
 
     Everything is measured side by side in one run (these machines are noisy): compare the
-    ratios, not single times. Takes minutes: each case is a full review.
+    ratios, not single times. Takes minutes: each case is a full review. With --endpoint:
+    the servers alone at 1/2/4/8 requests in flight beside the pipeline through them.
     """
     import json
+
+    if endpoint:
+        server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+        factory = _factory("llama-cpp", model, n_ctx, threads, parallel=parallel_count(parallel), **server)
+        return _bench_servers(factory, cases, max_cases, max_tokens, as_json)
 
     from evaluator.backends import ModelOptions
     from evaluator.bench import BenchOptions, run_bench
@@ -465,6 +516,22 @@ def bench(
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print_bench(report)
+
+
+def _bench_servers(factory: BackendFactory, cases: Path, max_cases: int, max_tokens: int, as_json: bool) -> None:
+    import json
+
+    from evaluator.bench_server import bench_servers
+    from evaluator.cases import discover
+    from evaluator.cli_server import print_server_bench
+    from evaluator.reviewer import ReviewSettings
+
+    with reported(), _spinner() as update:
+        report = bench_servers(discover(cases)[:max_cases], factory, ReviewSettings(max_tokens=max_tokens), update)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_server_bench(report)
 
 
 def _version(value: bool) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from evaluator.backends.fake import FakeBackend
@@ -13,13 +11,13 @@ from evaluator.errors import ContextError
 from evaluator.profiles import Profile
 from evaluator.prompts import Prompts
 from evaluator.reviewer import ReviewSettings
-from tests.conftest import doc, valid_output
+from tests.conftest import doc
 
 
 def test_the_server_alone_and_the_pipeline_send_the_same_prompts(
     profile: Profile, prompts: Prompts, requirements: Document, design: Document
 ) -> None:
-    backend = FakeBackend(itertools.repeat(valid_output))
+    backend = FakeBackend.answering()
     too_long = doc("# Huge\n\n" + "word " * 40_000, "huge.md")
     report = run_server_bench(
         backend,
@@ -40,7 +38,7 @@ def test_the_server_alone_and_the_pipeline_send_the_same_prompts(
 
 
 def test_no_case_that_fits_one_pass_is_a_one_line_error(profile: Profile, prompts: Prompts) -> None:
-    backend = FakeBackend(itertools.repeat(valid_output), n_ctx=600)
+    backend = FakeBackend.answering(n_ctx=600)
     with pytest.raises(ContextError, match="no case fits one review pass in a 600-token context"):
         run_server_bench(
             backend,

@@ -10,10 +10,10 @@ import pytest
 
 from evaluator.backends.base import Sampling
 from evaluator.backends.endpoint import check_url
+from evaluator.backends.fake import schema_instance
 from evaluator.backends.openai_http import HttpOptions, OpenAIBackend, open_http_backend
 from evaluator.errors import ContextError, GenerationError, ModelError
 from evaluator.reviewer import Reviewer, ReviewSettings
-from tests.conftest import instance_for
 from tests.fake_server import FakeServer, transports
 
 A, B = "http://127.0.0.1:8081", "http://127.0.0.1:8082"
@@ -198,7 +198,7 @@ def test_replies_are_validated_and_retried_by_the_reviewer(profile, prompts, req
         if "mark" in json.dumps(body.get("json_schema")):
             return '{"mark": "zq-7"}'
         scripted = next(answers, None)
-        return scripted if scripted is not None else json.dumps(instance_for(body["json_schema"]))
+        return scripted if scripted is not None else json.dumps(schema_instance(body["json_schema"]))
 
     server = FakeServer(answer=answer, n_ctx=8192)
     backend = open_backend({A: server})

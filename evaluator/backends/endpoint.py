@@ -55,12 +55,13 @@ def check_url(url: str, *, allow_remote: bool) -> str:
     """Normalise an endpoint URL (no trailing ``/`` or ``/v1``); refuse non-loopback unless allowed."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ModelError(f"endpoint '{url}' is not an http:// or https:// URL with a host")
+        raise ModelError(f"endpoint '{url}' is not an http:// or https:// URL with a host", settings=("endpoints",))
     host = parts.hostname
     if not allow_remote and not _loopback(host):
         raise ModelError(
             f"endpoint '{url}' is not on this machine — only loopback endpoints are contacted "
-            "unless remote ones are allowed explicitly"
+            "unless remote ones are allowed explicitly",
+            settings=("allow_remote",),
         )
     path = parts.path.rstrip("/")
     path = path.removesuffix("/v1")

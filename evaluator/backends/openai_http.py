@@ -69,7 +69,10 @@ class HttpOptions:
             return ""
         key = os.environ.get(self.api_key_env, "")
         if not key:
-            raise ModelError(f"the environment variable {self.api_key_env}, named for the API key, is not set")
+            raise ModelError(
+                f"the environment variable {self.api_key_env}, named for the API key, is not set",
+                settings=("api_key_env",),
+            )
         return key
 
 
@@ -234,7 +237,7 @@ def open_http_backend(
     """
     urls = [check_url(url, allow_remote=options.allow_remote) for url in options.endpoints]
     if len(set(urls)) < len(urls):
-        raise ModelError("the same endpoint is named twice")
+        raise ModelError("the same endpoint is named twice", settings=("endpoints",))
     key = options.api_key()
     endpoints: list[Endpoint] = []
     try:
@@ -247,7 +250,10 @@ def open_http_backend(
                 raise context_error(endpoint, required_ctx)
         models = {e.model for e in endpoints}
         if len(models) > 1:
-            raise ModelError(f"the endpoints serve different models ({', '.join(sorted(models))}) — name one model")
+            raise ModelError(
+                f"the endpoints serve different models ({', '.join(sorted(models))}) — name one model",
+                settings=("model",),
+            )
         return OpenAIBackend(endpoints, options)
     except BaseException:
         for endpoint in endpoints:

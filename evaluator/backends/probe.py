@@ -43,10 +43,14 @@ def probe_endpoint(endpoint: Endpoint, model: str | None, *, n_ctx: int | None, 
         endpoint.slots = int(props.get("total_slots") or slots or 1)
         _check_schema(endpoint)
     except (EndpointDown, DeadlineReached) as exc:
-        raise ModelError(f"endpoint {endpoint.url} did not answer ({exc}) — is the server running?") from None
+        raise ModelError(
+            f"endpoint {endpoint.url} did not answer ({exc}) — is the server running?", settings=("endpoints",)
+        ) from None
     except ServerRefused as exc:
         if exc.status in (401, 403):
-            raise ModelError(f"{endpoint.describe()} refused the API key (status {exc.status})") from None
+            raise ModelError(
+                f"{endpoint.describe()} refused the API key (status {exc.status})", settings=("api_key_env",)
+            ) from None
         raise ModelError(f"{endpoint.describe()} refused a request (status {exc.status}): {exc.message}") from None
 
 
@@ -83,9 +87,14 @@ def _choose_model(endpoint: Endpoint, model: str | None) -> str:
             _remember(endpoint, entries[0])
             return ids[0]
         listed = ", ".join(ids) or "none"
-        raise ModelError(f"{endpoint.describe()} serves several models or none ({listed}) — name the model to use")
+        raise ModelError(
+            f"{endpoint.describe()} serves several models or none ({listed}) — name the model to use",
+            settings=("model",),
+        )
     if model not in ids:
-        raise ModelError(f"{endpoint.describe()} has no model '{model}' — it serves: {', '.join(ids) or 'none'}")
+        raise ModelError(
+            f"{endpoint.describe()} has no model '{model}' — it serves: {', '.join(ids) or 'none'}", settings=("model",)
+        )
     _remember(endpoint, entries[ids.index(model)])
     return model
 
