@@ -36,9 +36,25 @@ demo: $(STAMP)  ## review a sample case from datasets/ with the embedded model
 browser:  ## the system Chromium the report tests drive (Debian's package; installed only if missing)
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
+# Portable AVX2, no web UI, no OpenSSL or curl (nothing fetched at run time), static so the
+# binary outlives the build tree.
+LLAMA_SERVER_CMAKE := -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF \
+  -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF \
+  -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DBUILD_SHARED_LIBS=OFF
+JOBS ?= 2
+
+# Copied then renamed, so an interrupted build never leaves a half-written binary in the cache.
 $(LLAMA_SERVER):
-	LLAMA_CPP_VERSION=$(LLAMA_CPP_VERSION) PYTHON=$(PYTHON) \
-	  scripts/build-llama-server.sh $(LLAMA_SERVER_DIR)
+	set -eu; work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	$(PYTHON) -m pip download --quiet --no-deps --no-binary :all: --dest "$$work" \
+	  llama-cpp-python==$(LLAMA_CPP_VERSION); \
+	tar -xzf "$$work/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz" -C "$$work"; \
+	cmake -S "$$work/llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp" -B "$$work/build" $(LLAMA_SERVER_CMAKE); \
+	cmake --build "$$work/build" --target llama-server -j$(JOBS); \
+	mkdir -p "$(LLAMA_SERVER_DIR)"; \
+	cp "$$work/build/bin/llama-server" "$(LLAMA_SERVER).tmp"; \
+	mv "$(LLAMA_SERVER).tmp" "$(LLAMA_SERVER)"; \
+	"$(LLAMA_SERVER)" --version
 
 llama-server: $(LLAMA_SERVER)  ## build llama.cpp's llama-server from the llama-cpp-python sdist (~10 min, cached)
 

@@ -18,6 +18,7 @@ from evaluator.batch import BatchObserver, BatchOptions, run_batch
 from evaluator.capacity import Capacity
 from evaluator.cases import discover
 from evaluator.cli import app
+from evaluator.cli_server import model_options
 from evaluator.errors import ModelError
 from tests.conftest import DATASETS
 from tests.fake_server import FakeServer, transports
@@ -59,6 +60,11 @@ def test_endpoint_options_select_the_openai_backend() -> None:
     assert (factory.options.model, factory.options.n_ctx, factory.options.slots) == ("m", 4096, 3)
     with pytest.raises(ModelError, match="needs the URL"):
         backend_factory(ModelOptions(backend="openai"))
+
+
+def test_gpu_layers_reach_the_in_process_backend_options() -> None:
+    factory = backend_factory(model_options("llama-cpp", None, None, None, n_gpu_layers=-1))
+    assert factory.options.n_gpu_layers == -1  # type: ignore[attr-defined]
 
 
 class Capacities(BatchObserver):
