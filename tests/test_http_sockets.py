@@ -6,19 +6,28 @@ and nowhere else, and fail over when a second named endpoint refuses connections
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from evaluator.backends.base import Sampling
+from evaluator.backends.fake import schema_instance
 from evaluator.backends.openai_http import HttpOptions, open_http_backend
+from evaluator.cli import app
 from evaluator.errors import ModelError
+from tests.conftest import DATASETS
 from tests.fake_server import FakeServer
 from tests.netguard import guarded
+
+REQ = DATASETS / "loan-origination" / "docs" / "requirements.md"
+DESIGN = DATASETS / "loan-origination" / "pii-in-clear" / "tech-design.md"
 
 
 def serve(fake: FakeServer) -> tuple[ThreadingHTTPServer, int]:
@@ -27,7 +36,8 @@ def serve(fake: FakeServer) -> tuple[ThreadingHTTPServer, int]:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            request = httpx.Request(self.command, f"http://x{self.path}", content=self.rfile.read(length))
+            body = self.rfile.read(length)
+            request = httpx.Request(self.command, f"http://x{self.path}", headers=dict(self.headers), content=body)
             response = fake.handle(request)
             self.send_response(response.status_code)
             self.send_header("Content-Type", "application/json")
@@ -98,3 +108,23 @@ def test_a_server_that_goes_away_mid_run_is_replaced_by_the_other() -> None:
     assert texts == ['{"ok": true}'] * 3
     assert len(fakes[1].chats) == 1 + 3  # its probe, then every request
     assert backend.pool.healthy() == [backend.endpoints[1]]
+
+
+def test_review_through_a_server_on_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def answer(body: dict[str, Any]) -> str:
+        schema = body["json_schema"]
+        return '{"mark": "zq-7"}' if "mark" in schema["properties"] else json.dumps(schema_instance(schema))
+
+    fake = FakeServer(slots=1, n_ctx=8192, answer=answer)
+    server, port = serve(fake)
+    try:
+        monkeypatch.setenv("EVALUATOR_TEST_KEY", "sk-cli-5d1e")
+        args = ["review", "-r", str(REQ), "-d", str(DESIGN), "--endpoint", f"http://127.0.0.1:{port}/v1"]
+        result = CliRunner().invoke(app, [*args, "--api-key-env", "EVALUATOR_TEST_KEY", "--model", "smollm2"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("#") and "from cache)" in result.output
+    assert {h.get("authorization") for h in fake.headers} == {"Bearer sk-cli-5d1e"}
+    assert "sk-cli-5d1e" not in result.output
