@@ -6,7 +6,7 @@ Side by side, in one run, over the same cases and the same single-pass review pr
   no validation, no retry — completion tokens per second of wall time;
 - **pipeline**: the same cases reviewed by :class:`~evaluator.reviewer.Reviewer` (token
   counting, schema, validation, retries) at the concurrency where the server alone was
-  fastest — completion tokens per second of wall time.
+  fastest — completion tokens of every generation (retries too) per second of wall time.
 
 Every prompt is sent once before anything is timed, so both sides start with the same
 prompt caches. The ratio pipeline/server at the best concurrency is the figure to watch.
@@ -14,6 +14,7 @@ prompt caches. The ratio pipeline/server at the best concurrency is the figure t
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluator.backends.base import Backend, BackendFactory, Sampling
+from evaluator.backends.base import Backend, BackendFactory, Generation, ModelInfo, Sampling
 from evaluator.cases import Case
 from evaluator.documents import Document, read_document
 from evaluator.errors import ContextError, DocumentError, GenerationError
@@ -49,7 +50,7 @@ class ServerBenchReport:
     pipeline_tps: float = 0.0
     pipeline_reviews_per_min: float = 0.0
     pipeline_retries: int = 0
-    pipeline_failures: int = 0  # reviews with no valid output after the retry (their tokens still count)
+    pipeline_failures: int = 0  # reviews with no valid output after the retry (their tokens count too)
 
     @property
     def ratio(self) -> float | None:
@@ -60,6 +61,34 @@ class ServerBenchReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return {**asdict(self), "ratio": self.ratio}
+
+
+class _Counting:
+    """A backend that sums the completion tokens of every generation through it (retries included)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend, self.name, self.n_ctx = backend, backend.name, backend.n_ctx
+        self.completion_tokens = 0
+        self._lock = threading.Lock()
+
+    @property
+    def info(self) -> ModelInfo:
+        """The wrapped backend's model."""
+        return self.backend.info
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        """The wrapped backend's count."""
+        return self.backend.count_tokens(messages)
+
+    def generate(self, messages: list[Message], **kwargs: Any) -> Generation:
+        """The wrapped backend's generation, its completion tokens added up."""
+        generation = self.backend.generate(messages, **kwargs)
+        with self._lock:
+            self.completion_tokens += generation.completion_tokens
+        return generation
+
+    def close(self) -> None:
+        """Nothing: the caller closes the wrapped backend."""
 
 
 @dataclass(frozen=True)
@@ -105,10 +134,13 @@ def run_server_bench(
     settings: ReviewSettings,
     progress: Callable[[str], None],
     concurrencies: tuple[int, ...] = CONCURRENCIES,
+    rounds: int = 1,
 ) -> ServerBenchReport:
     """Measure ``backend`` alone and the pipeline through it over ``docs`` (requirements, design) pairs.
 
-    Only cases whose review fits one pass are used, so both sides send the same requests.
+    At each concurrency N both sides send ``rounds`` × N requests (at least one per case),
+    cycling through the cases. Only cases whose review fits one pass are used, so both
+    sides send the same requests.
     Raises ContextError when none does.
     """
     schema = generation_schema(draft_model(profile))
@@ -126,13 +158,13 @@ def run_server_bench(
     _timed([c.messages for c in cases], send, max(concurrencies))
     for n in concurrencies:
         progress(f"server alone, {n} request(s) at a time")
-        requests = [c.messages for c in cases] * max(1, -(-2 * n // len(cases)))  # at least two rounds
+        requests = [c.messages for c in _rounds(cases, n, rounds)]
         seconds, tokens = _timed(requests, send, n)
         report.server_tps[n] = tokens / seconds
         report.server_requests_per_min[n] = len(requests) * 60 / seconds
     report.best_concurrency = max(report.server_tps, key=lambda n: report.server_tps[n])
     progress(f"pipeline, {report.best_concurrency} review(s) at a time")
-    _pipeline(backend, cases, profile, prompts, settings, report)
+    _pipeline(backend, _rounds(cases, report.best_concurrency, rounds), profile, prompts, settings, report)
     return report
 
 
@@ -165,6 +197,12 @@ def _sender(backend: Backend, schema: dict[str, Any], settings: ReviewSettings) 
     return send
 
 
+def _rounds(cases: list[_Case], concurrency: int, rounds: int) -> list[_Case]:
+    """``rounds`` × ``concurrency`` requests (at least every case once), cycling through the cases."""
+    count = max(rounds * concurrency, len(cases))
+    return [cases[i % len(cases)] for i in range(count)]
+
+
 def _timed(requests: list[Any], work: Callable[[Any], int], concurrency: int) -> tuple[float, int]:
     """Wall seconds and summed results of ``work`` over ``requests``, ``concurrency`` at a time."""
     started = time.perf_counter()
@@ -181,21 +219,21 @@ def _pipeline(
     settings: ReviewSettings,
     report: ServerBenchReport,
 ) -> None:
-    reviewer = Reviewer(backend, profile, prompts, settings)
+    counting = _Counting(backend)
+    reviewer = Reviewer(counting, profile, prompts, settings)
     n = report.best_concurrency
     counts = {"retries": 0, "failures": 0}
 
     def review(case: _Case) -> int:
         try:
             result = reviewer.review(case.requirements, case.design)
-        except GenerationError:  # the tokens were spent all the same, but are not reported back
+        except GenerationError:  # recorded as a failed case in a batch; its tokens count all the same
             counts["failures"] += 1
             return 0
         counts["retries"] += result.processing.retries if result.processing else 0
-        return result.usage.completion_tokens if result.usage else 0
+        return 0
 
-    requests = cases * max(1, -(-2 * n // len(cases)))
-    seconds, tokens = _timed(requests, review, n)
-    report.pipeline_tps = tokens / seconds
-    report.pipeline_reviews_per_min = len(requests) * 60 / seconds
+    seconds, _ = _timed(cases, review, n)
+    report.pipeline_tps = counting.completion_tokens / seconds
+    report.pipeline_reviews_per_min = len(cases) * 60 / seconds
     report.pipeline_retries, report.pipeline_failures = counts["retries"], counts["failures"]

@@ -3,9 +3,9 @@
 Two servers on 127.0.0.1 serve one batch of small cases; one is killed with SIGKILL in the
 middle. Nothing may be lost or duplicated (checked through ``evaluator sql``), and the
 process may connect to those two addresses only. A third server wants an API key, which
-must appear nowhere in the store. Sizes are small (short cases, ``--max-tokens 256``, a
-2,048-token context per slot) so the module runs in about two minutes on two cores; run it
-under ``flock /tmp/model.lock`` like every test that loads the model.
+must appear nowhere in the store. Sizes are small (three short cases, one slot per server,
+a 3,072-token context per slot) so the module runs in about three minutes on two cores; run
+it under ``flock /tmp/model.lock`` like every test that loads the model.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from tests.netguard import guarded
 
 pytestmark = pytest.mark.server
 runner = CliRunner()
-N_CTX = 2048
-MAX_TOKENS = 256
+N_CTX = 3072  # per slot: the ~1,300-token prompt of a small case plus the review
+MAX_TOKENS = 1024  # the embedded model writes a whole review in 600-900 tokens
 SECRET = "sk-evaluator-test-7f3a9c2e51"
 
 REQUIREMENTS = """# Requirements
@@ -43,7 +43,6 @@ REQUIREMENTS = """# Requirements
 DESIGNS = {
     "locking": "## Booking\n\nA row lock on the slot serialises bookings; the second gets 409.\n",
     "no-auth": "## API\n\nPOST /appointments is open to anyone; no token is checked.\n",
-    "queue": "## Booking\n\nBookings go through a queue; the worker checks the slot before saving.\n",
     "sync-email": "## Booking\n\nThe API sends the confirmation e-mail before it answers.\n",
 }
 
