@@ -131,7 +131,8 @@ def test_an_api_key_is_used_and_never_stored(
         (folder / name / "tech-design.md").unlink()  # one case is enough here
     server = llama_server.start(tmp_path_factory.mktemp("keyed-logs"), n_ctx=N_CTX, slots=1, api_key=SECRET)
     try:
-        base = ["batch", str(folder), "--db", str(db), "--endpoint", server.url, "--max-tokens", str(MAX_TOKENS)]
+        # 256 tokens cut the review off: a failed row is as good as an ok one for finding the key in it
+        base = ["batch", str(folder), "--db", str(db), "--endpoint", server.url, "--max-tokens", "256"]
         refused = runner.invoke(app, [*base, "--api-key-env", "EVALUATOR_TEST_NO_KEY"])
         assert refused.exit_code == 2 and "EVALUATOR_TEST_NO_KEY" in refused.output
         monkeypatch.setenv("EVALUATOR_TEST_KEY", "wrong-key")
@@ -141,7 +142,7 @@ def test_an_api_key_is_used_and_never_stored(
         result = runner.invoke(app, [*base, "--api-key-env", "EVALUATOR_TEST_KEY"])
     finally:
         server.kill()
-    assert result.exit_code in (0, 1), result.output  # 1: the small model's review failed validation
+    assert result.exit_code in (0, 1), result.output  # 1: the review was cut off and recorded as failed
     assert SECRET not in result.output and SECRET not in refused.output + wrong.output
     assert len(sql(db, "SELECT * FROM reviews")) == 1
     stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("keyed.duckdb"))
