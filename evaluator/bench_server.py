@@ -134,12 +134,13 @@ def run_server_bench(
     settings: ReviewSettings,
     progress: Callable[[str], None],
     concurrencies: tuple[int, ...] = CONCURRENCIES,
-    rounds: int = 1,
+    rounds: int = 2,
 ) -> ServerBenchReport:
     """Measure ``backend`` alone and the pipeline through it over ``docs`` (requirements, design) pairs.
 
     At each concurrency N both sides send ``rounds`` × N requests (at least one per case),
-    cycling through the cases. Only cases whose review fits one pass are used, so both
+    cycling through the cases, N in flight at a time: with one round, the slowest request
+    (a retried review, on the pipeline's side) would leave the servers idle at the end. Only cases whose review fits one pass are used, so both
     sides send the same requests.
     Raises ContextError when none does.
     """

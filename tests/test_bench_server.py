@@ -32,8 +32,8 @@ def test_the_server_alone_and_the_pipeline_send_the_same_prompts(
     assert set(report.server_tps) == {1, 2} and report.best_concurrency in (1, 2)
     prompts_sent = {c.messages[-1]["content"] for c in backend.calls}
     assert len(prompts_sent) == 1  # warm-up, both concurrencies and the pipeline: one review prompt
-    # warm-up 1 + concurrency 1: 1 + concurrency 2: 2 + the pipeline at the best: 1 or 2 (one round each)
-    assert len(backend.calls) == 1 + 1 + 2 + report.best_concurrency
+    # warm-up 1 + concurrency 1: 2 + concurrency 2: 4 + the pipeline at the best: 2 or 4 (two rounds each)
+    assert len(backend.calls) == 1 + 2 + 4 + 2 * report.best_concurrency
     assert report.ratio is not None and report.ratio > 0 and report.pipeline_failures == 0
 
 
