@@ -140,9 +140,9 @@ def run_server_bench(
 
     At each concurrency N both sides send ``rounds`` × N requests (at least one per case),
     cycling through the cases, N in flight at a time: with one round, the slowest request
-    (a retried review, on the pipeline's side) would leave the servers idle at the end. Only cases whose review fits one pass are used, so both
-    sides send the same requests.
-    Raises ContextError when none does.
+    (a retried review, on the pipeline's side) would leave the servers idle at the end.
+    Only cases whose review fits one pass are used, so both sides send the same requests;
+    raises ContextError when none does.
     """
     schema = generation_schema(draft_model(profile))
     cases = _single_pass(backend, docs, profile, prompts, settings)
