@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evaluator.backends import BackendFactory, ModelInfo
+from evaluator.backends.base import ServerSlots
 from evaluator.capacity import Capacity, plan_capacity
 from evaluator.cases import DEFAULT_MAX_CASES, Case, check_batch_size
 from evaluator.documents import DEFAULT_MAX_BYTES, Document, read_document
@@ -269,7 +270,10 @@ class _Execution:
         """Cases to decode together: the option, or what fits (auto), told to the observer."""
         if self.options.parallel == 1:
             return 1
-        capacity = plan_capacity(self.options.parallel, factory.memory(), self.setup.info.n_ctx, jobs)
+        if self.options.parallel is None and isinstance(factory, ServerSlots):  # servers: as many as their slots
+            capacity = Capacity(max(1, min(factory.slots(), jobs)), self.setup.info.n_ctx, 0, 0, None)
+        else:
+            capacity = plan_capacity(self.options.parallel, factory.memory(), self.setup.info.n_ctx, jobs)
         self.observer.capacity(capacity)
         return capacity.parallel
 

@@ -46,6 +46,15 @@ from evaluator.cli_options import (
     TrendFormat,
     parallel_count,
 )
+from evaluator.cli_server import FLAGS as SERVER_FLAGS
+from evaluator.cli_server import (
+    AllowRemoteOpt,
+    ApiKeyEnvOpt,
+    EndpointOpt,
+    NGpuLayersOpt,
+    TrustEnvOpt,
+    model_options,
+)
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.profiles import DEFAULT_PROFILE
 
@@ -68,7 +77,7 @@ FLAGS = {
     "backend": "--backend", "model": "--model", "n_ctx": "--n-ctx", "parallel": "--parallel", "db": "--db",
     "max_bytes": "--max-bytes", "max_cases": "--max-cases", "case_key": "--case-key", "since": "--since",
     "cases": "--case/--cases",
-}  # fmt: skip
+} | SERVER_FLAGS  # fmt: skip
 
 
 @contextmanager
@@ -94,11 +103,24 @@ def _spinner() -> Iterator[Callable[[str], None]]:
         status.stop()
 
 
-def _factory(backend: str, model: str | None, n_ctx: int | None, threads: int | None) -> BackendFactory:
-    from evaluator.backends import ModelOptions, backend_factory
+def _factory(backend: str, model: str | None, n_ctx: int | None, threads: int | None, **server: Any) -> BackendFactory:
+    """The backend factory the options name (``server``: the keywords of :func:`model_options`)."""
+    from evaluator.backends import backend_factory
 
     with reported():
-        return backend_factory(ModelOptions(model, n_ctx, threads, backend))
+        return backend_factory(model_options(backend, model, n_ctx, threads, **server))
+
+
+def _server(
+    endpoint: list[str] | None, api_key_env: str | None, allow_remote: bool, trust_env: bool, n_gpu_layers: int
+) -> dict[str, Any]:
+    return {
+        "endpoints": endpoint,
+        "api_key_env": api_key_env,
+        "allow_remote": allow_remote,
+        "trust_env": trust_env,
+        "n_gpu_layers": n_gpu_layers,
+    }
 
 
 @app.command()
@@ -121,6 +143,11 @@ def review(
     ] = 2048,
     prompts_dir: PromptsOpt = None,
     max_bytes: MaxBytesOpt = 2_000_000,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    trust_env: TrustEnvOpt = False,
+    n_gpu_layers: NGpuLayersOpt = 0,
 ) -> None:
     """Review one design against its requirements, in the reviewer's markdown format.
 
@@ -133,7 +160,8 @@ def review(
     from evaluator.reviewer import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
-    factory = _factory(backend, model, n_ctx, threads)
+    server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+    factory = _factory(backend, model, n_ctx, threads, max_tokens=max_tokens, **server)
     with reported():
         try:
             with _spinner() as update:
@@ -226,6 +254,11 @@ def batch(
     parallel: ParallelOpt = "auto",
     junit: JunitOpt = None,
     sarif: SarifOpt = None,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    trust_env: TrustEnvOpt = False,
+    n_gpu_layers: NGpuLayersOpt = 0,
 ) -> None:
     """Review every design of a folder into a DuckDB file; re-run the same command to resume.
 
@@ -251,7 +284,8 @@ def batch(
     options = _batch_options(
         db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, max_bytes=max_bytes, max_cases=max_cases
     )
-    factory = _factory(backend, model, n_ctx, threads)
+    server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+    factory = _factory(backend, model, n_ctx, threads, max_tokens=max_tokens, parallel=options.parallel, **server)
     with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
         cases = from_manifest(manifest) if manifest else discover(folder)
         summary = run_batch(
@@ -282,6 +316,11 @@ def calibrate(
     prompts_dir: PromptsOpt = None,
     parallel: ParallelOpt = "auto",
     output_format: Annotated[TrendFormat, typer.Option("--format", "-f", help="Output format.")] = TrendFormat.table,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    trust_env: TrustEnvOpt = False,
+    n_gpu_layers: NGpuLayersOpt = 0,
 ) -> None:
     """Review a dataset with planted defects and measure how well the model found them.
 
@@ -294,7 +333,8 @@ def calibrate(
     from evaluator.cli_output import BatchProgress, StopFlag, print_calibration, print_summary
 
     options = _batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
-    factory = _factory(backend, model, n_ctx, threads)
+    server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+    factory = _factory(backend, model, n_ctx, threads, max_tokens=max_tokens, parallel=options.parallel, **server)
     with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
         result = run_calibration(dataset, options, backend=factory, observer=progress, should_stop=stop.is_set)
     print_summary(err, result.batch, db)
@@ -433,53 +473,6 @@ def ingest(
     print_ingested(err, results, db, reparse=reparse)
 
 
-@app.command()
-def bench(
-    cases: Annotated[
-        Path, typer.Option("--cases", help="Folder of cases sharing requirements (the first --max-cases are used).")
-    ] = Path("datasets/clinic-appointments"),
-    model: ModelOpt = None,
-    threads: ThreadsOpt = None,
-    n_ctx: NCtxOpt = None,
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Repetitions of each raw measurement (median).")] = 3,
-    gen_tokens: Annotated[int, typer.Option("--gen-tokens", min=8, help="Tokens generated per raw measurement.")] = 128,
-    max_cases: Annotated[int, typer.Option("--max-cases", min=1, help="Cases run through the pipeline.")] = 8,
-    parallel: ParallelOpt = "auto",
-    max_tokens: Annotated[int, typer.Option(min=256, help="Most tokens the model may write per review.")] = 2048,
-    naive: Annotated[bool, typer.Option(help="Also time one `evaluator review` process per case.")] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
-) -> None:
-    """Measure raw engine speed, the review pipeline (one case at a time and --parallel together),
-    grammar cost, KV-cache reuse and memory, against a naive one-process-per-case loop.
-
-    Everything is measured side by side in one run (these machines are noisy): compare the
-    ratios, not single times. Takes minutes: each case is a full review.
-    """
-    import json
-
-    from evaluator.backends import ModelOptions
-    from evaluator.bench import BenchOptions, run_bench
-    from evaluator.cases import discover
-    from evaluator.cli_output import print_bench
-    from evaluator.reviewer import ReviewSettings
-
-    options = BenchOptions(
-        model=ModelOptions(model, n_ctx, threads),
-        runs=runs,
-        gen_tokens=gen_tokens,
-        max_cases=max_cases,
-        naive=naive,
-        parallel=parallel_count(parallel),
-        settings=ReviewSettings(max_tokens=max_tokens),
-    )
-    with reported(), _spinner() as update:
-        report = run_bench(discover(cases), options, update)
-    if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print_bench(report)
-
-
 def _version(value: bool) -> None:
     if value:
         print(f"evaluator {__version__}")
@@ -501,6 +494,10 @@ def _root(
 app.command(name="status")(cli_status.status)  # its own module: cli.py stays a page of adapters
 app.command(name="coverage")(cli_coverage.coverage)
 app.command(name="gate")(cli_gate.gate)
+
+from evaluator.cli_bench import bench  # noqa: E402 (it uses this module's helpers, imported late)
+
+app.command()(bench)
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ def guard_real_model(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_real_model_in_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if request.node.get_closest_marker("model") is None:
+    if request.node.get_closest_marker("model") is None and request.node.get_closest_marker("server") is None:
         guard_real_model(monkeypatch)
 
 

@@ -1,7 +1,9 @@
 """Refuse every outbound network attempt during a test, and name who tried.
 
 Python-level: ``socket.socket.connect``, ``connect_ex`` and ``sendto`` for AF_INET/AF_INET6
-sockets, ``socket.create_connection`` and name resolution. Native code (llama.cpp, DuckDB)
+sockets, ``socket.create_connection`` and name resolution. A guard may ``allow`` a few
+``(ip, port)`` addresses (the local servers a test started): connections to those go
+through and are listed in ``connections``; everything else is refused. Native code (llama.cpp, DuckDB)
 opens sockets without going through Python, so :func:`inet_sockets` also lists the internet
 sockets the process holds, from ``/proc``, for a before/after comparison.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,8 +25,17 @@ _INET = (socket.AF_INET, socket.AF_INET6)
 class NetworkGuard:
     """Patches the socket module while active; ``attempts`` keeps each attempt with its stack."""
 
-    def __init__(self) -> None:
+    def __init__(self, allow: Iterable[tuple[str, int]] = ()) -> None:
         self.attempts: list[str] = []
+        self.allow = set(allow)
+        self.connections: list[tuple[str, int]] = []  # allowed connections made, in order
+
+    def allowed(self, address: object) -> bool:
+        """Whether ``address`` is one of the allowed ``(ip, port)`` pairs (a connection to it is kept)."""
+        if isinstance(address, tuple) and tuple(address[:2]) in self.allow:
+            self.connections.append((address[0], address[1]))
+            return True
+        return False
 
     def refuse(self, what: str) -> NoReturn:
         """Record the attempt with the caller's stack, then fail it as a refused connection."""
@@ -38,7 +49,7 @@ class NetworkGuard:
 
         def guarded(name: str) -> Any:
             def call(sock: socket.socket, *args: Any) -> Any:
-                if sock.family in _INET:
+                if sock.family in _INET and not (name != "sendto" and self.allowed(args[-1])):
                     self.refuse(f"socket.{name}{args[-1:]!r}")  # the address is the last argument
                 return real[name](sock, *args)
 
@@ -46,16 +57,27 @@ class NetworkGuard:
 
         for name in real:
             monkeypatch.setattr(socket.socket, name, guarded(name))
-        monkeypatch.setattr(
-            socket, "create_connection", lambda address, *a, **k: self.refuse(f"create_connection({address!r})")
-        )
-        for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
+        real_create, real_resolve = socket.create_connection, socket.getaddrinfo
+
+        def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+            if tuple(address[:2]) in self.allow:  # the connect() inside it records the connection
+                return real_create(address, *args, **kwargs)
+            self.refuse(f"create_connection({address!r})")
+
+        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            if (host, port) in self.allow:  # a numeric address: no resolver is asked
+                return real_resolve(host, port, *args, **kwargs)
+            self.refuse(f"getaddrinfo({host!r})")
+
+        monkeypatch.setattr(socket, "create_connection", create_connection)
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        for name in ("gethostbyname", "gethostbyname_ex"):
             monkeypatch.setattr(socket, name, lambda host, *a, _n=name, **k: self.refuse(f"{_n}({host!r})"))
 
 
-def guarded(monkeypatch: pytest.MonkeyPatch) -> Iterator[NetworkGuard]:
+def guarded(monkeypatch: pytest.MonkeyPatch, allow: Iterable[tuple[str, int]] = ()) -> Iterator[NetworkGuard]:
     """Body of a ``no_network`` fixture: refuse network access; fail the test, naming callers, if tried."""
-    guard = NetworkGuard()
+    guard = NetworkGuard(allow)
     guard.install(monkeypatch)
     before = inet_sockets()
     yield guard

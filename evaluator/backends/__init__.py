@@ -5,10 +5,10 @@ A backend is registered as a *maker*: a function of :class:`ModelOptions` that r
 called, so ``evaluator --help`` never loads llama.cpp. Built in:
 
 - ``llama-cpp``: the in-process llama.cpp engine over a local GGUF file (the default);
+- ``openai``: one or more OpenAI-compatible servers (llama-server, vLLM, Ollama) over HTTP;
 - ``fake``: answers every call with a valid document for the schema, no model at all.
 
-Another backend (an OpenAI-compatible HTTP server, issue 16) registers itself below with
-:func:`register_backend` in the same way.
+Other backends register themselves with :func:`register_backend` in the same way.
 """
 
 from __future__ import annotations
@@ -46,6 +46,13 @@ class ModelOptions:
     n_ctx: int | None = None  # context tokens per sequence; None: the model's own
     threads: int | None = None  # CPU threads (llama-cpp); None: half the CPUs
     backend: str = DEFAULT_BACKEND
+    n_gpu_layers: int = 0  # layers offloaded to a GPU build of llama.cpp (llama-cpp); -1: all
+    endpoints: tuple[str, ...] = ()  # OpenAI-compatible server URLs (openai)
+    api_key_env: str | None = None  # the environment variable holding the servers' API key (openai)
+    allow_remote: bool = False  # endpoints off this machine are refused unless this is set (openai)
+    trust_env: bool = False  # follow proxy variables for the endpoints (openai)
+    slots: int | None = None  # requests per endpoint where the server does not say (openai)
+    min_ctx: int = 0  # a server with a smaller context per request is refused before any review (openai)
 
 
 Maker = Callable[[ModelOptions], BackendFactory]
@@ -95,6 +102,25 @@ def _fake(options: ModelOptions) -> BackendFactory:
     return FakeBackend.answering(n_ctx=options.n_ctx or 8192)
 
 
+def _openai(options: ModelOptions) -> BackendFactory:
+    from evaluator.backends.openai_http import HttpFactory, HttpOptions
+
+    if not options.endpoints:
+        raise ModelError("the openai backend needs the URL of at least one server", settings=("endpoints",))
+    return HttpFactory(
+        HttpOptions(
+            options.endpoints,
+            model=options.model,
+            api_key_env=options.api_key_env,
+            allow_remote=options.allow_remote,
+            trust_env=options.trust_env,
+            n_ctx=options.n_ctx,
+            slots=options.slots,
+            min_ctx=options.min_ctx,
+        )
+    )
+
+
 register_backend("llama-cpp", _llama_cpp)
 register_backend("fake", _fake)
-# issue 16: register_backend("openai", _openai) -> evaluator.backends.openai_http, same shape as _llama_cpp.
+register_backend("openai", _openai)

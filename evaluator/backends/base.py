@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from evaluator.prompts import Message
 from evaluator.review import Usage
@@ -122,6 +122,15 @@ class BackendFactory(Protocol):
 
         Raises :class:`~evaluator.errors.ModelError` when it cannot be loaded.
         """
+        ...
+
+
+@runtime_checkable
+class ServerSlots(Protocol):
+    """A factory whose backend runs on servers: a batch runs as many cases at once as they have slots."""
+
+    def slots(self) -> int:
+        """Requests the servers take at once, all together."""
         ...
 
 

@@ -79,6 +79,7 @@ class GGUFFactory:
             n_threads=self.options.threads or default_threads(),
             parallel=parallel,
             digest=self._digest,
+            n_gpu_layers=self.options.n_gpu_layers,
         )
         try:
             yield backend

@@ -35,6 +35,7 @@ class LlamaCppBackend:
         n_threads_batch: int | None = None,
         parallel: int = 1,
         digest: str | None = None,
+        n_gpu_layers: int = 0,
     ) -> None:
         self.name = model.name
         self.n_ctx = n_ctx  # per sequence
@@ -42,7 +43,15 @@ class LlamaCppBackend:
         self._info = ModelInfo(model.name, digest, n_ctx, KIND, runtime_version())
         try:
             # This Llama object's own context stays tiny: it serves the tokenizer and metadata.
-            self._llm = Llama(model_path=str(model.path), n_ctx=64, n_batch=64, n_ubatch=64, verbose=False)
+            # n_gpu_layers places the weights; the engine's contexts share this model (a CPU build ignores it).
+            self._llm = Llama(
+                model_path=str(model.path),
+                n_ctx=64,
+                n_batch=64,
+                n_ubatch=64,
+                n_gpu_layers=n_gpu_layers,
+                verbose=False,
+            )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"llama.cpp could not load {model.path}: {exc} — is it a complete GGUF file?") from None
         self.n_params = int(self._llm._model.n_params())  # the reviewer asks a model of >= 1B for findings

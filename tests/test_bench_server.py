@@ -1,0 +1,50 @@
+"""``bench --endpoint``'s measurement, driven by the fake backend (the figures are counts, not times)."""
+
+from __future__ import annotations
+
+import pytest
+
+from evaluator.backends.fake import FakeBackend
+from evaluator.bench_server import run_server_bench
+from evaluator.documents import Document
+from evaluator.errors import ContextError
+from evaluator.profiles import Profile
+from evaluator.prompts import Prompts
+from evaluator.reviewer import ReviewSettings
+from tests.conftest import doc
+
+
+def test_the_server_alone_and_the_pipeline_send_the_same_prompts(
+    profile: Profile, prompts: Prompts, requirements: Document, design: Document
+) -> None:
+    backend = FakeBackend.answering()
+    too_long = doc("# Huge\n\n" + "word " * 40_000, "huge.md")
+    report = run_server_bench(
+        backend,
+        [(requirements, design), (requirements, too_long)],
+        profile=profile,
+        prompts=prompts,
+        settings=ReviewSettings(max_tokens=2048),
+        progress=lambda _message: None,
+        concurrencies=(1, 2),
+    )
+    assert report.cases == 1  # the design that needs several passes is left out
+    assert set(report.server_tps) == {1, 2} and report.best_concurrency in (1, 2)
+    prompts_sent = {c.messages[-1]["content"] for c in backend.calls}
+    assert len(prompts_sent) == 1  # warm-up, both concurrencies and the pipeline: one review prompt
+    # warm-up 1 + concurrency 1: 2 + concurrency 2: 4 + the pipeline at the best: 2 or 4 (two rounds each)
+    assert len(backend.calls) == 1 + 2 + 4 + 2 * report.best_concurrency
+    assert report.ratio is not None and report.ratio > 0 and report.pipeline_failures == 0
+
+
+def test_no_case_that_fits_one_pass_is_a_one_line_error(profile: Profile, prompts: Prompts) -> None:
+    backend = FakeBackend.answering(n_ctx=600)
+    with pytest.raises(ContextError, match="no case fits one review pass in a 600-token context"):
+        run_server_bench(
+            backend,
+            [(doc("# R\n\nFR-1.\n", "requirements.md"), doc("# D\n\n" + "x " * 3000))],
+            profile=profile,
+            prompts=prompts,
+            settings=ReviewSettings(max_tokens=512),
+            progress=lambda _message: None,
+        )
