@@ -29,7 +29,7 @@ from evaluator.errors import ContextError, DocumentError, GenerationError
 from evaluator.offline import enforce_offline
 from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.prompts import Message, Prompts
-from evaluator.review import generation_schema, prose_model
+from evaluator.review import generation_schema
 from evaluator.reviewer import Reviewer, ReviewSettings
 
 CONCURRENCIES = (1, 2, 4, 8)
@@ -144,9 +144,7 @@ def run_server_bench(
     Only cases whose review fits one pass are used, so both sides send the same requests;
     raises ContextError when none does.
     """
-    schema = generation_schema(
-        prose_model(profile, findings=Reviewer(backend, profile, prompts, settings)._own_findings())
-    )
+    schema = generation_schema(Reviewer(backend, profile, prompts, settings).prose_model())
     cases = _single_pass(backend, docs, profile, prompts, settings)
     info = getattr(backend, "info", None)
     report = ServerBenchReport(

@@ -174,10 +174,14 @@ class Reviewer:
 
         return ask
 
+    def prose_model(self) -> type[BaseModel]:
+        """What the prose pass asks of this model (with findings of its own when it is capable)."""
+        return prose_model(self.profile, findings=self._own_findings())
+
     def _prose(self, composer: Composer, tally: _Tally) -> dict[str, Any]:
         """The model's prose pass; fewer passages until the prompt fits the context."""
         own_findings = self._own_findings()
-        model = prose_model(self.profile, findings=own_findings)
+        model = self.prose_model()
         for count in (self.settings.prompt_passages, self.settings.prompt_passages // 2, 2):
             messages = self.prompts.messages("grounded.md.j2", own_findings=own_findings, **composer.prompt(count))
             if self._fits(messages, self.settings.max_tokens):
