@@ -68,6 +68,7 @@ class _Counting:
 
     def __init__(self, backend: Backend) -> None:
         self.backend, self.name, self.n_ctx = backend, backend.name, backend.n_ctx
+        self.n_params = getattr(backend, "n_params", None)  # the review asks what the model's size allows
         self.completion_tokens = 0
         self._lock = threading.Lock()
 

@@ -28,12 +28,12 @@ def test_the_server_alone_and_the_pipeline_send_the_same_prompts(
         progress=lambda _message: None,
         concurrencies=(1, 2),
     )
-    assert report.cases == 1  # the design that needs several passes is left out
+    assert report.cases == 2  # a grounded review's prompt fits whatever the design's length
     assert set(report.server_tps) == {1, 2} and report.best_concurrency in (1, 2)
     prompts_sent = {c.messages[-1]["content"] for c in backend.calls}
-    assert len(prompts_sent) == 1  # warm-up, both concurrencies and the pipeline: one review prompt
-    # warm-up 1 + concurrency 1: 2 + concurrency 2: 4 + the pipeline at the best: 2 or 4 (two rounds each)
-    assert len(backend.calls) == 1 + 2 + 4 + 2 * report.best_concurrency
+    assert len(prompts_sent) == 2  # warm-up, both concurrencies and the pipeline: the two cases' prose prompts
+    # warm-up 2 + concurrency 1: 2 + concurrency 2: 4 + the pipeline at the best: 2 or 4 (two rounds each)
+    assert len(backend.calls) == 2 + 2 + 4 + 2 * report.best_concurrency
     assert report.ratio is not None and report.ratio > 0 and report.pipeline_failures == 0
 
 

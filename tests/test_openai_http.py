@@ -202,7 +202,8 @@ def test_replies_are_validated_and_retried_by_the_reviewer(profile, prompts, req
 
     server = FakeServer(answer=answer, n_ctx=8192)
     backend = open_backend({A: server})
-    review = Reviewer(backend, profile, prompts, ReviewSettings(retries=1)).review(requirements, design)
+    settings = ReviewSettings(retries=1, questions=False)  # one prose pass: its retry is what is counted
+    review = Reviewer(backend, profile, prompts, settings).review(requirements, design)
     assert review.processing is not None and review.processing.retries == 1
     assert review.usage is not None and review.usage.cached_tokens == 24  # two calls, 12 each
     assert review.model == "smollm2"
