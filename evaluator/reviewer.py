@@ -59,8 +59,9 @@ class ReviewSettings:
     ``questions``: let the model answer the checks its rules cannot decide (one short call
     each). ``model_findings``: ask the model for its own extra findings too. None means: only
     for a model of at least 1B parameters, or one whose size the backend does not report
-    (a server's) — the embedded 135M model's yes/no answers agreed with the rules no better
-    than chance (README, "How a review is grounded"), so for it the rules alone decide.
+    (a server's). The embedded 135M model's yes/no answers agreed with the rules on 56 % of
+    118 checks they had decided, saying "yes" about half the time whatever the passages
+    showed (README, "How a review is grounded"): for it the rules alone decide.
     """
 
     max_tokens: int = 2048
