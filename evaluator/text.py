@@ -6,7 +6,6 @@ Pure functions of strings; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,32 +47,3 @@ def dedupe(items: list[Any]) -> list[Any]:
             seen.add(key)
             kept.append(item)
     return kept
-
-
-def pack_parts(pieces: list[str], budget: int, count: Callable[[str], int]) -> list[str]:
-    """Greedily join consecutive pieces into parts of at most ``budget`` tokens (``count`` counts them).
-
-    A piece larger than the budget is split at blank lines, then at line ends, then by
-    length. Joining the parts gives back the pieces' text exactly.
-    """
-    parts: list[str] = []
-    current = ""
-    for piece in (p for raw in pieces for p in _fit(raw, budget, count)):
-        if current and count(current + piece) > budget:
-            parts.append(current)
-            current = ""
-        current += piece
-    if current.strip():
-        parts.append(current)
-    return parts
-
-
-def _fit(text: str, budget: int, count: Callable[[str], int]) -> list[str]:
-    if count(text) <= budget:
-        return [text]
-    for separator in (r"(?<=\n\n)", r"(?<=\n)"):
-        pieces = [p for p in re.split(separator, text) if p]
-        if len(pieces) > 1:
-            return [p for chunk in pieces for p in _fit(chunk, budget, count)]
-    half = len(text) // 2
-    return _fit(text[:half], budget, count) + _fit(text[half:], budget, count)

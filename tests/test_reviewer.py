@@ -222,20 +222,6 @@ def test_a_design_of_any_length_fits_the_context(profile: Profile, prompts: Prom
     assert review.processing is not None and review.processing.mode == "grounded"
 
 
-@pytest.mark.parametrize(
-    ("quote", "found"),
-    [
-        ("stored in plain text", True),
-        ("Stored  in\nPLAIN `text`.", True),
-        ('"pan_number column"', True),
-        ("encrypted at rest", False),
-        ("...", False),
-    ],
-)
-def test_quote_matching_ignores_case_whitespace_and_emphasis(quote: str, found: bool) -> None:
-    assert quote_found(quote, "The **pan_number** column is stored in plain text.") is found
-
-
 def test_a_review_past_its_timeout_fails_without_retry(profile: Profile, prompts: Prompts) -> None:
     backend = FakeBackend([schema_output, schema_output])
     with pytest.raises(GenerationError, match=r"timed out: the review took longer than 0 s"):

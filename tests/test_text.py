@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from evaluator.review import Finding
-from evaluator.text import dedupe, normalise, one_line, pack_parts, quote_found
+from evaluator.text import dedupe, normalise, one_line, quote_found
 
 
 def test_one_line_collapses_whitespace_and_keeps_case() -> None:
@@ -24,21 +22,6 @@ def test_dedupe_keeps_the_first_of_each_title_or_text() -> None:
     assert dedupe([a, b]) == [a]
     assert dedupe(["Uses Kafka", "uses  `kafka`", "Idempotent"]) == ["Uses Kafka", "Idempotent"]
     assert dedupe([{"title": "X"}, {"title": "x"}, {"title": "y"}]) == [{"title": "X"}, {"title": "y"}]
-
-
-def test_pack_parts_keeps_text_exact_and_within_budget() -> None:
-    pieces = ["# A\n" + "word " * 300 + "\n\nmore\n", "## B\nshort\n", "x" * 2000 + "\n"]
-    count = len  # one token per character
-    parts = pack_parts(pieces, 500, count)
-    assert "".join(parts) == "".join(pieces)
-    assert all(count(p) <= 500 for p in parts)
-
-
-@given(st.lists(st.text(min_size=1, max_size=300), min_size=1, max_size=8), st.integers(min_value=8, max_value=200))
-def test_pack_parts_never_loses_text_or_passes_the_budget(pieces: list[str], budget: int) -> None:
-    parts = pack_parts(pieces, budget, len)
-    assert "".join(parts).strip() == "".join(pieces).strip()
-    assert all(len(p) <= budget for p in parts)
 
 
 @pytest.mark.parametrize(
