@@ -104,9 +104,13 @@ def test_greedy_output_is_the_same_alone_and_among_other_sequences(backend: obje
     for t in threads:
         t.join()
     assert results["double-booking"].text == alone.text
-    # the instructions + requirements were evaluated once and copied to the other sequences
-    shared = 1_500
-    assert all(g.cached_tokens > shared for g in results.values()), {k: g.cached_tokens for k, g in results.items()}
+    # the instructions the prompts share were evaluated once and copied to the other sequences
+    tokens = [backend.tokenize_messages(_messages(n))[0] for n in ("sync-reminders", "double-booking", "sound")]  # type: ignore[attr-defined]
+    shared = min(_common(tokens[0], t) for t in tokens[1:])
+    assert shared > 300, shared  # the system prompt at least
+    assert all(g.cached_tokens >= shared - 1 for g in results.values()), {
+        k: g.cached_tokens for k, g in results.items()
+    }
 
 
 @pytest.mark.model
