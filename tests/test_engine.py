@@ -108,9 +108,8 @@ def test_greedy_output_is_the_same_alone_and_among_other_sequences(backend: obje
     tokens = [backend.tokenize_messages(_messages(n))[0] for n in ("sync-reminders", "double-booking", "sound")]  # type: ignore[attr-defined]
     shared = min(_common(tokens[0], t) for t in tokens[1:])
     assert shared > 300, shared  # the system prompt at least
-    assert all(g.cached_tokens >= shared - 1 for g in results.values()), {
-        k: g.cached_tokens for k, g in results.items()
-    }
+    cached = {k: g.cached_tokens for k, g in results.items()}
+    assert all(c >= 0.9 * shared for c in cached.values()), (shared, cached)
 
 
 @pytest.mark.model
