@@ -36,7 +36,7 @@ $(LLAMA_STAMP):
 $(STAMP): pyproject.toml $(LLAMA_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev]'
+	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev,ray]'
 	$(BIN)/python -c "import llama_cpp; assert b'AVX2 = 1' in llama_cpp.llama_print_system_info() or '$(LLAMA_CMAKE)' == ''"
 	touch $(STAMP)
 

@@ -31,6 +31,7 @@ from evaluator.executors import Executor, ThreadExecutor
 from evaluator.offline import enforce_offline
 from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.prompts import Prompts
+from evaluator.remote import CaseExecutor, CaseResult, CaseWork, doc_tokens
 from evaluator.render import render_markdown
 from evaluator.review import Review
 from evaluator.reviewer import Reviewer, ReviewSettings
@@ -178,9 +179,13 @@ def run_batch(
     source: str = "",
     observer: BatchObserver | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-    executor: Executor | None = None,
+    executor: Executor | CaseExecutor | None = None,
 ) -> BatchSummary:
     """Review ``cases`` into the store at ``options.db`` with models ``backend`` opens; see the module docstring.
+
+    ``executor``: threads of this process by default; a :class:`~evaluator.remote.CaseExecutor`
+    (Ray) opens its own backends elsewhere, and ``backend`` then only names the model for
+    the cache keys (its workers must have the same one).
 
     Raises an EvaluatorError before anything is written for a batch that is too large, a bad
     profile or prompts, or a model that cannot be found; one case's failure never raises.
@@ -248,9 +253,15 @@ class _Execution:
     observer: BatchObserver
 
     def execute(
-        self, jobs: list[Job], factory: BackendFactory, executor: Executor, should_stop: Callable[[], bool]
+        self,
+        jobs: list[Job],
+        factory: BackendFactory,
+        executor: Executor | CaseExecutor,
+        should_stop: Callable[[], bool],
     ) -> bool:
         """Review ``jobs``; True if stopped before the end."""
+        if isinstance(executor, CaseExecutor):
+            return self._remote(jobs, executor, should_stop)
         parallel = self._plan_capacity(factory, len(jobs))
         with factory.open(parallel) as backend:  # loaded only now: a fully cached batch never loads it
             # Pass-level progress ("part 2 of 3") only makes sense for one case at a time.
@@ -262,9 +273,29 @@ class _Execution:
                 parallel=parallel,
                 should_stop=should_stop,
                 started=lambda job: self.observer.started(job.case),
-                finished=lambda job, future: self.recorder.reviewed(job, future, reviewer.count_text),
+                finished=lambda job, future: self.recorder.reviewed(job, future, doc_tokens(job, reviewer.count_text)),
                 cancel=backend.close,  # fails any generation still in flight, so the workers return at once
             )
+
+    def _remote(self, jobs: list[Job], executor: CaseExecutor, should_stop: Callable[[], bool]) -> bool:
+        """Hand the jobs to workers that open their own backends; record each result as it arrives."""
+        setup = self.setup
+        work = CaseWork(
+            setup.profile,
+            self.options.prompts_dir,
+            setup.prompt_hash,
+            setup.settings,
+            setup.info,
+            self.options.parallel,
+        )
+
+        def finished(job: Job, result: CaseResult) -> None:
+            self.recorder.reviewed(job, result.future(), result.doc_tokens)
+
+        def started(job: Job) -> None:
+            self.observer.started(job.case)
+
+        return executor.review(jobs, work, should_stop=should_stop, started=started, finished=finished)
 
     def _plan_capacity(self, factory: BackendFactory, jobs: int) -> int:
         """Cases to decode together: the option, or what fits (auto), told to the observer."""
@@ -299,8 +330,8 @@ class Recorder:
         failed = sum(o.status == "failed" for o in self.outcomes)  # unreadable: a failed row each, already
         self.store.planned(self.run_id, total=total, skipped=total - jobs - failed)
 
-    def reviewed(self, job: Job, future: Future[Review], count_text: Callable[[str], int]) -> None:
-        """Store the review (or the failure) ``future`` holds for ``job``."""
+    def reviewed(self, job: Job, future: Future[Review], doc_tokens: dict[str, int]) -> None:
+        """Store the review (or the failure) ``future`` holds for ``job``; ``doc_tokens``: tokens by document sha256."""
         record = ReviewRecord(
             self.run_id,
             job.case.key,
@@ -308,7 +339,7 @@ class Recorder:
             design=job.design,
             requirements=job.requirements,
             prompt_hash=self.prompt_hash,
-            doc_tokens={d.sha256: count_text(d.text) for d in (job.design, job.requirements)},
+            doc_tokens=doc_tokens,
         )
         try:
             review = future.result()

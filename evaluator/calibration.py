@@ -44,7 +44,9 @@ from typing import Any
 
 from evaluator.backends import BackendFactory
 from evaluator.batch import BatchObserver, BatchOptions, BatchSummary, run_batch
+from evaluator.executors import Executor
 from evaluator.labels import Defect, LabelledCase, labelled_cases
+from evaluator.remote import CaseExecutor
 from evaluator.store import Store, query
 from evaluator.text import normalise
 
@@ -328,17 +330,24 @@ def calibrate(
     backend: BackendFactory,
     observer: BatchObserver | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    executor: Executor | CaseExecutor | None = None,
 ) -> Calibration:
     """Review every labelled case of ``dataset`` into the store, then measure and record the reviews.
 
-    ``backend`` opens the model as for :func:`~evaluator.batch.run_batch`.
+    ``backend`` opens the model and ``executor`` runs the reviews as for :func:`~evaluator.batch.run_batch`.
 
     An interrupted batch is measured on what it finished but not recorded: re-run to resume.
     """
     labelled = labelled_cases(dataset)
     cases = [lc.case for lc in labelled]
     summary = run_batch(
-        cases, options, backend=backend, source=str(dataset), observer=observer, should_stop=should_stop
+        cases,
+        options,
+        backend=backend,
+        source=str(dataset),
+        observer=observer,
+        should_stop=should_stop,
+        executor=executor,
     )
     stored = read_reviews(options.db, summary)
     results = [assess(lc, stored[lc.case.key]) for lc in labelled if lc.case.key in stored]

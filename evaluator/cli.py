@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from evaluator import __version__, cli_coverage, cli_gate, cli_status
 from evaluator.cli_help import plain_help_labels
@@ -25,6 +26,8 @@ from evaluator.cli_options import (
     CaseTimeoutOpt,
     DbOpt,
     DesignOpt,
+    ExecutorKind,
+    ExecutorOpt,
     ExportFormat,
     IngestPathsArg,
     JunitOpt,
@@ -37,6 +40,7 @@ from evaluator.cli_options import (
     ProfileOpt,
     PromptsOpt,
     QuantType,
+    RayAddressOpt,
     RequirementsOpt,
     SarifOpt,
     SeedOpt,
@@ -44,7 +48,9 @@ from evaluator.cli_options import (
     ThreadsOpt,
     TrendBy,
     TrendFormat,
-    parallel_count,
+    WorkersOpt,
+    batch_options,
+    executor_for,
 )
 from evaluator.cli_server import FLAGS as SERVER_FLAGS
 from evaluator.cli_server import (
@@ -60,7 +66,6 @@ from evaluator.profiles import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
     from evaluator.backends import BackendFactory
-    from evaluator.batch import BatchOptions
 
 app = typer.Typer(
     help="Offline reviews of technical design documents by a local GGUF model.",
@@ -88,7 +93,7 @@ def reported() -> Iterator[None]:
     except EvaluatorError as exc:
         flags = [FLAGS[name] for name in exc.settings if name in FLAGS]
         hint = f" (see {', '.join(flags)})" if flags else ""
-        err.print(f"[bold red]error:[/] {exc}{hint}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}{hint}", soft_wrap=True)  # a message may hold [brackets]
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -259,6 +264,9 @@ def batch(
     allow_remote: AllowRemoteOpt = False,
     trust_env: TrustEnvOpt = False,
     n_gpu_layers: NGpuLayersOpt = 0,
+    executor: ExecutorOpt = ExecutorKind.thread,
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Review every design of a folder into a DuckDB file; re-run the same command to resume.
 
@@ -281,15 +289,24 @@ def batch(
     from evaluator.cases import discover, from_manifest
     from evaluator.cli_output import BatchProgress, StopFlag, print_summary
 
-    options = _batch_options(
+    options = batch_options(
         db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, max_bytes=max_bytes, max_cases=max_cases
     )
     server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
-    factory = _factory(backend, model, n_ctx, threads, max_tokens=max_tokens, parallel=options.parallel, **server)
+    chosen: dict[str, Any] = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
+    factory = _factory(backend, model, n_ctx, threads, **chosen)
+    with reported():  # a missing Ray says so before anything is read; Ray's actors open the same model
+        runner = executor_for(executor, ray_address, workers, model_options(backend, model, n_ctx, threads, **chosen))
     with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
         cases = from_manifest(manifest) if manifest else discover(folder)
         summary = run_batch(
-            cases, options, backend=factory, source=str(folder), observer=progress, should_stop=stop.is_set
+            cases,
+            options,
+            backend=factory,
+            source=str(folder),
+            observer=progress,
+            should_stop=stop.is_set,
+            executor=runner,
         )
     print_summary(err, summary, db)
     if junit or sarif:
@@ -321,6 +338,9 @@ def calibrate(
     allow_remote: AllowRemoteOpt = False,
     trust_env: TrustEnvOpt = False,
     n_gpu_layers: NGpuLayersOpt = 0,
+    executor: ExecutorOpt = ExecutorKind.thread,
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Review a dataset with planted defects and measure how well the model found them.
 
@@ -332,43 +352,20 @@ def calibrate(
     from evaluator.calibration import calibrate as run_calibration
     from evaluator.cli_output import BatchProgress, StopFlag, print_calibration, print_summary
 
-    options = _batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
+    options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
     server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
-    factory = _factory(backend, model, n_ctx, threads, max_tokens=max_tokens, parallel=options.parallel, **server)
+    chosen: dict[str, Any] = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
+    factory = _factory(backend, model, n_ctx, threads, **chosen)
+    with reported():  # a missing Ray says so before anything is read; Ray's actors open the same model
+        runner = executor_for(executor, ray_address, workers, model_options(backend, model, n_ctx, threads, **chosen))
     with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
-        result = run_calibration(dataset, options, backend=factory, observer=progress, should_stop=stop.is_set)
+        result = run_calibration(
+            dataset, options, backend=factory, observer=progress, should_stop=stop.is_set, executor=runner
+        )
     print_summary(err, result.batch, db)
     print_calibration(result, output_format.value)
     if result.batch.interrupted:
         raise typer.Exit(130)
-
-
-def _batch_options(
-    db: Path,
-    profile: str,
-    prompts_dir: Path | None,
-    limit: int | None,
-    seed: int,
-    max_tokens: int,
-    timeout: float | None,
-    parallel: str,
-    **limits: Any,
-) -> BatchOptions:
-    """The options `batch` and `calibrate` share, built in one place."""
-    from evaluator.backends import Sampling
-    from evaluator.batch import BatchOptions
-    from evaluator.reviewer import ReviewSettings
-
-    settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout)
-    return BatchOptions(
-        db=db,
-        profile=profile,
-        settings=settings,
-        prompts_dir=prompts_dir,
-        limit=limit,
-        parallel=parallel_count(parallel),
-        **limits,
-    )
 
 
 @app.command()

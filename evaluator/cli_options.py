@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from evaluator.backends import ModelOptions
+    from evaluator.batch import BatchOptions
+    from evaluator.ray_executor import RayExecutor
 
 ProfileOpt = Annotated[
     str, typer.Option("--profile", "-p", help="Reviewer profile name (see `evaluator profiles`) or a .toml path.")
@@ -66,6 +71,34 @@ def parallel_count(value: str) -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise typer.BadParameter(f"expected a positive number or auto, got {value!r}", param_hint="--parallel")
     return int(value)
+
+
+class ExecutorKind(StrEnum):
+    """Where `batch` and `calibrate` review: threads of this process, or actors of a Ray cluster."""
+
+    thread = "thread"
+    ray = "ray"
+
+
+ExecutorOpt = Annotated[
+    ExecutorKind,
+    typer.Option(
+        "--executor",
+        help="thread: this process. ray: Ray actors, each with its own model (pip install 'evaluator[ray]').",
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDR",
+        help="A running Ray cluster (host:port or auto); default: a local one for this run.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Ray actors, one model each (default: one per node; locally 1)."),
+]
 
 
 class QuantType(StrEnum):
@@ -132,3 +165,51 @@ CaseGlobOpt = Annotated[
     list[str] | None,
     typer.Option("--case", metavar="GLOB", help="Only cases whose key matches this glob; repeatable."),
 ]
+
+
+def batch_options(
+    db: Path,
+    profile: str,
+    prompts_dir: Path | None,
+    limit: int | None,
+    seed: int,
+    max_tokens: int,
+    timeout: float | None,
+    parallel: str,
+    **limits: Any,
+) -> BatchOptions:
+    """The options `batch` and `calibrate` share, built in one place."""
+    from evaluator.backends import Sampling
+    from evaluator.batch import BatchOptions
+    from evaluator.reviewer import ReviewSettings
+
+    settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout)
+    return BatchOptions(
+        db=db,
+        profile=profile,
+        settings=settings,
+        prompts_dir=prompts_dir,
+        limit=limit,
+        parallel=parallel_count(parallel),
+        **limits,
+    )
+
+
+def executor_for(
+    kind: ExecutorKind, address: str | None, workers: int | None, model: ModelOptions
+) -> RayExecutor | None:
+    """The executor `--executor` names (None: the batch's threads); Ray's actors open ``model`` themselves.
+
+    Raises :class:`~evaluator.errors.ClusterError` when Ray is not installed.
+    """
+    if kind is ExecutorKind.thread:
+        if address or workers:
+            raise typer.BadParameter("only with --executor ray", param_hint="--ray-address/--workers")
+        return None
+    from functools import partial
+
+    from evaluator.backends import backend_factory
+    from evaluator.ray_executor import RayExecutor, import_ray
+
+    import_ray(local=address is None)
+    return RayExecutor(partial(backend_factory, model), address, workers)

@@ -53,6 +53,10 @@ class CaseError(EvaluatorError):
     """A folder of cases or a case manifest cannot be used."""
 
 
+class ClusterError(EvaluatorError):
+    """A distributed run (Ray) cannot start, or lost every worker."""
+
+
 class LabelError(EvaluatorError):
     """A dataset's labels (labels.toml) cannot be used."""
 

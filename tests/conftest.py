@@ -150,3 +150,22 @@ def real_batch(tmp_path_factory: pytest.TempPathFactory, real_factory: Any) -> A
     from tests.real import run_shared_batch
 
     return run_shared_batch(tmp_path_factory.mktemp("real-batch"), real_factory)
+
+
+# --- one local Ray cluster per test session (tests marked `ray` only) -------------------------
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """A local Ray instance on 127.0.0.1 (2 CPUs, no dashboard, no usage statistics) for the whole session.
+
+    Its workers import this checkout (``tests.ray_workers`` and ``evaluator``) through PYTHONPATH,
+    which Ray's processes inherit.
+    """
+    from evaluator.ray_executor import import_ray
+
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    ray = import_ray(local=True)
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield ray
+    ray.shutdown()
