@@ -3,8 +3,10 @@
 Each actor opens one backend through the registry (the opener is picklable, see
 :mod:`evaluator.remote`): the in-process model on its node, with that node's threads and
 parallel slots, or that node's own server. The driver hands every actor the cases of one
-requirements group at a time, back to back (the KV cache keeps their shared prefix), and
-records each result as ``ray.wait`` delivers it, through the batch's one writer.
+requirements group at a time, back to back (the KV cache keeps their shared prefix); a
+group larger than an equal share of the batch is split so that no actor idles while one
+works through it. The driver records each result as ``ray.wait`` delivers it, through the
+batch's one writer.
 
 Faults: an actor that dies is restarted by Ray and its in-flight cases retried, at most
 :data:`MAX_RESTARTS` times; after that each of them is recorded as failed with the reason,
@@ -169,8 +171,22 @@ class RayExecutor:
         return actors
 
 
+def share_groups(jobs: list[Job], actors: int) -> list[deque[Job]]:
+    """The jobs as runs that one actor reviews back to back: the requirements groups, split into equal shares.
+
+    Groups keep their first-seen order and each run its cases' order. A run is at most
+    ``ceil(len(jobs) / actors)`` cases: one group of a thousand designs still keeps every
+    actor busy, and each actor evaluates the group's shared prompt prefix once per run.
+    """
+    share = max(1, -(-len(jobs) // max(1, actors)))
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.requirements.sha256, []).append(job)
+    return [deque(group[i : i + share]) for group in groups.values() for i in range(0, len(group), share)]
+
+
 class _Dispatch:
-    """Hands each actor one requirements group at a time and collects results as they arrive."""
+    """Hands each actor one run of a group (:func:`share_groups`) at a time; collects results as they arrive."""
 
     def __init__(
         self,
@@ -181,10 +197,7 @@ class _Dispatch:
         finished: Callable[[Job, CaseResult], None],
     ) -> None:
         self.ray, self.actors, self.started, self.finished = ray, actors, started, finished
-        groups: dict[str, deque[Job]] = {}
-        for job in jobs:  # in first-seen order, each group's cases in their order
-            groups.setdefault(job.requirements.sha256, deque()).append(job)
-        self.groups = deque(groups.values())
+        self.groups = deque(share_groups(jobs, len(actors)))
         self.inflight: dict[Any, tuple[Job, _Actor]] = {}
 
     def run(self, should_stop: Callable[[], bool], poll_s: float) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,19 +21,27 @@ from evaluator.prompts import Message
 _TAG = re.compile(r"CASE-(\w+)")
 
 
-def fake(log: str | None = None, kill_once: str | None = None, poison: str | None = None) -> FakeBackend:
+def fake(
+    log: str | None = None, kill_once: str | None = None, poison: str | None = None, delay: float = 0.0
+) -> FakeBackend:
     """A fake whose calls append ``<pid> <tag>`` to ``log``.
 
     ``kill_once``: a file path; the first call for a ``KILL`` case writes its pid there and
     ends the process mid-case. ``poison``: a file; every call for a ``POISON`` case appends
-    its pid there and ends the process.
+    its pid there and ends the process. ``delay``: seconds each call takes (a slow model).
     """
-    return FakeBackend.answering(partial(_respond, log, kill_once, poison))
+    return FakeBackend.answering(partial(_respond, log, kill_once, poison, delay))
 
 
 def _respond(
-    log: str | None, kill_once: str | None, poison: str | None, messages: list[Message], schema: dict[str, Any]
+    log: str | None,
+    kill_once: str | None,
+    poison: str | None,
+    delay: float,
+    messages: list[Message],
+    schema: dict[str, Any],
 ) -> str:
+    time.sleep(delay)
     text = "".join(m["content"] for m in messages)
     tag = match.group(1) if (match := _TAG.search(text)) else "?"
     if kill_once and "KILL" in tag and not Path(kill_once).exists():

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,11 +25,13 @@ from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchObserver, BatchOptions, BatchSummary, CaseOutcome, run_batch
 from evaluator.cases import Case
 from evaluator.cli import app
-from evaluator.ray_executor import MAX_RESTARTS, RayExecutor
+from evaluator.ray_executor import MAX_RESTARTS, RayExecutor, share_groups
+from evaluator.status import run_status
 from evaluator.store import query
 from tests import ray_workers
 from tests.conftest import ROOT
 from tests.netguard import NetworkGuard
+from tests.test_read_during_batch import wait_for_first_review
 
 pytestmark = pytest.mark.ray
 runner = CliRunner()
@@ -84,6 +88,29 @@ def test_every_case_is_stored_once_and_each_group_runs_on_one_actor_in_order(tmp
 
     again = _run(cases, tmp_path / "e.duckdb", partial(ray_workers.fake, str(log)), workers=2)
     assert again.count("cached") == 6 and len(_log(log)) == 6  # nothing reviewed twice
+
+
+def test_one_large_group_is_shared_by_the_actors_in_runs_that_keep_its_order(tmp_path: Path, ray_cluster: Any) -> None:
+    log = tmp_path / "calls.log"
+    tags = ["A1", "A2", "A3", "A4"]
+    summary = _run(_cases(tmp_path, tags), tmp_path / "e.duckdb", partial(ray_workers.fake, str(log)), workers=2)
+
+    assert summary.count("ok") == 4
+    by_pid: dict[int, list[str]] = {}
+    for pid, tag in _log(tmp_path / "calls.log"):
+        by_pid.setdefault(pid, []).append(tag)
+    assert sorted(by_pid.values()) == [["A1", "A2"], ["A3", "A4"]]  # both actors worked, each on one run
+
+
+def test_share_groups_splits_only_groups_longer_than_an_equal_share() -> None:
+    def runs(tags: list[str], actors: int) -> list[list[str]]:
+        jobs = [SimpleNamespace(requirements=SimpleNamespace(sha256=tag[0]), tag=tag) for tag in tags]
+        return [[job.tag for job in run] for run in share_groups(jobs, actors)]  # type: ignore[arg-type]
+
+    tags = ["A1", "B1", "A2", "A3", "A4", "A5", "B2"]
+    assert runs(tags, 2) == [["A1", "A2", "A3", "A4"], ["A5"], ["B1", "B2"]]
+    assert runs(tags, 1) == [["A1", "A2", "A3", "A4", "A5"], ["B1", "B2"]]
+    assert runs([], 3) == []
 
 
 def test_an_actor_killed_in_the_middle_of_a_case_is_restarted_and_the_case_stored_once(
@@ -148,6 +175,37 @@ def test_an_interrupted_run_is_marked_so_and_the_next_run_resumes(tmp_path: Path
     second = _run(cases, db, opener)
     assert (second.count("cached"), second.count("ok")) == (1, 3)
     assert _stored(db) == sorted((t, "ok", None) for t in ["A1", "A2", "A3", "A4"])  # none lost, none twice
+
+
+def test_a_driver_killed_with_sigkill_leaves_a_store_the_rerun_completes_with_each_case_once(
+    tmp_path: Path, ray_cluster: Any
+) -> None:
+    """The driver (connected to the session's cluster by address) dies mid-batch; its actors go with it."""
+    tags = [f"A{i}" for i in range(1, 9)]
+    _cases(tmp_path / "data", tags)
+    keys, db, log = {f"A/{tag}-design.md" for tag in tags}, tmp_path / "e.duckdb", tmp_path / "calls.log"
+    address = ray_cluster.get_runtime_context().gcs_address
+
+    def driver(delay: str) -> list[str]:
+        return [sys.executable, "-m", "tests.ray_driver", str(tmp_path / "data"), str(db), address, str(log), delay]
+
+    with subprocess.Popen(
+        driver("0.4"), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        wait_for_first_review(db, proc)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+    done = [row[0] for row in _stored(db)]
+    assert 1 <= len(done) < len(tags), "the driver was not killed in the middle of the batch"
+    assert run_status(db).status == "interrupted"
+
+    # The re-run needs both of the cluster's 2 CPUs: it only finishes if the dead driver's actors are gone.
+    rerun = subprocess.run(driver("0"), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _stored(db) == sorted((key, "ok", None) for key in keys)  # none lost, none twice
+    assert query(db, "SELECT status FROM runs ORDER BY started_at")[1] == [("interrupted",), ("completed",)]
+    rerun_calls = [tag for _, tag in _log(log)][-(len(tags) - len(done)) :]
+    assert {f"A/{tag}-design.md" for tag in rerun_calls} == keys - set(done)  # the re-run reviewed only the rest
 
 
 def test_a_ray_run_connects_to_nothing_but_127_0_0_1(

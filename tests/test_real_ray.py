@@ -32,9 +32,8 @@ def _rows(db: Path) -> list[tuple[Any, ...]]:
 
 def test_a_ray_batch_stores_exactly_the_rows_the_thread_batch_stores(tmp_path: Path, ray_cluster: Any) -> None:
     data = tmp_path / "clinic"
-    shutil.copy(
-        DATASETS / "clinic-appointments" / "requirements.md", data / "requirements.md"
-    ) if data.mkdir() else None
+    data.mkdir()
+    shutil.copy(DATASETS / "clinic-appointments" / "requirements.md", data / "requirements.md")
     for name in DESIGNS:
         (data / name).mkdir()
         shutil.copy(DATASETS / "clinic-appointments" / name / "tech-design.md", data / name / "tech-design.md")
