@@ -66,6 +66,7 @@ from evaluator.profiles import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
     from evaluator.backends import BackendFactory
+    from evaluator.ray_executor import RayExecutor
 
 app = typer.Typer(
     help="Offline reviews of technical design documents by a local GGUF model.",
@@ -114,6 +115,20 @@ def _factory(backend: str, model: str | None, n_ctx: int | None, threads: int | 
 
     with reported():
         return backend_factory(model_options(backend, model, n_ctx, threads, **server))
+
+
+def _batch_backend(
+    kind: ExecutorKind, ray_address: str | None, workers: int | None, *model_args: Any, **model_kwargs: Any
+) -> tuple[BackendFactory, RayExecutor | None]:
+    """`batch`/`calibrate`: the model :func:`model_options` names, and the executor (None: threads) to open it in.
+
+    Both are checked before any case is read: a model that cannot be found, a missing Ray.
+    """
+    from evaluator.backends import backend_factory
+
+    with reported():
+        chosen = model_options(*model_args, **model_kwargs)
+        return backend_factory(chosen), executor_for(kind, ray_address, workers, chosen)
 
 
 def _server(
@@ -293,10 +308,8 @@ def batch(
         db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, max_bytes=max_bytes, max_cases=max_cases
     )
     server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
-    chosen: dict[str, Any] = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
-    factory = _factory(backend, model, n_ctx, threads, **chosen)
-    with reported():  # a missing Ray says so before anything is read; Ray's actors open the same model
-        runner = executor_for(executor, ray_address, workers, model_options(backend, model, n_ctx, threads, **chosen))
+    chosen = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
+    factory, runner = _batch_backend(executor, ray_address, workers, backend, model, n_ctx, threads, **chosen)
     with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
         cases = from_manifest(manifest) if manifest else discover(folder)
         summary = run_batch(
@@ -354,10 +367,8 @@ def calibrate(
 
     options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
     server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
-    chosen: dict[str, Any] = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
-    factory = _factory(backend, model, n_ctx, threads, **chosen)
-    with reported():  # a missing Ray says so before anything is read; Ray's actors open the same model
-        runner = executor_for(executor, ray_address, workers, model_options(backend, model, n_ctx, threads, **chosen))
+    chosen = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
+    factory, runner = _batch_backend(executor, ray_address, workers, backend, model, n_ctx, threads, **chosen)
     with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
         result = run_calibration(
             dataset, options, backend=factory, observer=progress, should_stop=stop.is_set, executor=runner
