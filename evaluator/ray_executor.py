@@ -151,8 +151,19 @@ class RayExecutor:
             ray.shutdown()
 
     def _start(self, ray: ModuleType, work: CaseWork, cases: int) -> list[_Actor]:
-        """Start the actors and wait until each has opened its backend; raise if one cannot."""
-        count = self.workers or max(1, sum(node["Alive"] for node in ray.nodes()))
+        """Start the actors and wait until each has opened its backend; raise if one cannot.
+
+        Raises :class:`ClusterError` at once when the cluster has fewer CPUs than actors (each
+        asks for one): Ray would wait for them forever.
+        """
+        nodes = [node for node in ray.nodes() if node["Alive"] and node["Resources"].get("CPU", 0) >= 1]
+        count = self.workers or max(1, len(nodes))  # default: one per node that can hold an actor
+        cpus = int(sum(node["Resources"]["CPU"] for node in nodes))
+        if count > cpus:
+            raise ClusterError(
+                f"{count} Ray workers need {count} CPUs (one each), the cluster has {cpus}: "
+                "lower --workers or add nodes (ray start --address=HEAD:PORT --num-cpus=1)"
+            )
         remote = ray.remote(CaseWorker).options(
             num_cpus=1,
             max_restarts=MAX_RESTARTS,

@@ -25,6 +25,7 @@ from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchObserver, BatchOptions, BatchSummary, CaseOutcome, run_batch
 from evaluator.cases import Case
 from evaluator.cli import app
+from evaluator.errors import ClusterError
 from evaluator.ray_executor import MAX_RESTARTS, RayExecutor, share_groups
 from evaluator.status import run_status
 from evaluator.store import query
@@ -206,6 +207,13 @@ def test_a_driver_killed_with_sigkill_leaves_a_store_the_rerun_completes_with_ea
     assert query(db, "SELECT status FROM runs ORDER BY started_at")[1] == [("interrupted",), ("completed",)]
     rerun_calls = [tag for _, tag in _log(log)][-(len(tags) - len(done)) :]
     assert {f"A/{tag}-design.md" for tag in rerun_calls} == keys - set(done)  # the re-run reviewed only the rest
+
+
+def test_more_workers_than_the_cluster_has_cpus_is_one_line_at_once_not_a_wait(
+    tmp_path: Path, ray_cluster: Any
+) -> None:
+    with pytest.raises(ClusterError, match=r"3 Ray workers need 3 CPUs \(one each\), the cluster has 2"):
+        _run(_cases(tmp_path, ["A1"]), tmp_path / "e.duckdb", partial(ray_workers.fake), workers=3)
 
 
 def test_a_ray_run_connects_to_nothing_but_127_0_0_1(
