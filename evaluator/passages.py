@@ -12,6 +12,7 @@ converted Word or PDF file: the converted markdown).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -150,11 +151,22 @@ def passages(text: str) -> list[Passage]:
     return found
 
 
-@cache
-def _segmenter() -> Any:
-    import pysbd
+_PER_THREAD = threading.local()
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+def _segmenter() -> Any:
+    """pysbd's sentence segmenter, one per thread.
+
+    A segmenter keeps the text it splits on itself, so one shared by the batch's threads mixes
+    their documents up (measured: the passages of 24 of 25 sample designs changed when split
+    on 8 threads at once).
+    """
+    segmenter = getattr(_PER_THREAD, "segmenter", None)
+    if segmenter is None:
+        import pysbd
+
+        segmenter = _PER_THREAD.segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return segmenter
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:

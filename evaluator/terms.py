@@ -8,7 +8,7 @@ Pure functions over text. Stemming is Snowball English (PyStemmer), so "retries"
 from __future__ import annotations
 
 import re
-from functools import cache
+import threading
 from typing import Any
 
 _TOKEN = re.compile(r"/?[a-z0-9]+(?:[_./-][a-z0-9]+)*", re.IGNORECASE)
@@ -204,11 +204,17 @@ NEGATION = re.compile(
 )
 
 
-@cache
-def _stemmer() -> Any:
-    import Stemmer
+_PER_THREAD = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def _stemmer() -> Any:
+    """A Snowball stemmer, one per thread: PyStemmer's objects are not thread-safe (its docs)."""
+    stemmer = getattr(_PER_THREAD, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _PER_THREAD.stemmer = Stemmer.Stemmer("english")
+    return stemmer
 
 
 def tokens(text: str) -> list[str]:

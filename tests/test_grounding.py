@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from evaluator.analyses import Grounding, run_analyses
 from evaluator.analyses.checks import CheckAnalysis, evaluate
 from evaluator.analyses.coverage import CoverageAnalysis
 from evaluator.analyses.detectors import pii_value, protected_fields
+from evaluator.backends.fake import FakeBackend
+from evaluator.batch import BatchOptions, run_batch
+from evaluator.cases import discover
 from evaluator.errors import ProfileError
 from evaluator.passages import passages
 from evaluator.profiles import Check, load_profile
-from tests.conftest import doc
+from evaluator.store import query
+from tests.conftest import DATASETS, doc
 
 DESIGN = """---
 title: Orders
@@ -267,3 +276,29 @@ def test_cli_coverage_shows_the_traceability_of_a_batch_case(tmp_path) -> None: 
     assert (first["requirement_id"], first["status"], first["line"]) == ("R1", "contradicted", 5)
     missing = CliRunner().invoke(app, ["coverage", "nope/*", "--db", str(db)])
     assert missing.exit_code == 2 and "no reviewed case matches 'nope/*'" in missing.stderr
+
+
+def test_passages_split_on_many_threads_at_once_are_those_split_one_at_a_time() -> None:
+    """The batch reviews cases on several threads; the sentence splitter must not mix their documents."""
+    texts = [path.read_text() for path in sorted(DATASETS.glob("*/*/tech-design.md"))]
+    one_at_a_time = [passages(text) for text in texts]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(passages, texts))
+    assert len(texts) >= 20 and together == one_at_a_time
+
+
+def test_a_fake_batch_on_four_threads_stores_the_reviews_one_thread_stores(tmp_path: Path) -> None:
+    """Everything beside the model is deterministic per case, however many cases run at once."""
+    cases = discover(DATASETS / "parcel-delivery")
+
+    def reviews(parallel: int) -> dict[str, Any]:
+        db = tmp_path / f"p{parallel}.duckdb"
+        run_batch(cases, BatchOptions(db=db, parallel=parallel), backend=FakeBackend.answering())
+        rows = query(db, "SELECT case_key, review_json FROM reviews WHERE status = 'ok'")[1]
+        stored = {key: json.loads(text) for key, text in rows}
+        for review in stored.values():
+            del review["usage"]  # timings
+        return stored
+
+    one = reviews(1)
+    assert len(one) == len(cases) and reviews(4) == one
