@@ -17,7 +17,11 @@ ProfileOpt = Annotated[
     str, typer.Option("--profile", "-p", help="Reviewer profile name (see `evaluator profiles`) or a .toml path.")
 ]
 BackendOpt = Annotated[
-    str, typer.Option("--backend", help="Which backend runs the model: llama-cpp (local GGUF) or fake (no model).")
+    str,
+    typer.Option(
+        "--backend",
+        help="What runs the model: llama-cpp (local GGUF), openai (a server, see --endpoint), fake (no model).",
+    ),
 ]
 ModelOpt = Annotated[
     str | None,
@@ -84,7 +88,7 @@ ExecutorOpt = Annotated[
     ExecutorKind,
     typer.Option(
         "--executor",
-        help="thread: this process. ray: Ray actors, each with its own model (pip install 'evaluator[ray]').",
+        help="thread: this process. ray: Ray actors, each with its own model (pip install 'evaluator\\[ray]').",
     ),
 ]
 RayAddressOpt = Annotated[
@@ -200,7 +204,8 @@ def executor_for(
 ) -> RayExecutor | None:
     """The executor `--executor` names (None: the batch's threads); Ray's actors open ``model`` themselves.
 
-    Raises :class:`~evaluator.errors.ClusterError` when Ray is not installed.
+    Raises :class:`~evaluator.errors.ClusterError` when Ray is not installed or nothing
+    answers at ``address``.
     """
     if kind is ExecutorKind.thread:
         if address or workers:
@@ -212,4 +217,6 @@ def executor_for(
     from evaluator.ray_executor import RayExecutor, import_ray
 
     import_ray(local=address is None)
-    return RayExecutor(partial(backend_factory, model), address, workers)
+    executor = RayExecutor(partial(backend_factory, model), address, workers)
+    executor.check_address()  # before the store records a run
+    return executor

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not 
 
 
 class StopFlag:
-    """First Ctrl-C: finish the current case, then stop. Second Ctrl-C: stop at once."""
+    """First Ctrl-C: start no new case and let those under way finish. Second Ctrl-C: stop at once."""
 
     def __init__(self, console: Console) -> None:
         self._console = console
@@ -52,7 +52,9 @@ class StopFlag:
         if self._set:
             raise KeyboardInterrupt
         self._set = True
-        self._console.print("[yellow]stopping after the current case — press Ctrl-C again to stop now[/]")
+        self._console.print(
+            "[yellow]starting no new case; the ones under way finish — press Ctrl-C again to stop now[/]"
+        )
 
     def is_set(self) -> bool:
         """Whether a stop was asked for."""

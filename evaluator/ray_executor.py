@@ -130,6 +130,25 @@ class RayExecutor:
                 for actor in actors:
                     ray.kill(actor.handle, no_restart=True)
 
+    def check_address(self, timeout_s: float = 5.0) -> None:
+        """Raise :class:`ClusterError` unless something answers at ``address`` (``[ray://]host[:port]``).
+
+        ``ray.init`` retries an address where nothing listens for as long as it runs; this
+        refuses it within ``timeout_s`` seconds. ``auto`` and a local instance are not checked.
+        """
+        if not self.address or self.address == "auto":
+            return
+        host, _, port = self.address.removeprefix("ray://").rpartition(":")
+        if not host:
+            host, port = port, "6379"  # Ray's default GCS port
+        try:
+            socket.create_connection((host, int(port)), timeout=timeout_s).close()
+        except (OSError, ValueError) as exc:
+            raise ClusterError(
+                f"no Ray cluster answers at {self.address} ({exc}): start one there "
+                "(ray start --head --port=6379) or fix --ray-address"
+            ) from None
+
     @contextmanager
     def _cluster(self, ray: ModuleType) -> Iterator[None]:
         """Connect to the cluster, or start a local one, for the run; one already connected is left as it is."""
@@ -137,12 +156,18 @@ class RayExecutor:
             yield
             return
         quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
+        self.check_address()
         try:
             if self.address:
                 ray.init(address=self.address, **quiet)
             else:
                 ray.init(num_cpus=self.workers or 1, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            if self.address == "auto":
+                raise ClusterError(
+                    "no running Ray cluster found for --ray-address auto: start one (ray start --head) "
+                    "or leave --ray-address out to run a local one"
+                ) from None
             where = self.address or "a local instance"
             raise ClusterError(f"cannot start Ray on {where}: {_line(exc)}") from None
         try:

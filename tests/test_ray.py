@@ -263,6 +263,16 @@ def test_without_an_address_the_command_starts_and_stops_its_own_local_ray(tmp_p
     assert query(db, "SELECT status, cases_ok FROM runs")[1] == [("completed", 2)]
 
 
+def test_an_address_where_no_cluster_answers_is_one_line_before_any_run(tmp_path: Path) -> None:
+    _cases(tmp_path / "data", ["A1"])
+    db = tmp_path / "e.duckdb"
+    args = ["batch", str(tmp_path / "data"), "--db", str(db), "--backend", "fake", "--executor", "ray"]
+    result = runner.invoke(app, [*args, "--ray-address", "127.0.0.1:1"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "no Ray cluster answers at 127.0.0.1:1" in result.output and "--ray-address" in result.output
+    assert not db.exists()  # refused before the store recorded a run
+
+
 def test_thread_executor_refuses_ray_options(tmp_path: Path) -> None:
     result = runner.invoke(app, ["batch", str(tmp_path), "--backend", "fake", "--workers", "2"])
     assert result.exit_code == 2 and "only with --executor ray" in result.output
