@@ -50,10 +50,13 @@ def status(
 
 def print_status(s: RunStatus) -> None:
     """The run's figures, its last cases and its failures as tables on stdout."""
-    figures = Table("run", "status", "done", "failed", "remaining", "docs/hour", "ETA", "elapsed", title="latest run")
+    figures = Table(
+        "run", "status", "done", "failed", "skipped", "remaining", "docs/hour", "ETA", "elapsed", title="latest run"
+    )  # fmt: skip
     figures.add_row(
         Text(f"{s.run_id[:12]} {s.kind} {s.source or ''}".strip()), s.status, str(s.done), str(s.failed),
-        _or_dash(s.remaining), _or_dash(None if s.docs_per_hour is None else f"{s.docs_per_hour:.1f}"),
+        _or_dash(s.skipped), _or_dash(s.remaining),
+        _or_dash(None if s.docs_per_hour is None else f"{s.docs_per_hour:.1f}"),
         _duration(s.eta_s), _duration(s.elapsed_s),
     )  # fmt: skip
     recent = Table("case", "status", "at", "completeness", "soundness", "assessment", "readiness", title="last cases")

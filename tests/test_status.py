@@ -61,7 +61,7 @@ def test_a_finished_batch_with_a_failure(tmp_path: Path) -> None:
 
     table = runner.invoke(app, ["status", "--db", str(db)]).stdout
     rows = body(table)
-    assert rows[0][1:5] == ["completed", "2", "1", "0"]
+    assert rows[0][1:6] == ["completed", "2", "1", "0", "0"]
     assert [r[:2] for r in rows[1:4]] == [[k, s] for k, s in stored]
     assert rows[-1][0] == "d1/tech-design.md" and rows[-1][2] == error  # the error whole, even piped
 
