@@ -142,7 +142,7 @@ class RayExecutor:
         if not host:
             host, port = port, "6379"  # Ray's default GCS port
         try:
-            socket.create_connection((host, int(port)), timeout=timeout_s).close()
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
         except (OSError, ValueError) as exc:
             raise ClusterError(
                 f"no Ray cluster answers at {self.address} ({exc}): start one there "
