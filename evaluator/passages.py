@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 
+from evaluator.roles import SectionRole, describes_present, section_roles
+
 PassageKind = Literal["heading", "sentence", "item", "row", "code"]
 _CODE_CHUNK_LINES = 6
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -30,7 +32,8 @@ class Passage:
     """One addressable piece of a document.
 
     ``id`` is ``P<n>`` in document order; ``section`` the heading path joined by " › "
-    (empty before the first heading); ``line_start``/``line_end`` 1-based, inclusive.
+    (empty before the first heading); ``line_start``/``line_end`` 1-based, inclusive;
+    ``role`` what its section is for (:mod:`evaluator.roles`): only ``design`` passages decide.
     """
 
     id: str
@@ -39,6 +42,7 @@ class Passage:
     line_start: int
     line_end: int
     text: str
+    role: SectionRole = "design"
 
     @property
     def lines(self) -> str:
@@ -61,6 +65,7 @@ class Block:
     path: tuple[str, ...]
     line: int  # 0-based first line
     text: str
+    level: int = 0  # a heading's level (1 for "#"); 0 for other blocks
 
 
 @cache
@@ -90,7 +95,7 @@ def blocks(text: str) -> Iterator[Block]:
         if token.type == "heading_open":
             level, title = int(token.tag[1]), " ".join(tokens[i + 1].content.split())
             path = [p for p in path if p[0] < level] + [(level, title)]
-            yield Block("heading", _titles(path), _line(token), title)
+            yield Block("heading", _titles(path), _line(token), title, level)
         elif token.type in ("bullet_list_open", "ordered_list_open"):
             items += 1
         elif token.type in ("bullet_list_close", "ordered_list_close"):
@@ -141,14 +146,27 @@ def _code(token: Any, path: tuple[str, ...]) -> Iterator[Block]:
 def passages(text: str) -> list[Passage]:
     """Split a markdown document into passages; see the module docstring."""
     found: list[Passage] = []
-    for block in blocks(text):
+    every = list(blocks(text))
+    roles = section_roles([b.path for b in every], document_title(every))
+    for block, role in zip(every, roles, strict=True):
         section = " › ".join(block.path)
         pieces = _sentences(block.text) if block.kind in ("sentence", "item") else [(0, block.text)]
         for offset, piece in pieces:
             start = block.line + block.text.count("\n", 0, offset) + 1
             end = start + piece.count("\n")
-            found.append(Passage(f"P{len(found) + 1}", block.kind, section, start, end, piece))
+            own = "context" if role == "design" and block.kind != "code" and describes_present(piece) else role
+            found.append(Passage(f"P{len(found) + 1}", block.kind, section, start, end, piece, own))
     return found
+
+
+def document_title(every: list[Block]) -> str | None:
+    """The document's title heading: its only heading of the top level used, when that comes first."""
+    headings = [b for b in every if b.kind == "heading"]
+    if not headings:
+        return None
+    top = min(b.level for b in headings)
+    first = [b for b in headings if b.level == top]
+    return headings[0].text if len(first) == 1 and first[0] is headings[0] else None
 
 
 _PER_THREAD = threading.local()

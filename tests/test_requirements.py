@@ -110,3 +110,161 @@ def test_key_terms_are_identifiers_endpoints_codes_and_names() -> None:
     terms = key_terms("`POST /v1/orders` answers 202 Accepted; events go to Kafka with event_id, not to Redis.")
     assert {"POST /v1/orders", "202 Accepted", "Kafka", "event_id", "Redis"} <= set(terms)
     assert "The" not in key_terms("The service shall log.")
+
+
+SRS_WITH_BOILERPLATE = """# Software Requirements Specification: Payroll
+
+[1 Introduction 3](#_Toc1)
+[1.1 Purpose 3](#_Toc2)
+[5.1 Glossary 8](#_Toc3)
+
+## Revision history
+
+| Version | Date | Author | Change |
+|---|---|---|---|
+| 1.0 | 2024-03-01 | J. Doe | First issue |
+| 1.1 | 2024-04-11 | K. Lee | Added FR03 |
+
+## 1.3 Conventions
+
+The key words "MUST", "SHALL", "SHOULD" and "MAY" in this document are to be interpreted as described in RFC 2119.
+
+## 2 Overall description
+
+The product replaces the spreadsheets each employer keeps today.
+
+## 3 Specific requirements
+
+### 3.1 Functional requirements
+
+- **FR01**: The system shall compute gross-to-net pay for every employee in a run.
+- FR02 - Payroll runs must be approved by a second manager.
+- SRS5.12.2.1 The system shall keep payslips for seven years.
+- SDP3.2-2: Payment files shall be signed.
+- UC12: Employee downloads a payslip.
+- REQ001 The system shall lock a run once approved.
+
+(Note: amounts are in the employer's currency.)
+
+A dedicated audit table is not required for read access.
+
+| ID | Requirement |
+|---|---|
+| NFR01 | p95 latency of the payslip API is under 300 ms. |
+| SEC01 | IBANs shall be encrypted at field level. |
+
+### 3.2 Out of scope
+
+| Item | Note |
+|---|---|
+| Authentication (e.g. OAuth2, JWT) | provided by the platform gateway |
+
+## References
+
+| Ref | Document |
+|---|---|
+| [1] | IEEE 830-1998 Recommended Practice for Software Requirements Specifications |
+"""
+
+
+def test_boilerplate_is_not_a_requirement_and_glued_ids_are_ids() -> None:
+    """A Word table of contents, the RFC 2119 paragraph, revision and reference rows, a note, an
+    out-of-scope row naming a technology and a waiver are not demands; FR01-style ids are ids."""
+    found = {r.id: r.text for r in parse_requirements(SRS_WITH_BOILERPLATE)}
+    assert list(found) == ["FR01", "FR02", "SRS5.12.2.1", "SDP3.2-2", "UC12", "REQ001", "NFR01", "SEC01"]
+    assert found["SDP3.2-2"] == "Payment files shall be signed."
+    text = " ".join(found.values())
+    for boilerplate in ("Glossary", "interpreted", "J. Doe", "currency", "audit table", "OAuth2", "IEEE 830"):
+        assert boilerplate not in text
+
+
+def test_names_of_standards_are_not_glued_ids() -> None:
+    found = parse_requirements("# Requirements\n\n- HTTP2 support shall be provided by the gateway.\n"
+                               "- SHA256 digests shall identify every file.\n")  # fmt: skip
+    assert [r.id for r in found] == ["R1", "R2"]
+    assert found[0].text.startswith("HTTP2 support")
+
+
+STORIES = """# Meter readings — user stories
+
+## Background
+
+Readings arrive from head-end systems.
+
+## Epic: readings
+
+### US-04 — Submit a manual reading
+
+As a customer, I want to submit a meter reading from the app so that my bill is accurate.
+
+#### Acceptance criteria
+
+- AC-1: Given a registered meter, when I submit a reading lower than the previous one, then it is rejected.
+- AC-2: Given a reading submitted twice with the same idempotency key, when the second arrives, then no second
+  reading is stored.
+
+### US-05 — Bill history
+
+As a customer I can see my bills of the last 24 months.
+
+- Given I am logged in
+- When I open the bill history
+- Then I see at most 24 bills, newest first
+
+### US-07 — Tariff change
+
+As a customer I can switch tariff once a month.
+
+## Operations
+
+- US-06: As an operator, I want to replay rejected readings.
+  - AC1: Given a rejected reading, when I replay it, then it is processed once.
+"""
+
+
+def test_user_stories_are_traced_through_their_acceptance_criteria() -> None:
+    found = {r.id: r for r in parse_requirements(STORIES)}
+    assert list(found) == ["US-04/AC-1", "US-04/AC-2", "US-05/AC1", "US-07", "US-06/AC1"]
+    assert found["US-04/AC-2"].text.endswith("then no second reading is stored.")  # across a line break
+    assert found["US-04/AC-2"].kind == "criterion" and "US-04" in found["US-04/AC-2"].section
+    assert found["US-05/AC1"].text == "Given I am logged in When I open the bill history Then I see at most 24 bills, newest first"
+    assert found["US-07"].kind == "story" and found["US-07"].text.startswith("As a customer I can switch")
+    assert all(r.mandatory for r in found.values())
+    assert "US-06" in found["US-06/AC1"].section
+
+
+KEP_REQUIREMENTS = """# KEP-1234: Pod readiness gates
+
+## Summary
+
+This KEP proposes a new field.
+
+## Motivation
+
+Today readiness is binary.
+
+### Goals
+
+- Allow external controllers to gate readiness.
+- Keep the change backward compatible with existing clients.
+
+### Non-Goals
+
+- Changing liveness probes.
+
+### User Stories
+
+#### Story 1
+
+As a cluster operator, I want a load balancer to mark pods ready only after they are registered.
+"""
+
+
+def test_goals_and_stories_are_the_requirements_of_a_document_without_formal_ones() -> None:
+    found = parse_requirements(KEP_REQUIREMENTS)
+    assert [(r.kind, r.text[:30]) for r in found] == [
+        ("goal", "Allow external controllers to "),
+        ("goal", "Keep the change backward compa"),
+        ("story", "As a cluster operator, I want "),
+    ]
+    # beside formal requirements, goals are background (test_shall_statements_… above)
