@@ -108,6 +108,26 @@ def blocks(text: str) -> Iterator[Block]:
             yield from _code(token, _titles(path))
 
 
+@dataclass(frozen=True)
+class CodeBlock:
+    """A whole code block: its info-string language ("" when none), text and 1-based first line."""
+
+    language: str
+    text: str
+    line: int
+
+
+def code_blocks(text: str) -> list[CodeBlock]:
+    """Every fenced or indented code block of a markdown document, whole (passages cut code into chunks)."""
+    matter, skip = front_matter(text)
+    found = [CodeBlock("yaml", matter.strip("-\n. "), 2)] if matter else []
+    for token in markdown().parse("\n" * skip + text[len(matter) :]):
+        if token.type in ("fence", "code_block") and token.content.strip():
+            language = token.info.split()[0].lower() if token.type == "fence" and token.info.strip() else ""
+            found.append(CodeBlock(language, token.content, _line(token) + (2 if token.type == "fence" else 1)))
+    return found
+
+
 def _titles(path: list[tuple[int, str]]) -> tuple[str, ...]:
     return tuple(title for _, title in path)
 
