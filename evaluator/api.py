@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from evaluator.backends import BackendFactory, ModelOptions, backend_factory
-from evaluator.documents import DEFAULT_MAX_BYTES, read_document
+from evaluator.documents.read import DEFAULT_MAX_BYTES, read_document
 from evaluator.offline import enforce_offline
 from evaluator.profiles import DEFAULT_PROFILE, load_profile
 from evaluator.prompts import Prompts

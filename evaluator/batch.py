@@ -25,7 +25,7 @@ from evaluator.backends import BackendFactory, ModelInfo
 from evaluator.backends.base import ServerSlots
 from evaluator.capacity import Capacity, plan_capacity
 from evaluator.cases import DEFAULT_MAX_CASES, Case, check_batch_size
-from evaluator.documents import DEFAULT_MAX_BYTES, Document, read_document
+from evaluator.documents.read import DEFAULT_MAX_BYTES, Document, read_document
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.executors import Executor, ThreadExecutor
 from evaluator.offline import enforce_offline

@@ -26,7 +26,7 @@ from evaluator.backends import ModelOptions, Sampling
 from evaluator.backends.engine import N_BATCH, new_context
 from evaluator.capacity import plan_capacity
 from evaluator.cases import Case
-from evaluator.documents import read_document
+from evaluator.documents.read import read_document
 from evaluator.errors import EvaluatorError
 from evaluator.profiles import DEFAULT_PROFILE, load_profile
 from evaluator.prompts import Prompts

@@ -24,7 +24,7 @@ from typing import Any
 
 from evaluator.backends.base import Backend, BackendFactory, Generation, ModelInfo, Sampling
 from evaluator.cases import Case
-from evaluator.documents import Document, read_document
+from evaluator.documents.read import Document, read_document
 from evaluator.errors import ContextError, DocumentError, GenerationError
 from evaluator.offline import enforce_offline
 from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile

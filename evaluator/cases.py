@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import CaseError, EvaluatorError
-from evaluator.formats import SUPPORTED_SUFFIXES
+from evaluator.documents.formats import SUPPORTED_SUFFIXES
 
 REQUIREMENTS_NAMES = tuple(f"{folder}requirements{ext}" for folder in ("", "docs/") for ext in SUPPORTED_SUFFIXES)
 NAMING_RULE = (

@@ -17,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from evaluator import __version__, cli_coverage, cli_gate, cli_status
+from evaluator import cli_coverage, cli_gate, cli_status
+from evaluator.version import __version__
 from evaluator.cli_help import plain_help_labels
 from evaluator.cli_options import (
     DEFAULT_DB,

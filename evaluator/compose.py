@@ -13,7 +13,7 @@ from typing import Any
 
 from evaluator.analyses import Grounding
 from evaluator.analyses.checks import CheckResult
-from evaluator.passages import Passage
+from evaluator.documents.passages import Passage
 from evaluator.profiles import ChecklistItem, Profile
 from evaluator.review import (
     ChecklistEntry,
@@ -23,7 +23,7 @@ from evaluator.review import (
     SectionFeedback,
 )
 from evaluator.rubric import coverage_ratio
-from evaluator.terms import content_stems, negated_before
+from evaluator.documents.terms import content_stems, negated_before
 from evaluator.text import quote_found
 
 _EXCERPT = 110

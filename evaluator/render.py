@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from evaluator import __version__
+from evaluator.version import __version__
 from evaluator.review import Finding, Review, Severity
 
 _GAP = "\n\n\n"

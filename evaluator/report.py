@@ -26,7 +26,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it_pyrs import MarkdownIt
 from markupsafe import Markup, escape
 
-from evaluator import __version__, charts
+from evaluator import charts
+from evaluator.version import __version__
 from evaluator import report_data as data
 from evaluator.errors import ReportError
 from evaluator.review import ASSESSMENTS, READINESS

@@ -29,9 +29,9 @@ from evaluator.analyses.coverage import CoverageAnalysis
 from evaluator.analyses.injection import InjectionAnalysis
 from evaluator.backends.base import Backend, Sampling
 from evaluator.compose import Composer
-from evaluator.documents import Document
+from evaluator.documents.read import Document
 from evaluator.errors import ContextError, GenerationError
-from evaluator.passages import Passage
+from evaluator.documents.passages import Passage
 from evaluator.profiles import Profile
 from evaluator.prompts import Message, Prompts
 from evaluator.review import (

@@ -30,8 +30,8 @@ from typing import Any, Literal, TypeVar
 import duckdb
 from filelock import FileLock, Timeout
 
-from evaluator import __version__
-from evaluator.documents import Document
+from evaluator.version import __version__
+from evaluator.documents.read import Document
 from evaluator.errors import StoreError
 from evaluator.migrations import MIGRATIONS
 from evaluator.review import Finding, RequirementCoverage, Review

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from evaluator import models
 from evaluator.backends import ModelOptions, register_backend, unregister_backend
 from evaluator.backends.fake import FakeBackend
-from evaluator.documents import Document, parse_document
+from evaluator.documents.read import Document, parse_document
 from evaluator.profiles import Profile, load_profile
 from evaluator.prompts import Prompts
 

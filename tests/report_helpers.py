@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from evaluator.cases import discover
-from evaluator.documents import parse_document, read_document
+from evaluator.documents.read import parse_document, read_document
 from evaluator.render import render_markdown
 from evaluator.review import Finding, Review
 from evaluator.store import ReviewRecord, Store, query

@@ -6,7 +6,7 @@ import pytest
 
 from evaluator.backends.fake import FakeBackend
 from evaluator.bench_server import run_server_bench
-from evaluator.documents import Document
+from evaluator.documents.read import Document
 from evaluator.errors import ContextError
 from evaluator.profiles import Profile
 from evaluator.prompts import Prompts

@@ -9,7 +9,7 @@ import pytest
 
 from evaluator.backends.base import Generation, Sampling
 from evaluator.backends.engine import _common, _looping, _penalise
-from evaluator.documents import read_document
+from evaluator.documents.read import read_document
 from evaluator.profiles import load_profile
 from evaluator.prompts import Message, Prompts
 from evaluator.review import generation_schema, prose_model

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator import converters, formats
-from evaluator.documents import parse_document, read_document
+from evaluator.documents import converters, formats
+from evaluator.documents.read import parse_document, read_document
 from evaluator.errors import DocumentError
 from evaluator.render import heading_title
 from tests import netguard

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from evaluator import formats
+from evaluator.documents import formats
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import CaseError, discover, is_design

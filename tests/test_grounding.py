@@ -17,7 +17,7 @@ from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
 from evaluator.errors import ProfileError
-from evaluator.passages import passages
+from evaluator.documents.passages import passages
 from evaluator.profiles import Check, load_profile
 from evaluator.store import query
 from tests.conftest import DATASETS, doc

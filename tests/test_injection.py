@@ -14,9 +14,9 @@ import pytest
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
-from evaluator.documents import Document
+from evaluator.documents.read import Document
 from evaluator.injection import KINDS, detect
-from evaluator.passages import Passage
+from evaluator.documents.passages import Passage
 from evaluator.profiles import Profile
 from evaluator.prompts import Prompts, untrusted
 from evaluator.render import render_markdown

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.errors import ProfileError, PromptError
-from evaluator.passages import Passage
+from evaluator.documents.passages import Passage
 from evaluator.profiles import available_profiles, load_profile
 from evaluator.prompts import Prompts, untrusted
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from evaluator.backends.llama_cpp import LlamaCppBackend
 from evaluator.cli import app
-from evaluator.documents import read_document
+from evaluator.documents.read import read_document
 from evaluator.models import resolve_model
 from evaluator.profiles import load_profile
 from evaluator.prompts import Prompts

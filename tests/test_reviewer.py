@@ -8,7 +8,7 @@ import pytest
 
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.backends.fake import schema_instance as instance_for
-from evaluator.documents import Document
+from evaluator.documents.read import Document
 from evaluator.errors import GenerationError
 from evaluator.profiles import Profile
 from evaluator.prompts import Prompts

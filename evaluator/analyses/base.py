@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from evaluator.documents import Document
-from evaluator.passages import Passage, passages
-from evaluator.requirements import Requirement, parse_requirements
+from evaluator.documents.read import Document
+from evaluator.documents.passages import Passage, passages
+from evaluator.documents.requirements import Requirement, parse_requirements
 
 if TYPE_CHECKING:
     from evaluator.analyses.checks import CheckResult

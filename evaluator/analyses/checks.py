@@ -25,10 +25,10 @@ from typing import Literal
 
 from evaluator.analyses.base import Grounding, evidence_of
 from evaluator.analyses.detectors import DETECTORS
-from evaluator.passages import Passage
+from evaluator.documents.passages import Passage
 from evaluator.profiles import Check
 from evaluator.review import Finding
-from evaluator.terms import NEGATION, content_stems, negated_before
+from evaluator.documents.terms import NEGATION, content_stems, negated_before
 
 CheckStatus = Literal["passed", "failed", "absent", "not_applicable"]
 _DISTANCING = re.compile(

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from evaluator.analyses.base import Grounding, evidence_of
-from evaluator.passages import Passage
-from evaluator.requirements import Requirement
+from evaluator.documents.passages import Passage
+from evaluator.documents.requirements import Requirement
 from evaluator.review import Finding, Severity
-from evaluator.terms import content_stems, negated_before, stem, tokens
+from evaluator.documents.terms import content_stems, negated_before, stem, tokens
 
 CoverageStatus = Literal["covered", "partial", "not_addressed", "contradicted"]
 COVERED, PARTIAL = 0.5, 0.25

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 
 from evaluator.analyses.base import Grounding
-from evaluator.passages import Passage
-from evaluator.terms import negated_before
+from evaluator.documents.passages import Passage
+from evaluator.documents.terms import negated_before
 
 # Shapes of personal data. Card numbers are Luhn-checked; national ids: US SSN, Indian PAN,
 # UK NINO; IBAN per ISO 13616 (country, check digits, 11–30 alphanumerics).

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from evaluator.passages import Passage
-from evaluator.terms import content_stems
+from evaluator.documents.passages import Passage
+from evaluator.documents.terms import content_stems
 
 
 class Retriever:

@@ -3,7 +3,7 @@
 A document is validated before anything else sees it (exists, is a file, not too large,
 UTF-8 or UTF-16 text, not empty) and split into sections with a real markdown parser, so
 a ``#`` line inside a code fence is never taken for a heading. Word, PDF, HTML,
-reStructuredText and AsciiDoc files are converted to markdown first (:mod:`evaluator.formats`);
+reStructuredText and AsciiDoc files are converted to markdown first (:mod:`evaluator.documents.formats`);
 the markdown is the document from then on.
 
 The title is, in this order: ``title:`` in YAML front matter, the converter's document
@@ -21,6 +21,8 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from evaluator.documents.encoding import decode_text
+from evaluator.documents.formats import SOURCE_FACTOR, convert, source_format
 from evaluator.errors import DocumentError
 
 DEFAULT_MAX_BYTES = 2_000_000
@@ -64,12 +66,10 @@ def read_document(path: Path, *, role: str = "document", max_bytes: int = DEFAUL
     ``max_bytes`` limits the markdown; a file that is converted may itself be up to
     ``formats.SOURCE_FACTOR`` times larger.
     """
-    from evaluator import formats
-
-    if formats.source_format(path) is None:
+    if source_format(path) is None:
         return parse_document(decode_text(_read_bytes(path, role, max_bytes), path, role), path)
-    data = _read_bytes(path, role, max_bytes * formats.SOURCE_FACTOR)
-    converted = formats.convert(path, data, role=role, max_bytes=max_bytes)
+    data = _read_bytes(path, role, max_bytes * SOURCE_FACTOR)
+    converted = convert(path, data, role=role, max_bytes=max_bytes)
     return parse_document(
         converted.text,
         path,
@@ -118,39 +118,6 @@ def _read_bytes(path: Path, role: str, max_bytes: int) -> bytes:
             settings=("max_bytes",),
         )
     return data
-
-
-def decode_text(data: bytes, path: Path, role: str = "document") -> str:
-    """Decode UTF-8 (BOM allowed) or UTF-16 with a BOM, normalise line endings, reject binary or empty input."""
-    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-    if encoding == "utf-8-sig" and b"\x00" in data:
-        if _looks_utf16(data):
-            raise DocumentError(
-                f"{role} file is UTF-16 without a byte-order mark: {path} — save it as UTF-8 (or UTF-16 with a BOM)"
-            )
-        raise DocumentError(
-            f"{role} file looks binary (it contains NUL bytes): {path} — give a markdown text file, "
-            "or a .docx, .pdf, .html, .rst or .adoc document"
-        )
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise DocumentError(
-            f"{role} file is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text: {path} "
-            f"(bad byte at offset {exc.start}) — convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8`"
-        ) from None
-    if "\x00" in text:
-        raise DocumentError(f"{role} file looks binary (it contains NUL characters): {path} — give a text file")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        raise DocumentError(f"{role} file is empty: {path} — give a file with content")
-    return text
-
-
-def _looks_utf16(data: bytes) -> bool:
-    """Mostly-ASCII UTF-16 without a BOM: every other byte is NUL."""
-    sample = data[:4096]
-    return len(sample) >= 4 and (sample[1::2].count(0) > len(sample) // 3 or sample[0::2].count(0) > len(sample) // 3)
 
 
 def split_sections(text: str) -> list[Section]:

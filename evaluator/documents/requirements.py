@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from evaluator.passages import Block, blocks
-from evaluator.terms import STOP_WORDS, content_stems, tokens
+from evaluator.documents.passages import Block, blocks
+from evaluator.documents.terms import STOP_WORDS, content_stems, tokens
 
 _ID = r"(?:[A-Z][A-Z0-9]{0,7}(?:[-_][A-Z0-9]+)*[-_]\d+(?:\.\d+)*[a-z]?|\d+(?:\.\d+)+)"
 _LEADING_ID = re.compile(rf"^\s*(?:\*\*|__)?\[?({_ID})\]?(?:\*\*|__)?\s*(?:[:.)\]–—-]\s*|\s+)(?=\S)")

@@ -8,7 +8,7 @@ MarkItDown's HTML converter. Only local bytes are read; nothing reaches a networ
 
 Hostile files fail alone, with one line: the source file has a size limit, a ``.docx`` (a
 zip) is checked for its uncompressed size before it is opened, and the conversion runs in
-a child process (:mod:`evaluator.converters`) with a time and a memory limit. A scan, an
+a child process (:mod:`evaluator.documents.converters`) with a time and a memory limit. A scan, an
 encrypted or corrupt file, or one that converts to almost nothing is refused.
 """
 
@@ -28,6 +28,7 @@ from importlib.metadata import PackageNotFoundError, version
 from io import BytesIO
 from pathlib import Path
 
+from evaluator.documents.encoding import decode_text  # the same encoding rules as markdown
 from evaluator.errors import DocumentError
 from evaluator.offline import OFFLINE_ENVIRONMENT
 
@@ -83,8 +84,6 @@ def convert(
         raise DocumentError(f"{role} file {path} is not a PDF (no %PDF header) — export it again")
     payload, worker_fmt, tool = data, fmt, ""
     if fmt in ("rst", "asciidoc"):
-        from evaluator.documents import decode_text  # the same encoding rules as markdown
-
         text = decode_text(data, path, role)
         if fmt == "rst":
             payload, worker_fmt, tool = text.encode("utf-8"), "rst", f"docutils {_version('docutils')} + "
@@ -123,7 +122,7 @@ def _check_docx(path: Path, data: bytes, role: str, max_bytes: int) -> str | Non
 
 
 def _run_worker(fmt: str, payload: bytes, path: Path, role: str, timeout_s: float) -> dict[str, str]:
-    command = [sys.executable, "-m", "evaluator.converters", fmt, str(MEMORY_LIMIT)]
+    command = [sys.executable, "-m", "evaluator.documents.converters", fmt, str(MEMORY_LIMIT)]
     env = {**_child_environment(), **OFFLINE_ENVIRONMENT}
     try:
         done = subprocess.run(command, input=payload, capture_output=True, timeout=timeout_s, env=env, check=False)

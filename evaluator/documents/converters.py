@@ -1,7 +1,7 @@
 """The conversion worker: one document in on stdin, its markdown out on stdout as JSON.
 
-Runs in a child process started by :mod:`evaluator.formats` (``python -m
-evaluator.converters FORMAT LIMIT_BYTES``), so a converter that hangs or eats memory on a
+Runs in a child process started by :mod:`evaluator.documents.formats` (``python -m
+evaluator.documents.converters FORMAT LIMIT_BYTES``), so a converter that hangs or eats memory on a
 hostile file is killed by the parent's time limit or this process's memory limit and
 cannot take the batch down with it. Only local data is read: the input comes on stdin and
 the converters are called directly (never MarkItDown's dispatcher, which also accepts URLs
