@@ -7,11 +7,11 @@ from pathlib import Path
 
 from evaluator.backends import BackendFactory, ModelOptions, backend_factory
 from evaluator.documents.read import DEFAULT_MAX_BYTES, read_document
+from evaluator.grounding.profiles import DEFAULT_PROFILE, load_profile
 from evaluator.offline import enforce_offline
-from evaluator.profiles import DEFAULT_PROFILE, load_profile
-from evaluator.prompts import Prompts
-from evaluator.review import Review
-from evaluator.reviewer import Reviewer, ReviewSettings
+from evaluator.review.record import Review
+from evaluator.reviewer.engine import Reviewer, ReviewSettings
+from evaluator.reviewer.prompts import Prompts
 
 
 def review_files(

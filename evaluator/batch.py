@@ -28,13 +28,13 @@ from evaluator.cases import DEFAULT_MAX_CASES, Case, check_batch_size
 from evaluator.documents.read import DEFAULT_MAX_BYTES, Document, read_document
 from evaluator.errors import EvaluatorError, GenerationError
 from evaluator.executors import Executor, ThreadExecutor
+from evaluator.grounding.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.offline import enforce_offline
-from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
-from evaluator.prompts import Prompts
 from evaluator.remote import CaseExecutor, CaseResult, CaseWork, doc_tokens
-from evaluator.render import render_markdown
-from evaluator.review import Review
-from evaluator.reviewer import Reviewer, ReviewSettings
+from evaluator.review.record import Review
+from evaluator.review.render import render_markdown
+from evaluator.reviewer.engine import Reviewer, ReviewSettings
+from evaluator.reviewer.prompts import Prompts
 from evaluator.store import ReviewRecord, Store
 
 Status = Literal["ok", "failed", "skipped", "cached"]

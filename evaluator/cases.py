@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluator.errors import CaseError, EvaluatorError
 from evaluator.documents.formats import SUPPORTED_SUFFIXES
+from evaluator.errors import CaseError, EvaluatorError
 
 REQUIREMENTS_NAMES = tuple(f"{folder}requirements{ext}" for folder in ("", "docs/") for ext in SUPPORTED_SUFFIXES)
 NAMING_RULE = (

@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from evaluator import cli_coverage, cli_gate, cli_status
-from evaluator.version import __version__
 from evaluator.cli_help import plain_help_labels
 from evaluator.cli_options import (
     DEFAULT_DB,
@@ -63,7 +62,8 @@ from evaluator.cli_server import (
     model_options,
 )
 from evaluator.errors import EvaluatorError, GenerationError
-from evaluator.profiles import DEFAULT_PROFILE
+from evaluator.grounding.profiles import DEFAULT_PROFILE
+from evaluator.version import __version__
 
 if TYPE_CHECKING:
     from evaluator.backends import BackendFactory
@@ -177,8 +177,8 @@ def review(
     from evaluator.api import review_files
     from evaluator.backends import Sampling
     from evaluator.cli_output import print_cost
-    from evaluator.render import render_markdown
-    from evaluator.reviewer import ReviewSettings
+    from evaluator.review.render import render_markdown
+    from evaluator.reviewer.engine import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
     server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
@@ -212,7 +212,7 @@ def review(
 @app.command()
 def profiles(prompts_dir: PromptsOpt = None) -> None:
     """List the reviewer profiles, with their section and checklist counts."""
-    from evaluator.profiles import available_profiles, load_profile
+    from evaluator.grounding.profiles import available_profiles, load_profile
 
     with reported():
         for name in available_profiles(prompts_dir):

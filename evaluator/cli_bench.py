@@ -57,7 +57,7 @@ def bench(
     from evaluator.bench import BenchOptions, run_bench
     from evaluator.cases import discover
     from evaluator.cli_output import print_bench
-    from evaluator.reviewer import ReviewSettings
+    from evaluator.reviewer.engine import ReviewSettings
 
     options = BenchOptions(
         model=ModelOptions(model, n_ctx, threads, n_gpu_layers=n_gpu_layers),
@@ -83,7 +83,7 @@ def _bench_servers(factory: BackendFactory, cases: Path, max_cases: int, max_tok
     from evaluator.cases import discover
     from evaluator.cli import _spinner, reported
     from evaluator.cli_server import print_server_bench
-    from evaluator.reviewer import ReviewSettings
+    from evaluator.reviewer.engine import ReviewSettings
 
     with reported(), _spinner() as update:
         report = bench_servers(discover(cases)[:max_cases], factory, ReviewSettings(max_tokens=max_tokens), update)

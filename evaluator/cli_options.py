@@ -185,7 +185,7 @@ def batch_options(
     """The options `batch` and `calibrate` share, built in one place."""
     from evaluator.backends import Sampling
     from evaluator.batch import BatchOptions
-    from evaluator.reviewer import ReviewSettings
+    from evaluator.reviewer.engine import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout)
     return BatchOptions(

@@ -24,7 +24,7 @@ from evaluator.calibration import report as calibration_report
 from evaluator.capacity import Capacity
 from evaluator.cases import Case
 from evaluator.cli_tables import print_tables
-from evaluator.review import Review, Usage
+from evaluator.review.record import Review, Usage
 from evaluator.trends import Trend
 
 if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it

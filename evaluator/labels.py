@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from evaluator.cases import Case, discover, read_toml
 from evaluator.errors import LabelError
-from evaluator.review import SEVERITIES, Severity
+from evaluator.review.record import SEVERITIES, Severity
 
 LABELS_FILE = "labels.toml"
 Expected = Literal["sound", "defective"]

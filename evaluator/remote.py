@@ -3,7 +3,7 @@
 The thread executor shares the driver's open backend. A remote worker cannot: it opens its
 own backend from a picklable *opener* (``functools.partial(backend_factory, ModelOptions(...))``
 or any importable function returning a :class:`~evaluator.backends.BackendFactory`) and
-builds its own :class:`~evaluator.reviewer.Reviewer` from a :class:`CaseWork`, which holds
+builds its own :class:`~evaluator.reviewer.engine.Reviewer` from a :class:`CaseWork`, which holds
 what the batch decided (profile, prompts, settings) and what identifies it (the model and
 prompt digests of the cache keys). A worker whose model or prompts differ from the driver's
 refuses to start: its reviews would be stored under cache keys that do not describe them.
@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from evaluator.backends import BackendFactory, ModelInfo
 from evaluator.capacity import plan_capacity
 from evaluator.errors import EvaluatorError, GenerationError, ModelError, PromptError
-from evaluator.profiles import Profile
-from evaluator.prompts import Prompts
-from evaluator.review import Review
-from evaluator.reviewer import Reviewer, ReviewSettings
+from evaluator.grounding.profiles import Profile
+from evaluator.review.record import Review
+from evaluator.reviewer.engine import Reviewer, ReviewSettings
+from evaluator.reviewer.prompts import Prompts
 
 if TYPE_CHECKING:
     from evaluator.batch import Job

@@ -30,11 +30,11 @@ from typing import Any, Literal, TypeVar
 import duckdb
 from filelock import FileLock, Timeout
 
-from evaluator.version import __version__
 from evaluator.documents.read import Document
 from evaluator.errors import StoreError
 from evaluator.migrations import MIGRATIONS
-from evaluator.review import Finding, RequirementCoverage, Review
+from evaluator.review.record import Finding, RequirementCoverage, Review
+from evaluator.version import __version__
 
 # DuckDB downloads a missing extension on first use (httpfs for an https:// path, for one):
 # every connection the tool opens forbids that, so no statement can make it reach the network.

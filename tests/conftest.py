@@ -21,8 +21,8 @@ from evaluator import models
 from evaluator.backends import ModelOptions, register_backend, unregister_backend
 from evaluator.backends.fake import FakeBackend
 from evaluator.documents.read import Document, parse_document
-from evaluator.profiles import Profile, load_profile
-from evaluator.prompts import Prompts
+from evaluator.grounding.profiles import Profile, load_profile
+from evaluator.reviewer.prompts import Prompts
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"

@@ -31,8 +31,8 @@ import pytest
 from evaluator.batch import BatchObserver, BatchOptions
 from evaluator.calibration import Calibration, calibrate
 from evaluator.capacity import Capacity
-from evaluator.profiles import load_profile
-from evaluator.review import ASSESSMENTS, READINESS
+from evaluator.grounding.profiles import load_profile
+from evaluator.review.record import ASSESSMENTS, READINESS
 from evaluator.store import query
 from tests.conftest import DATASETS
 from tests.netguard import NetworkGuard, inet_sockets

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from evaluator.cases import discover
 from evaluator.documents.read import parse_document, read_document
-from evaluator.render import render_markdown
-from evaluator.review import Finding, Review
+from evaluator.review.record import Finding, Review
+from evaluator.review.render import render_markdown
 from evaluator.store import ReviewRecord, Store, query
 
 _SCORES = re.compile(r"scores (\d+) (\d+)")

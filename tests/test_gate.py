@@ -16,7 +16,7 @@ from evaluator.cli import app
 from evaluator.documents.read import parse_document
 from evaluator.gate import GateOptions, evaluate
 from evaluator.gate_reports import FINGERPRINT_KEY, sarif
-from evaluator.review import Finding, Review
+from evaluator.review.record import Finding, Review
 from evaluator.store import ReviewRecord, Store
 
 runner = CliRunner()

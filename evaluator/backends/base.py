@@ -7,8 +7,10 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from evaluator.prompts import Message
-from evaluator.review import Usage
+from evaluator.review.record import Usage
+
+# One chat message: {"role": "system" | "user" | "assistant", "content": ...}.
+Message = dict[str, str]
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from typing import Any
 from llama_cpp import Llama, LlamaGrammar
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from evaluator.backends.base import Generation, ModelInfo, Sampling
+from evaluator.backends.base import Generation, Message, ModelInfo, Sampling
 from evaluator.backends.engine import DecodeEngine, Request
 from evaluator.backends.gguf import KIND, runtime_version
 from evaluator.errors import ContextError, GenerationError, ModelError
 from evaluator.models import ModelFile
-from evaluator.prompts import Message
 
 
 class LlamaCppBackend:

@@ -19,28 +19,15 @@ candidate link generation for requirements tracing", IEEE TSE 32(1), 2006.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
-from evaluator.analyses.base import Grounding, evidence_of
 from evaluator.documents.passages import Passage
 from evaluator.documents.requirements import Requirement
-from evaluator.review import Finding, Severity
 from evaluator.documents.terms import content_stems, negated_before, stem, tokens
+from evaluator.grounding.base import Coverage, Grounding, evidence_of
+from evaluator.review.record import CoverageStatus, Finding, Severity
 
-CoverageStatus = Literal["covered", "partial", "not_addressed", "contradicted"]
 COVERED, PARTIAL = 0.5, 0.25
 _TOP = 5
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How one requirement is addressed: status, term coverage (0–1) and evidence passages."""
-
-    requirement: Requirement
-    status: CoverageStatus
-    score: float
-    evidence: tuple[Passage, ...]
 
 
 class CoverageAnalysis:

@@ -1,18 +1,22 @@
 """Deterministic detectors that a check names with ``detector = "..."``.
 
-Each takes the grounded case and returns the design passages that break the check. They
-look for shapes, not wording: a value that looks like personal data in a log line, a
-personal-data column declared as plain text, a 200/201 where 202 is required.
+Each takes what it reads — the design's passages, the requirements text and the design
+text — and returns the design passages that break the check. They look for shapes, not
+wording: a value that looks like personal data in a log line, a personal-data column
+declared as plain text, a 200/201 where 202 is required. Profiles check the names a check
+gives against :data:`DETECTORS` when they are loaded.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from evaluator.analyses.base import Grounding
-from evaluator.documents.passages import Passage
 from evaluator.documents.terms import negated_before
+
+if TYPE_CHECKING:  # annotations only: profiles validate detector names at start-up, without the parsers
+    from evaluator.documents.passages import Passage
 
 # Shapes of personal data. Card numbers are Luhn-checked; national ids: US SSN, Indian PAN,
 # UK NINO; IBAN per ISO 13616 (country, check digits, 11–30 alphanumerics).
@@ -65,10 +69,10 @@ def pii_value(text: str) -> str | None:
     return None
 
 
-def pii_in_logs(g: Grounding) -> list[Passage]:
+def pii_in_logs(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
     """Log lines, log examples and error messages carrying personal data (a value or a field)."""
     found = []
-    for p in g.passages:
+    for p in passages:
         logging = _LOG_CALL.search(p.text) or (_LOG_WORDS.search(p.text) if p.kind in ("code", "row") else None)
         if logging is None:
             continue
@@ -92,11 +96,11 @@ def protected_fields(requirements: str) -> set[str]:
     return words
 
 
-def pii_plaintext_columns(g: Grounding) -> list[Passage]:
+def pii_plaintext_columns(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
     """Columns of the fields the requirements want encrypted, declared as plain text or numbers."""
-    wanted = protected_fields(g.requirements_doc.text)
+    wanted = protected_fields(requirements)
     found = []
-    for p in g.passages:
+    for p in passages:
         if p.kind != "code":
             continue
         for line in p.text.splitlines():
@@ -107,11 +111,11 @@ def pii_plaintext_columns(g: Grounding) -> list[Passage]:
     return found
 
 
-def pii_metric_labels(g: Grounding) -> list[Passage]:
+def pii_metric_labels(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
     """Metrics labelled with personal data or per-person ids (unbounded cardinality, PII in metrics)."""
     return [
         p
-        for p in g.passages
+        for p in passages
         if _METRIC_LABEL.search(p.text) and re.search(r"metric|prometheus|_total|label", p.text, re.I)
     ]
 
@@ -125,11 +129,11 @@ _EVENT_PII_KEY = re.compile(
 _EVENT_WORDS = re.compile(r"\bevents?\b|kafka|topic|payload|message|publish|produce", re.IGNORECASE)
 
 
-def pii_in_events(g: Grounding) -> list[Passage]:
+def pii_in_events(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
     """Event or message payloads (code) that carry contact details or other personal data."""
     return [
         p
-        for p in g.passages
+        for p in passages
         if p.kind == "code"
         and _EVENT_PII_KEY.search(p.text)
         and _EVENT_WORDS.search(p.text + " " + p.section)
@@ -137,25 +141,28 @@ def pii_in_events(g: Grounding) -> list[Passage]:
     ]
 
 
-def accepted_status(g: Grounding) -> list[Passage]:
+def accepted_status(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
     """Where the requirements ask for 202 Accepted, passages answering the submission with 200/201."""
-    if not re.search(r"\b202\b", g.requirements_doc.text) or re.search(r"\b202\b", g.design.text):
+    if not re.search(r"\b202\b", requirements) or re.search(r"\b202\b", design):
         return []
-    return [p for p in g.passages if re.search(r"\b20[01]\b(?!\s*(?:ms|s\b|req|/s|%))", p.text) and p.kind != "heading"]
+    return [p for p in passages if re.search(r"\b20[01]\b(?!\s*(?:ms|s\b|req|/s|%))", p.text) and p.kind != "heading"]
 
 
-def idempotency_without_unique(g: Grounding) -> list[Passage]:
+def idempotency_without_unique(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
     """An idempotency key or dedup table that no unique constraint, primary key or upsert backs."""
-    mentions = [p for p in g.passages if re.search(r"idempot\w*[\s_-]*key|dedup\w*|processed_\w+", p.text, re.I)]
+    mentions = [p for p in passages if re.search(r"idempot\w*[\s_-]*key|dedup\w*|processed_\w+", p.text, re.I)]
     backed = re.search(
         r"unique|primary key|on conflict|exclude using|insert[^.\n]*if not exists|setnx|\bset\b[^\n]*\bnx\b",
-        g.design.text,
+        design,
         re.IGNORECASE,
     )
     return [] if not mentions or backed else mentions[:1]
 
 
-DETECTORS: dict[str, Callable[[Grounding], list[Passage]]] = {
+# (the design's passages, the requirements text, the design text) -> the passages that break the check
+Detector = Callable[[list["Passage"], str, str], list["Passage"]]
+
+DETECTORS: dict[str, Detector] = {
     "pii_in_logs": pii_in_logs,
     "pii_plaintext_columns": pii_plaintext_columns,
     "pii_metric_labels": pii_metric_labels,

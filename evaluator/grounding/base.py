@@ -1,26 +1,63 @@
-"""What the analyses share: the documents as data, and the one interface every analysis has."""
+"""What the analyses share: the documents as data, the one interface every analysis has, and
+what each analysis records (:class:`Coverage`, :class:`CheckResult`, :class:`InjectionFlag`).
+
+The result types live here, below the analyses that make them, so that :class:`Grounding`
+can hold them without importing its own plug-ins."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Literal, Protocol
 
-from evaluator.documents.read import Document
 from evaluator.documents.passages import Passage, passages
+from evaluator.documents.read import Document
 from evaluator.documents.requirements import Requirement, parse_requirements
-
-if TYPE_CHECKING:
-    from evaluator.analyses.checks import CheckResult
-    from evaluator.analyses.coverage import Coverage
-    from evaluator.analyses.retrieval import Retriever
-    from evaluator.injection import InjectionFlag
-    from evaluator.review import Finding
+from evaluator.grounding.profiles import Check
+from evaluator.grounding.retrieval import Retriever
+from evaluator.review.record import CoverageStatus, Finding
 
 _EVIDENCE_CHARS = 300
 
 # (question, passages) -> ("yes" | "no" | "unclear", ids of the passages the answer rests on)
 Ask = Callable[[str, Sequence[Passage]], tuple[str, list[str]]]
+
+
+CheckStatus = Literal["passed", "failed", "absent", "not_applicable"]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How one requirement is addressed: status, term coverage (0–1) and evidence passages."""
+
+    requirement: Requirement
+    status: CoverageStatus
+    score: float
+    evidence: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check: status, how it was decided and its evidence passages."""
+
+    check: Check
+    status: CheckStatus
+    decided_by: Literal["rule", "detector", "model", "absence", "requirements"]
+    evidence: tuple[Passage, ...] = ()
+
+
+@dataclass(frozen=True)
+class InjectionFlag:
+    """One suspicious passage: which document, what kind of attempt, and a short quote."""
+
+    document: str  # "design" or "requirements"
+    kind: str  # one of evaluator.grounding.injection.KINDS
+    evidence: str
+
+    @property
+    def label(self) -> str:
+        """The value stored in ``reviews.injection_flags``, e.g. ``design:instruction_override``."""
+        return f"{self.document}:{self.kind}"
 
 
 @dataclass
@@ -46,8 +83,6 @@ class Grounding:
     @classmethod
     def of(cls, requirements: Document, design: Document, ask: Ask | None = None) -> Grounding:
         """Parse both documents and index the design's passages."""
-        from evaluator.analyses.retrieval import Retriever
-
         found = passages(design.text)
         return cls(requirements, design, parse_requirements(requirements.text), found, Retriever(found), ask)
 

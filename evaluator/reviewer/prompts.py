@@ -13,10 +13,9 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 
+from evaluator.backends.base import Message
 from evaluator.errors import PromptError
 from evaluator.resources import prompts_dir
-
-Message = dict[str, str]
 
 _TAG = re.compile(r"<\s*/?\s*(requirements|design|design-part|notes)\b[^<>\n]{0,40}>", re.IGNORECASE)
 _THIN = "\u2009"  # a thin space: the text stays readable, but no longer spells a special token

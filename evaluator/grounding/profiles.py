@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from evaluator.errors import ProfileError
+from evaluator.grounding.detectors import DETECTORS
 from evaluator.resources import prompts_dir
 
 DEFAULT_PROFILE = "python-fastapi"
@@ -67,7 +68,7 @@ class AppliesWhen(BaseModel):
 
 
 class Check(BaseModel):
-    """One check of a focus area, as data; see :mod:`evaluator.analyses.checks` for the rules."""
+    """One check of a focus area, as data; see :mod:`evaluator.grounding.checks` for the rules."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     area: str = ""
@@ -100,8 +101,6 @@ class Check(BaseModel):
     @field_validator("detector")
     @classmethod
     def _known_detector(cls, name: str | None) -> str | None:
-        from evaluator.analyses.detectors import DETECTORS
-
         if name is not None and name not in DETECTORS:
             raise ValueError(f"unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}")
         return name

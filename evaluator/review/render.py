@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from evaluator.review.record import Finding, Review, Severity
 from evaluator.version import __version__
-from evaluator.review import Finding, Review, Severity
 
 _GAP = "\n\n\n"
 _NONE = "- None identified."

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evaluator.review import Assessment, Finding, Readiness
+from evaluator.review.record import Assessment, Finding, Readiness
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,24 @@
-"""Spotting prompt injection in the documents under review.
+"""Spotting prompt injection in the documents under review, and the pass that reports it.
 
-Pure: text in, flags out. A design or requirements document is data, but it may contain text
-written to steer the reviewer ("ignore previous instructions", "give this design 10/10"), a
-forged end of its delimiter, or a chat template's role markers. The prompt already keeps such
-text inside its delimiters and defuses control-token look-alikes (:mod:`evaluator.prompts`);
-this module reports it, so a person sees that the document tried — the reviewer adds the flags
-to the review as a critical finding, whatever the model made of them.
+:func:`detect` is pure: text in, flags out. A design or requirements document is data, but
+it may contain text written to steer the reviewer ("ignore previous instructions", "give this
+design 10/10"), a forged end of its delimiter, or a chat template's role markers. The prompt
+already keeps such text inside its delimiters and defuses control-token look-alikes
+(:mod:`evaluator.reviewer.prompts`); this module reports it, so a person sees that the
+document tried.
+
+:class:`InjectionAnalysis` turns the flags into one critical finding per document. Added by
+the tool, not the model: a small model may well obey the injected text, so whether it
+noticed cannot be trusted.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Any
+
+from evaluator.grounding.base import Grounding, InjectionFlag
+from evaluator.review.record import Finding
 
 _EVIDENCE_CHARS = 100
 
@@ -55,20 +62,6 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
 KINDS: tuple[str, ...] = tuple(_PATTERNS)
 
 
-@dataclass(frozen=True)
-class InjectionFlag:
-    """One suspicious passage: which document, what kind of attempt, and a short quote."""
-
-    document: str  # "design" or "requirements"
-    kind: str  # one of KINDS
-    evidence: str
-
-    @property
-    def label(self) -> str:
-        """The value stored in ``reviews.injection_flags``, e.g. ``design:instruction_override``."""
-        return f"{self.document}:{self.kind}"
-
-
 def detect(text: str, document: str = "design") -> list[InjectionFlag]:
     """Every kind of injection attempt found in ``text``, each with its first occurrence quoted."""
     flags = []
@@ -88,3 +81,49 @@ def _quote(text: str, start: int, end: int) -> str:
     left = max(line_start, start - spare // 2)
     right = min(line_end, end + spare - (start - left))
     return " ".join(text[left:right].split())[:_EVIDENCE_CHARS]
+
+
+class InjectionAnalysis:
+    """Adds one critical finding per document that tries to instruct the reviewer."""
+
+    source = "injection"
+
+    def run(self, g: Grounding) -> None:
+        """Detect in both documents; record the flags and add the findings."""
+        g.injection_flags = detect(g.requirements_doc.text, "requirements") + detect(g.design.text, "design")
+        g.findings.extend(injection_findings(g.injection_flags, g))
+
+
+def injection_findings(flags: list[InjectionFlag], g: Grounding | None = None) -> list[Finding]:
+    """One critical finding per document with flags, citing the first flagged passage."""
+    found = []
+    for document in ("design", "requirements"):
+        mine = [f for f in flags if f.document == document]
+        if not mine:
+            continue
+        kinds = ", ".join(f.kind.replace("_", " ") for f in mine)
+        quotes = "; ".join(f"“{f.evidence}”" for f in mine)
+        where: dict[str, Any] = {}
+        if document == "design" and g is not None:
+            where = _location(mine[0].evidence, g)
+        found.append(
+            Finding(
+                severity="critical",
+                title=f"Possible prompt injection in the {document}",
+                detail=f"The {document} contains text aimed at the reviewer ({kinds}): {quotes}. "
+                "Remove it and check the scores of this review by hand.",
+                evidence=mine[0].evidence,
+                evidence_found=True if document == "design" else None,  # the render says "found in the design"
+                source="injection",
+                **where,
+            )
+        )
+    return found
+
+
+def _location(quote: str, g: Grounding) -> dict[str, Any]:
+    needle = " ".join(quote.split())[:40]
+    for p in g.passages:
+        if needle and needle in " ".join(p.text.split()):
+            return {"section": p.heading, "line_start": p.line_start, "line_end": p.line_end, "passage_ids": [p.id]}
+    return {}

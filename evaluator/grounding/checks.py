@@ -1,6 +1,6 @@
 """Checks as profile data: does the design do what a focus area demands, or decide against it?
 
-A check (see :class:`evaluator.profiles.Check`) applies when the requirements (and, if it
+A check (see :class:`evaluator.grounding.profiles.Check`) applies when the requirements (and, if it
 says so, the design) match its ``applies_when`` patterns. Then, over the design's passages
 (only those matching ``scope``, when given):
 
@@ -19,34 +19,21 @@ Every finding's evidence is a passage of the design, so it exists by constructio
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Literal
 
-from evaluator.analyses.base import Grounding, evidence_of
-from evaluator.analyses.detectors import DETECTORS
 from evaluator.documents.passages import Passage
-from evaluator.profiles import Check
-from evaluator.review import Finding
 from evaluator.documents.terms import NEGATION, content_stems, negated_before
+from evaluator.grounding.base import CheckResult, Grounding, evidence_of
+from evaluator.grounding.detectors import DETECTORS
+from evaluator.grounding.profiles import Check
+from evaluator.review.record import Finding
 
-CheckStatus = Literal["passed", "failed", "absent", "not_applicable"]
 _DISTANCING = re.compile(
     r"\b(?:reject(?:s|ed)?|avoid(?:s|ed|ing)?|prevent(?:s|ed|ing)?|instead of|rather than|alternatives?|"
     r"considered|looked at|evaluated|thought about|mitigat\w*|guard(?:s|ed)? against|protects? against)\b",
     re.IGNORECASE,
 )
 _ASIDE_SECTION = re.compile(r"alternative|rejected|considered|option|trade-?off|risk", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one check: status, how it was decided and its evidence passages."""
-
-    check: Check
-    status: CheckStatus
-    decided_by: Literal["rule", "detector", "model", "absence", "requirements"]
-    evidence: tuple[Passage, ...] = ()
 
 
 class CheckAnalysis:
@@ -76,7 +63,8 @@ def evaluate(check: Check, g: Grounding) -> CheckResult:
         p for p in scoped if _matches(check.contradicts, p, contradiction=True) and not _matches(check.unless, p)
     ]
     if check.detector:
-        contradicting += [p for p in DETECTORS[check.detector](g) if p not in contradicting]
+        found = DETECTORS[check.detector](g.passages, g.requirements_doc.text, g.design.text)
+        contradicting += [p for p in found if p not in contradicting]
     body = [p for p in scoped if p.kind != "heading"]
     addressing = [p for p in body if _matches(check.addresses, p)]
     if contradicting:

@@ -11,19 +11,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evaluator.analyses import Grounding
-from evaluator.analyses.checks import CheckResult
 from evaluator.documents.passages import Passage
-from evaluator.profiles import ChecklistItem, Profile
-from evaluator.review import (
+from evaluator.documents.terms import content_stems, negated_before
+from evaluator.grounding.base import CheckResult, Grounding
+from evaluator.grounding.profiles import ChecklistItem, Profile
+from evaluator.review.record import (
     ChecklistEntry,
     EvidencePassage,
     Finding,
     RequirementCoverage,
     SectionFeedback,
 )
-from evaluator.rubric import coverage_ratio
-from evaluator.documents.terms import content_stems, negated_before
+from evaluator.review.rubric import coverage_ratio
 from evaluator.text import quote_found
 
 _EXCERPT = 110

@@ -1,6 +1,6 @@
 """Reviewing one case: a design against its requirements, grounded in both documents.
 
-1. The analyses (:mod:`evaluator.analyses`) trace every requirement to design passages,
+1. The analyses (:mod:`evaluator.grounding`) trace every requirement to design passages,
    run the profile's checks and look for prompt injection. Their findings cite passages
    of the design, with line numbers. Where a check's rules cannot decide, the model answers
    one narrow yes/no question over a few passages (when ``ReviewSettings.questions``).
@@ -8,7 +8,7 @@
    next steps — from the findings and the passages they cite, never from the whole design,
    so a design of any length fits the context. Prose that names nothing of this design
    (no requirement id, section or passage) is replaced by text built from the analyses.
-3. The rubric (:mod:`evaluator.rubric`) computes scores, verdicts and the checklist from
+3. The rubric (:mod:`evaluator.review.rubric`) computes scores, verdicts and the checklist from
    the findings and the coverage; the model's own scores are kept in separate fields.
 """
 
@@ -22,28 +22,20 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from evaluator.analyses import Grounding, run_analyses
-from evaluator.analyses.base import Ask
-from evaluator.analyses.checks import CheckAnalysis
-from evaluator.analyses.coverage import CoverageAnalysis
-from evaluator.analyses.injection import InjectionAnalysis
-from evaluator.backends.base import Backend, Sampling
-from evaluator.compose import Composer
+from evaluator.backends.base import Backend, Message, Sampling
+from evaluator.documents.passages import Passage
 from evaluator.documents.read import Document
 from evaluator.errors import ContextError, GenerationError
-from evaluator.documents.passages import Passage
-from evaluator.profiles import Profile
-from evaluator.prompts import Message, Prompts
-from evaluator.review import (
-    SEVERITIES,
-    Processing,
-    Review,
-    Usage,
-    answer_model,
-    generation_schema,
-    prose_model,
-)
-from evaluator.rubric import coverage_ratio, verdict
+from evaluator.grounding.base import Ask, Grounding, run_analyses
+from evaluator.grounding.checks import CheckAnalysis
+from evaluator.grounding.coverage import CoverageAnalysis
+from evaluator.grounding.injection import InjectionAnalysis
+from evaluator.grounding.profiles import Profile
+from evaluator.review.record import SEVERITIES, Processing, Review, Usage
+from evaluator.review.rubric import coverage_ratio, verdict
+from evaluator.reviewer.compose import Composer
+from evaluator.reviewer.prompts import Prompts
+from evaluator.reviewer.schemas import answer_model, generation_schema, prose_model
 from evaluator.text import dedupe
 
 _MARGIN = 16
