@@ -223,7 +223,7 @@ def profiles(prompts_dir: PromptsOpt = None) -> None:
 @app.command()
 def models() -> None:
     """List the models known by name (none is ever downloaded)."""
-    from evaluator.models import manifest
+    from evaluator.backends.catalogue import manifest
 
     for entry in manifest():
         default = " (default)" if entry.default else ""
@@ -243,8 +243,8 @@ def convert(
     The copy is used with `--model NAME-TYPE` (printed at the end); runs record its sha256.
     The cache folder is $EVALUATOR_CACHE, else $XDG_CACHE_HOME/evaluator, else ~/.cache/evaluator.
     """
-    from evaluator.models import file_sha256
-    from evaluator.quantize import convert as convert_model
+    from evaluator.backends.catalogue import file_sha256
+    from evaluator.backends.quantize import convert as convert_model
 
     with reported():
         converted, made = convert_model(model, qtype.value, threads)

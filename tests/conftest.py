@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 import pytest
 from hypothesis import HealthCheck, settings
 
-from evaluator import models
 from evaluator.backends import ModelOptions, register_backend, unregister_backend
+from evaluator.backends import catalogue as models
 from evaluator.backends.fake import FakeBackend
 from evaluator.documents.read import Document, parse_document
 from evaluator.grounding.profiles import Profile, load_profile

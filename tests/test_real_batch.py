@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from evaluator.backends.base import Opened
+from evaluator.backends.catalogue import resolve_model
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.cases import discover
-from evaluator.models import resolve_model
 from evaluator.review.record import ASSESSMENTS, READINESS, Review
 from evaluator.text import quote_found
 from evaluator.trends import trends

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from evaluator.backends.catalogue import resolve_model
 from evaluator.backends.llama_cpp import LlamaCppBackend
 from evaluator.cli import app
 from evaluator.documents.read import read_document
 from evaluator.grounding.profiles import load_profile
-from evaluator.models import resolve_model
 from evaluator.reviewer.engine import Reviewer
 from evaluator.reviewer.prompts import Prompts
 from tests.netguard import NetworkGuard, guarded

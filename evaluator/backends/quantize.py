@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evaluator.backends.catalogue import ModelFile, converted_models_dir, resolve_model, verify
 from evaluator.errors import ModelError
-from evaluator.models import ModelFile, converted_models_dir, resolve_model, verify
 
 TYPES = {"q8_0": 7, "q4_0": 2}  # llama_ftype: LLAMA_FTYPE_MOSTLY_Q8_0, LLAMA_FTYPE_MOSTLY_Q4_0
 
