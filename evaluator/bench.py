@@ -24,14 +24,15 @@ import numpy as np
 
 from evaluator.backends import ModelOptions, Sampling
 from evaluator.backends.engine import N_BATCH, new_context
-from evaluator.capacity import plan_capacity
-from evaluator.cases import Case
-from evaluator.documents import read_document
+from evaluator.batch.capacity import plan_capacity
+from evaluator.batch.cases import Case
+from evaluator.documents.read import read_document
 from evaluator.errors import EvaluatorError
-from evaluator.profiles import DEFAULT_PROFILE, load_profile
-from evaluator.prompts import Prompts
-from evaluator.review import Usage, generation_schema, prose_model
-from evaluator.reviewer import Reviewer, ReviewSettings
+from evaluator.grounding.profiles import DEFAULT_PROFILE, load_profile
+from evaluator.review.record import Usage
+from evaluator.reviewer.engine import Reviewer, ReviewSettings
+from evaluator.reviewer.prompts import Prompts
+from evaluator.reviewer.schemas import generation_schema, prose_model
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Side by side, in one run, over the same cases and the same single-pass review pr
 
 - **server alone**: those prompts sent straight to the backend, 1, 2, 4 and 8 at a time,
   no validation, no retry — completion tokens per second of wall time;
-- **pipeline**: the same cases reviewed by :class:`~evaluator.reviewer.Reviewer` (token
+- **pipeline**: the same cases reviewed by :class:`~evaluator.reviewer.engine.Reviewer` (token
   counting, schema, validation, retries) at the concurrency where the server alone was
   fastest — completion tokens of every generation (retries too) per second of wall time.
 
@@ -22,15 +22,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluator.backends.base import Backend, BackendFactory, Generation, ModelInfo, Sampling
-from evaluator.cases import Case
-from evaluator.documents import Document, read_document
+from evaluator.backends.base import Backend, BackendFactory, Generation, Message, ModelInfo, Sampling
+from evaluator.batch.cases import Case
+from evaluator.documents.read import Document, read_document
 from evaluator.errors import ContextError, DocumentError, GenerationError
+from evaluator.grounding.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.offline import enforce_offline
-from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
-from evaluator.prompts import Message, Prompts
-from evaluator.review import generation_schema
-from evaluator.reviewer import Reviewer, ReviewSettings
+from evaluator.reviewer.engine import Reviewer, ReviewSettings
+from evaluator.reviewer.prompts import Prompts
+from evaluator.reviewer.schemas import generation_schema
 
 CONCURRENCIES = (1, 2, 4, 8)
 

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from evaluator import __version__, cli_coverage, cli_gate, cli_status
+from evaluator import cli_coverage, cli_gate, cli_status
 from evaluator.cli_help import plain_help_labels
 from evaluator.cli_options import (
     DEFAULT_DB,
@@ -62,11 +62,12 @@ from evaluator.cli_server import (
     model_options,
 )
 from evaluator.errors import EvaluatorError, GenerationError
-from evaluator.profiles import DEFAULT_PROFILE
+from evaluator.grounding.profiles import DEFAULT_PROFILE
+from evaluator.version import __version__
 
 if TYPE_CHECKING:
     from evaluator.backends import BackendFactory
-    from evaluator.ray_executor import RayExecutor
+    from evaluator.batch.ray_executor import RayExecutor
 
 app = typer.Typer(
     help="Offline reviews of technical design documents by a local GGUF model.",
@@ -176,8 +177,8 @@ def review(
     from evaluator.api import review_files
     from evaluator.backends import Sampling
     from evaluator.cli_output import print_cost
-    from evaluator.render import render_markdown
-    from evaluator.reviewer import ReviewSettings
+    from evaluator.review.render import render_markdown
+    from evaluator.reviewer.engine import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
     server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
@@ -211,7 +212,7 @@ def review(
 @app.command()
 def profiles(prompts_dir: PromptsOpt = None) -> None:
     """List the reviewer profiles, with their section and checklist counts."""
-    from evaluator.profiles import available_profiles, load_profile
+    from evaluator.grounding.profiles import available_profiles, load_profile
 
     with reported():
         for name in available_profiles(prompts_dir):
@@ -222,7 +223,7 @@ def profiles(prompts_dir: PromptsOpt = None) -> None:
 @app.command()
 def models() -> None:
     """List the models known by name (none is ever downloaded)."""
-    from evaluator.models import manifest
+    from evaluator.backends.catalogue import manifest
 
     for entry in manifest():
         default = " (default)" if entry.default else ""
@@ -242,8 +243,8 @@ def convert(
     The copy is used with `--model NAME-TYPE` (printed at the end); runs record its sha256.
     The cache folder is $EVALUATOR_CACHE, else $XDG_CACHE_HOME/evaluator, else ~/.cache/evaluator.
     """
-    from evaluator.models import file_sha256
-    from evaluator.quantize import convert as convert_model
+    from evaluator.backends.catalogue import file_sha256
+    from evaluator.backends.quantize import convert as convert_model
 
     with reported():
         converted, made = convert_model(model, qtype.value, threads)
@@ -300,8 +301,8 @@ def batch(
     Exit status: 0 when every case succeeded, 1 when some failed, 2 on a usage error or when
     nothing was found to review, 130 when stopped with Ctrl-C.
     """
-    from evaluator.batch import run_batch
-    from evaluator.cases import discover, from_manifest
+    from evaluator.batch.cases import discover, from_manifest
+    from evaluator.batch.run import run_batch
     from evaluator.cli_output import BatchProgress, StopFlag, print_summary
 
     options = batch_options(
@@ -362,7 +363,7 @@ def calibrate(
     ranking, evidence and validity are reported and stored in calibration_runs,
     calibration_cases and calibration_matches. Exit status 0, or 130 when stopped with Ctrl-C.
     """
-    from evaluator.calibration import calibrate as run_calibration
+    from evaluator.batch.calibration import calibrate as run_calibration
     from evaluator.cli_output import BatchProgress, StopFlag, print_calibration, print_summary
 
     options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evaluator.errors import EvaluatorError
-from evaluator.review import SEVERITIES
+from evaluator.review.record import SEVERITIES
 from evaluator.store import query
 
 FailOn = Literal["critical", "recommendation"]

@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evaluator import __version__
 from evaluator.gate import GateCase, GateFinding, GateResult
+from evaluator.version import __version__
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {"critical": "error", "recommendation": "warning", "suggestion": "note"}

@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from evaluator.documents import read_document
+from evaluator.documents.formats import SUPPORTED_SUFFIXES
+from evaluator.documents.read import read_document
 from evaluator.errors import EvaluatorError
-from evaluator.formats import SUPPORTED_SUFFIXES
+from evaluator.grounding.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.parse import parse_review
-from evaluator.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.store import ReviewRecord, Store
 
 

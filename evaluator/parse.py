@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from evaluator.errors import DocumentError
+from evaluator.grounding.profiles import ChecklistItem, Profile, ReviewSection
 from evaluator.parse_lines import (
     check_lines,
     finding,
@@ -28,8 +29,7 @@ from evaluator.parse_lines import (
     summary_label,
     values_of,
 )
-from evaluator.profiles import ChecklistItem, Profile, ReviewSection
-from evaluator.review import SEVERITIES, ChecklistEntry, Finding, Processing, Review, SectionFeedback, Severity
+from evaluator.review.record import SEVERITIES, ChecklistEntry, Finding, Processing, Review, SectionFeedback, Severity
 from evaluator.text import one_line
 
 _MD = MarkdownIt("commonmark").enable("table")

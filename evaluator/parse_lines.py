@@ -14,7 +14,7 @@ from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from evaluator.review import ASSESSMENTS, READINESS, Finding, Severity
+from evaluator.review.record import ASSESSMENTS, READINESS, Finding, Severity
 from evaluator.text import one_line
 
 # --- lines of markdown-it nodes -----------------------------------------------------------

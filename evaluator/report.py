@@ -26,11 +26,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it_pyrs import MarkdownIt
 from markupsafe import Markup, escape
 
-from evaluator import __version__, charts
+from evaluator import charts
 from evaluator import report_data as data
 from evaluator.errors import ReportError
-from evaluator.review import ASSESSMENTS, READINESS
+from evaluator.review.record import ASSESSMENTS, READINESS
 from evaluator.store import require_database, snapshot
+from evaluator.version import __version__
 
 TABLE_ROWS = 20  # per case; older points stay in the chart, so the file stays small
 PAGE_CASES = 100  # cases per page; a store with at most this many gets one file

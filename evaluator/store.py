@@ -30,11 +30,11 @@ from typing import Any, Literal, TypeVar
 import duckdb
 from filelock import FileLock, Timeout
 
-from evaluator import __version__
-from evaluator.documents import Document
+from evaluator.documents.read import Document
 from evaluator.errors import StoreError
 from evaluator.migrations import MIGRATIONS
-from evaluator.review import Finding, RequirementCoverage, Review
+from evaluator.review.record import Finding, RequirementCoverage, Review
+from evaluator.version import __version__
 
 # DuckDB downloads a missing extension on first use (httpfs for an https:// path, for one):
 # every connection the tool opens forbids that, so no statement can make it reach the network.
@@ -361,7 +361,7 @@ class Store:
         return self._cached.get(cache_key)  # this process is the only writer: save() keeps it current
 
     def save_calibration(self, run: dict[str, Any], cases: list[dict[str, Any]], matches: list[dict[str, Any]]) -> None:
-        """Write one calibration (see evaluator.calibration) and its case and defect rows in one transaction."""
+        """Write one calibration (see evaluator.batch.calibration) and its case and defect rows in one transaction."""
         with self.transaction() as db:
             tables = {"calibration_runs": [run], "calibration_cases": cases, "calibration_matches": matches}
             for table, rows in tables.items():

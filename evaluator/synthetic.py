@@ -1,6 +1,6 @@
 """Synthetic reviews for tests and benchmarks of the read side, written straight into DuckDB.
 
-A few dozen reviews in the real format (rendered by :func:`evaluator.render.render_markdown`)
+A few dozen reviews in the real format (rendered by :func:`evaluator.review.render.render_markdown`)
 are made once; DuckDB then expands them into ``cases × nights`` review rows, one run per
 night, with their findings, in a handful of bulk ``INSERT … SELECT`` statements. 100,000
 reviews take seconds, where ingesting files takes minutes. Nothing here is committed data:
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from evaluator.render import render_markdown
-from evaluator.review import ASSESSMENTS, READINESS, ChecklistEntry, Finding, Review, SectionFeedback
+from evaluator.review.record import ASSESSMENTS, READINESS, ChecklistEntry, Finding, Review, SectionFeedback
+from evaluator.review.render import render_markdown
 from evaluator.store import Store
 
 _POOL = 40  # distinct review texts; rows pick one each, so the file stays realistic in size per row

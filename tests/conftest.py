@@ -17,12 +17,12 @@ from typing import Any, NoReturn
 import pytest
 from hypothesis import HealthCheck, settings
 
-from evaluator import models
 from evaluator.backends import ModelOptions, register_backend, unregister_backend
+from evaluator.backends import catalogue as models
 from evaluator.backends.fake import FakeBackend
-from evaluator.documents import Document, parse_document
-from evaluator.profiles import Profile, load_profile
-from evaluator.prompts import Prompts
+from evaluator.documents.read import Document, parse_document
+from evaluator.grounding.profiles import Profile, load_profile
+from evaluator.reviewer.prompts import Prompts
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"
@@ -162,7 +162,7 @@ def ray_cluster() -> Iterator[Any]:
     Its workers import this checkout (``tests.ray_workers`` and ``evaluator``) through PYTHONPATH,
     which Ray's processes inherit.
     """
-    from evaluator.ray_executor import import_ray
+    from evaluator.batch.ray_executor import import_ray
 
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     ray = import_ray(local=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from evaluator.models import cache_dir, resolve_model
+from evaluator.backends.catalogue import cache_dir, resolve_model
 
 _START_TIMEOUT_S = 90.0
 

@@ -15,8 +15,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from evaluator.backends.base import Message
 from evaluator.backends.fake import FakeBackend, schema_output
-from evaluator.prompts import Message
 
 _TAG = re.compile(r"CASE-(\w+)")
 

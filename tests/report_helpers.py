@@ -12,10 +12,10 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from evaluator.cases import discover
-from evaluator.documents import parse_document, read_document
-from evaluator.render import render_markdown
-from evaluator.review import Finding, Review
+from evaluator.batch.cases import discover
+from evaluator.documents.read import parse_document, read_document
+from evaluator.review.record import Finding, Review
+from evaluator.review.render import render_markdown
 from evaluator.store import ReviewRecord, Store, query
 
 _SCORES = re.compile(r"scores (\d+) (\d+)")

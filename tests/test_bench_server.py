@@ -6,11 +6,11 @@ import pytest
 
 from evaluator.backends.fake import FakeBackend
 from evaluator.bench_server import run_server_bench
-from evaluator.documents import Document
+from evaluator.documents.read import Document
 from evaluator.errors import ContextError
-from evaluator.profiles import Profile
-from evaluator.prompts import Prompts
-from evaluator.reviewer import ReviewSettings
+from evaluator.grounding.profiles import Profile
+from evaluator.reviewer.engine import ReviewSettings
+from evaluator.reviewer.prompts import Prompts
 from tests.conftest import doc
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evaluator.code_facts import read_code
+from evaluator.grounding.code_facts import read_code
 
 DESIGN = '''# Payroll
 

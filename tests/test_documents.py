@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.documents import read_document, split_sections
+from evaluator.documents.read import read_document, split_sections
 from evaluator.errors import DocumentError
 
 

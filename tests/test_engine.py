@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-from evaluator.backends.base import Generation, Sampling
+from evaluator.backends.base import Generation, Message, Sampling
 from evaluator.backends.engine import _common, _looping, _penalise
-from evaluator.documents import read_document
-from evaluator.profiles import load_profile
-from evaluator.prompts import Message, Prompts
-from evaluator.review import generation_schema, prose_model
+from evaluator.documents.read import read_document
+from evaluator.grounding.profiles import load_profile
+from evaluator.reviewer.prompts import Prompts
+from evaluator.reviewer.schemas import generation_schema, prose_model
 from tests.conftest import DATASETS
 
 GROUP = DATASETS / "clinic-appointments"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluator import converters, formats
-from evaluator.documents import parse_document, read_document
+from evaluator.documents import converters, formats
+from evaluator.documents.read import parse_document, read_document
 from evaluator.errors import DocumentError
-from evaluator.render import heading_title
+from evaluator.review.render import heading_title
 from tests import netguard
 from tests.doc_fixtures import DESIGN_HTML, DESIGN_PARAGRAPHS, DESIGN_RST, docx_bytes, pdf_bytes, write_design
 

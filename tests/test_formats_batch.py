@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from evaluator import formats
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import CaseError, discover, is_design
+from evaluator.batch.cases import CaseError, discover, is_design
 from evaluator.cli import app
+from evaluator.documents import formats
 from evaluator.ingest import case_key_for, ingest
-from evaluator.render import render_markdown
+from evaluator.review.render import render_markdown
 from evaluator.store import query
 from tests.doc_fixtures import REQUIREMENTS_PARAGRAPHS, docx_bytes, pdf_bytes, write_design
 
@@ -114,7 +114,7 @@ def test_a_new_converter_version_is_a_new_cache_key(
 
 
 def test_reviews_in_other_formats_are_ingested(tmp_path: Path) -> None:
-    from evaluator.review import Finding, Review
+    from evaluator.review.record import Finding, Review
 
     review = Review(
         title="Loans",

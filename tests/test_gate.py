@@ -13,10 +13,10 @@ from junitparser import Error, Failure, JUnitXml
 from typer.testing import CliRunner
 
 from evaluator.cli import app
-from evaluator.documents import parse_document
+from evaluator.documents.read import parse_document
 from evaluator.gate import GateOptions, evaluate
 from evaluator.gate_reports import FINGERPRINT_KEY, sarif
-from evaluator.review import Finding, Review
+from evaluator.review.record import Finding, Review
 from evaluator.store import ReviewRecord, Store
 
 runner = CliRunner()

@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from evaluator.analyses import Grounding, run_analyses
-from evaluator.analyses.checks import CheckAnalysis, evaluate
-from evaluator.analyses.coverage import CoverageAnalysis
-from evaluator.analyses.detectors import pii_value, protected_fields
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
+from evaluator.batch.cases import discover
+from evaluator.documents.passages import passages
 from evaluator.errors import ProfileError
-from evaluator.passages import passages
-from evaluator.profiles import Check, load_profile
+from evaluator.grounding import Grounding, run_analyses
+from evaluator.grounding.checks import CheckAnalysis, evaluate
+from evaluator.grounding.coverage import CoverageAnalysis
+from evaluator.grounding.detectors import pii_value, protected_fields
+from evaluator.grounding.profiles import Check, load_profile
 from evaluator.store import query
 from tests.conftest import DATASETS, doc
 
@@ -221,8 +221,8 @@ def test_both_shipped_profiles_have_checks_for_their_focus_areas() -> None:
 
 def test_a_grounded_finding_survives_render_and_parse() -> None:
     from evaluator.parse import parse_review
-    from evaluator.render import render_markdown
-    from evaluator.review import Finding, Review
+    from evaluator.review.record import Finding, Review
+    from evaluator.review.render import render_markdown
 
     finding = Finding(
         severity="critical",
@@ -257,7 +257,7 @@ def test_cli_coverage_shows_the_traceability_of_a_batch_case(tmp_path) -> None: 
 
     from evaluator.backends.fake import FakeBackend
     from evaluator.batch import BatchOptions, run_batch
-    from evaluator.cases import discover
+    from evaluator.batch.cases import discover
     from evaluator.cli import app
 
     folder = tmp_path / "cases"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from evaluator.cli import app
 from evaluator.ingest import case_keys, ingest
 from evaluator.parse import ParsedReview
-from evaluator.review import ChecklistEntry
+from evaluator.review.record import ChecklistEntry
 from evaluator.store import query
 
 runner = CliRunner()

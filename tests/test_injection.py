@@ -13,14 +13,14 @@ import pytest
 
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
-from evaluator.documents import Document
-from evaluator.injection import KINDS, detect
-from evaluator.passages import Passage
-from evaluator.profiles import Profile
-from evaluator.prompts import Prompts, untrusted
-from evaluator.render import render_markdown
-from evaluator.reviewer import Reviewer
+from evaluator.batch.cases import discover
+from evaluator.documents.passages import Passage
+from evaluator.documents.read import Document
+from evaluator.grounding.injection import KINDS, detect
+from evaluator.grounding.profiles import Profile
+from evaluator.review.render import render_markdown
+from evaluator.reviewer.engine import Reviewer
+from evaluator.reviewer.prompts import Prompts, untrusted
 from evaluator.store import query
 from tests.conftest import DATASETS, doc
 

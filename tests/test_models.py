@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from evaluator import models
 from evaluator.backends import ModelOptions, backend_factory
+from evaluator.backends import catalogue as models
+from evaluator.backends.catalogue import ModelFile, resolve_model, verify
 from evaluator.backends.gguf import gguf_metadata
 from evaluator.errors import ModelError
-from evaluator.models import ModelFile, resolve_model, verify
 
 
 def _embedded_path() -> Path:
@@ -73,8 +73,8 @@ def test_convert_makes_a_cached_copy_that_model_names_find(tmp_path: Path, monke
     """The end-to-end test of `evaluator convert`."""
     from typer.testing import CliRunner
 
+    from evaluator.backends.catalogue import file_sha256
     from evaluator.cli import app
-    from evaluator.models import file_sha256
 
     monkeypatch.setenv("EVALUATOR_CACHE", str(tmp_path))
     target = tmp_path / "models" / "smollm2-135m-instruct-q8_0.gguf"

@@ -13,7 +13,7 @@ from evaluator.backends.endpoint import check_url
 from evaluator.backends.fake import schema_instance
 from evaluator.backends.openai_http import HttpOptions, OpenAIBackend, open_http_backend
 from evaluator.errors import ContextError, GenerationError, ModelError
-from evaluator.reviewer import Reviewer, ReviewSettings
+from evaluator.reviewer.engine import Reviewer, ReviewSettings
 from tests.fake_server import FakeServer, transports
 
 A, B = "http://127.0.0.1:8081", "http://127.0.0.1:8082"

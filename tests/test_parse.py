@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluator.errors import DocumentError
+from evaluator.grounding.profiles import Profile, load_profile
 from evaluator.parse import ParsedReview, looks_like_review, parse_review
 from evaluator.parse_lines import is_nothing
-from evaluator.profiles import Profile, load_profile
-from evaluator.render import render_markdown
-from evaluator.review import ASSESSMENTS, READINESS, SEVERITIES, ChecklistEntry, Finding, Review, SectionFeedback
+from evaluator.review.record import ASSESSMENTS, READINESS, SEVERITIES, ChecklistEntry, Finding, Review, SectionFeedback
+from evaluator.review.render import render_markdown
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reviews"
 PROFILE = load_profile("python-fastapi")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.grounding.profiles import load_profile
 from evaluator.parse import ParsedReview, parse_review
-from evaluator.profiles import load_profile
-from evaluator.review import Review
+from evaluator.review.record import Review
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reviews"
 PROFILE = load_profile("python-fastapi")

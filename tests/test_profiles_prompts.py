@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.documents.passages import Passage
 from evaluator.errors import ProfileError, PromptError
-from evaluator.passages import Passage
-from evaluator.profiles import available_profiles, load_profile
-from evaluator.prompts import Prompts, untrusted
+from evaluator.grounding.profiles import available_profiles, load_profile
+from evaluator.reviewer.prompts import Prompts, untrusted
 
 SEED_SECTIONS = [
     "Business Requirements",

@@ -15,9 +15,9 @@ import pytest
 
 from evaluator.backends.base import Sampling
 from evaluator.backends.llama_cpp import LlamaCppBackend
-from evaluator.profiles import Profile
-from evaluator.prompts import Prompts
-from evaluator.review import generation_schema, prose_model
+from evaluator.grounding.profiles import Profile
+from evaluator.reviewer.prompts import Prompts
+from evaluator.reviewer.schemas import generation_schema, prose_model
 from tests.test_injection import PLANTED
 
 pytestmark = pytest.mark.model

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from evaluator.backends.catalogue import resolve_model
 from evaluator.backends.llama_cpp import LlamaCppBackend
 from evaluator.cli import app
-from evaluator.documents import read_document
-from evaluator.models import resolve_model
-from evaluator.profiles import load_profile
-from evaluator.prompts import Prompts
-from evaluator.reviewer import Reviewer
+from evaluator.documents.read import read_document
+from evaluator.grounding.profiles import load_profile
+from evaluator.reviewer.engine import Reviewer
+from evaluator.reviewer.prompts import Prompts
 from tests.netguard import NetworkGuard, guarded
 from tests.real import check_format, sample_cases
 from tests.test_cli import cost_line

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from evaluator.profiles import Profile, load_profile
-from evaluator.render import render_markdown, score
-from evaluator.review import ChecklistEntry, Finding, Processing, Review, SectionFeedback
+from evaluator.grounding.profiles import Profile, load_profile
+from evaluator.review.record import ChecklistEntry, Finding, Processing, Review, SectionFeedback
+from evaluator.review.render import render_markdown, score
 from tests.test_profiles_prompts import SEED_CHECKLIST, SEED_SECTIONS
 
 EXPECTED_HEADINGS = [

@@ -126,7 +126,7 @@ def test_template_ships_in_the_package_and_help_does_not_import_matplotlib() -> 
 
 
 def test_each_case_shows_the_traceability_of_its_latest_review(tmp_path: Path) -> None:
-    from evaluator.review import RequirementCoverage, Review
+    from evaluator.review.record import RequirementCoverage, Review
     from evaluator.store import ReviewRecord, Store
 
     db = tmp_path / "t.duckdb"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evaluator.requirements import key_terms, parse_requirements
+from evaluator.documents.requirements import key_terms, parse_requirements
 
 FR_TABLE = """# Requirements
 

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from llama_cpp import LlamaGrammar
 
-from evaluator.profiles import load_profile
-from evaluator.review import answer_model, generation_schema, prose_model
+from evaluator.grounding.profiles import load_profile
+from evaluator.reviewer.schemas import answer_model, generation_schema, prose_model
 
 
 def _walk(schema: dict[str, Any], path: str = "$"):
@@ -90,8 +90,8 @@ def _worst(schema: dict[str, Any], text: str) -> Any:
 @pytest.mark.parametrize("profile_name", ["python-fastapi", "node-express"])
 def test_the_longest_allowed_output_fits_the_default_token_budget(real_model: Any, profile_name: str) -> None:
     """If a bound is raised without the budget, outputs get cut off: catch that here, for every profile."""
-    from evaluator.profiles import available_profiles
-    from evaluator.reviewer import ReviewSettings
+    from evaluator.grounding.profiles import available_profiles
+    from evaluator.reviewer.engine import ReviewSettings
 
     assert set(available_profiles()) == {"python-fastapi", "node-express"}  # a new profile joins the parameters
     vocab = real_model.llama

@@ -8,12 +8,12 @@ import pytest
 
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.backends.fake import schema_instance as instance_for
-from evaluator.documents import Document
+from evaluator.documents.read import Document
 from evaluator.errors import GenerationError
-from evaluator.profiles import Profile
-from evaluator.prompts import Prompts
-from evaluator.reviewer import Reviewer, ReviewSettings
-from evaluator.rubric import contradictions, verdict
+from evaluator.grounding.profiles import Profile
+from evaluator.review.rubric import contradictions, verdict
+from evaluator.reviewer.engine import Reviewer, ReviewSettings
+from evaluator.reviewer.prompts import Prompts
 from evaluator.text import quote_found
 from tests.conftest import doc
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.passages import passages
-from evaluator.roles import describes_present, document_kind, heading_role, section_roles
+from evaluator.documents.passages import passages
+from evaluator.documents.roles import describes_present, document_kind, heading_role, section_roles
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evaluator.review import Finding
-from evaluator.rubric import contradictions, coverage_ratio, verdict
+from evaluator.review.record import Finding
+from evaluator.review.rubric import contradictions, coverage_ratio, verdict
 
 severities = st.sampled_from(["critical", "recommendation", "suggestion"])
 findings_lists = st.lists(severities.map(lambda s: Finding(severity=s, title=f"a {s}")), max_size=12)

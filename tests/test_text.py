@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.review import Finding
+from evaluator.review.record import Finding
 from evaluator.text import dedupe, normalise, one_line, quote_found
 
 

@@ -1,30 +1,36 @@
-"""Model backends behind one small interface, found by name in a lazy registry.
+"""Model backends behind one small interface (:mod:`.base`), found by name in a lazy registry
+(:mod:`.registry`): ``llama-cpp`` (:mod:`.gguf` locates and sizes a local GGUF file, :mod:`.llama_cpp`
+runs it on the batched :mod:`.engine`), ``openai`` (:mod:`.openai_http` over one or more servers),
+``fake`` (:mod:`.fake`). The models known by name are in :mod:`.catalogue`; :mod:`.quantize`
+makes faster copies of them. Nothing heavy is imported here: ``evaluator --help`` stays fast."""
 
-A backend is registered as a *maker*: a function of :class:`ModelOptions` that returns a
-:class:`~evaluator.backends.base.BackendFactory`. Makers import their module only when
-called, so ``evaluator --help`` never loads llama.cpp. Built in:
-
-- ``llama-cpp``: the in-process llama.cpp engine over a local GGUF file (the default);
-- ``openai``: one or more OpenAI-compatible servers (llama-server, vLLM, Ollama) over HTTP;
-- ``fake``: answers every call with a valid document for the schema, no model at all.
-
-Other backends register themselves with :func:`register_backend` in the same way.
-"""
-
-from __future__ import annotations
-
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-
-from evaluator.backends.base import Backend, BackendFactory, Generation, MemoryNeeds, ModelInfo, Opened, Sampling
-from evaluator.errors import ModelError
+from evaluator.backends.base import (
+    DEFAULT_BACKEND,
+    Backend,
+    BackendFactory,
+    Generation,
+    MemoryNeeds,
+    Message,
+    ModelInfo,
+    ModelOptions,
+    Opened,
+    Sampling,
+)
+from evaluator.backends.registry import (
+    backend_factory,
+    backend_names,
+    open_backend,
+    register_backend,
+    unregister_backend,
+)
 
 __all__ = [
+    "DEFAULT_BACKEND",
     "Backend",
     "BackendFactory",
     "Generation",
     "MemoryNeeds",
+    "Message",
     "ModelInfo",
     "ModelOptions",
     "Opened",
@@ -33,94 +39,5 @@ __all__ = [
     "backend_names",
     "open_backend",
     "register_backend",
+    "unregister_backend",
 ]
-
-DEFAULT_BACKEND = "llama-cpp"
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """Which backend and model to use, and how: what the user chose, nothing resolved yet."""
-
-    model: str | None = None  # a manifest name, a name in ./models, or a .gguf path (llama-cpp)
-    n_ctx: int | None = None  # context tokens per sequence; None: the model's own
-    threads: int | None = None  # CPU threads (llama-cpp); None: half the CPUs
-    backend: str = DEFAULT_BACKEND
-    n_gpu_layers: int = 0  # layers offloaded to a GPU build of llama.cpp (llama-cpp); -1: all
-    endpoints: tuple[str, ...] = ()  # OpenAI-compatible server URLs (openai)
-    api_key_env: str | None = None  # the environment variable holding the servers' API key (openai)
-    allow_remote: bool = False  # endpoints off this machine are refused unless this is set (openai)
-    trust_env: bool = False  # follow proxy variables for the endpoints (openai)
-    slots: int | None = None  # requests per endpoint where the server does not say (openai)
-    min_ctx: int = 0  # a server with a smaller context per request is refused before any review (openai)
-
-
-Maker = Callable[[ModelOptions], BackendFactory]
-_MAKERS: dict[str, Maker] = {}
-
-
-def register_backend(name: str, maker: Maker) -> None:
-    """Make ``name`` usable as ``ModelOptions(backend=name)``; a later registration replaces an earlier one."""
-    _MAKERS[name] = maker
-
-
-def unregister_backend(name: str) -> None:
-    """Forget ``name`` (tests register scripted fakes for one test)."""
-    _MAKERS.pop(name, None)
-
-
-def backend_names() -> list[str]:
-    """The registered backend names, sorted."""
-    return sorted(_MAKERS)
-
-
-def backend_factory(options: ModelOptions | None = None) -> BackendFactory:
-    """The factory for ``options.backend``; raises :class:`ModelError` for an unknown name."""
-    options = options or ModelOptions()
-    maker = _MAKERS.get(options.backend)
-    if maker is None:
-        raise ModelError(
-            f"unknown backend '{options.backend}' — use one of: {', '.join(backend_names())}", settings=("backend",)
-        )
-    return maker(options)
-
-
-def open_backend(options: ModelOptions | None = None, parallel: int = 1) -> AbstractContextManager[Backend]:
-    """Open the backend ``options`` names: ``with open_backend(ModelOptions()) as backend: ...``."""
-    return backend_factory(options).open(parallel)
-
-
-def _llama_cpp(options: ModelOptions) -> BackendFactory:
-    from evaluator.backends.gguf import GGUFFactory
-
-    return GGUFFactory(options)
-
-
-def _fake(options: ModelOptions) -> BackendFactory:
-    from evaluator.backends.fake import FakeBackend
-
-    return FakeBackend.answering(n_ctx=options.n_ctx or 8192)
-
-
-def _openai(options: ModelOptions) -> BackendFactory:
-    from evaluator.backends.openai_http import HttpFactory, HttpOptions
-
-    if not options.endpoints:
-        raise ModelError("the openai backend needs the URL of at least one server", settings=("endpoints",))
-    return HttpFactory(
-        HttpOptions(
-            options.endpoints,
-            model=options.model,
-            api_key_env=options.api_key_env,
-            allow_remote=options.allow_remote,
-            trust_env=options.trust_env,
-            n_ctx=options.n_ctx,
-            slots=options.slots,
-            min_ctx=options.min_ctx,
-        )
-    )
-
-
-register_backend("llama-cpp", _llama_cpp)
-register_backend("fake", _fake)
-register_backend("openai", _openai)

@@ -7,8 +7,10 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from evaluator.prompts import Message
-from evaluator.review import Usage
+from evaluator.review.record import Usage
+
+# One chat message: {"role": "system" | "user" | "assistant", "content": ...}.
+Message = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -157,3 +159,23 @@ class Opened:
     def open(self, parallel: int = 1) -> Iterator[Backend]:
         """The open backend, whatever ``parallel`` is (its slots were fixed when it was opened)."""
         yield self.backend
+
+
+DEFAULT_BACKEND = "llama-cpp"
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Which backend and model to use, and how: what the user chose, nothing resolved yet."""
+
+    model: str | None = None  # a manifest name, a name in ./models, or a .gguf path (llama-cpp)
+    n_ctx: int | None = None  # context tokens per sequence; None: the model's own
+    threads: int | None = None  # CPU threads (llama-cpp); None: half the CPUs
+    backend: str = DEFAULT_BACKEND
+    n_gpu_layers: int = 0  # layers offloaded to a GPU build of llama.cpp (llama-cpp); -1: all
+    endpoints: tuple[str, ...] = ()  # OpenAI-compatible server URLs (openai)
+    api_key_env: str | None = None  # the environment variable holding the servers' API key (openai)
+    allow_remote: bool = False  # endpoints off this machine are refused unless this is set (openai)
+    trust_env: bool = False  # follow proxy variables for the endpoints (openai)
+    slots: int | None = None  # requests per endpoint where the server does not say (openai)
+    min_ctx: int = 0  # a server with a smaller context per request is refused before any review (openai)

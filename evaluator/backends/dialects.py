@@ -20,8 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from evaluator.backends.base import Sampling
-from evaluator.prompts import Message
+from evaluator.backends.base import Message, Sampling
 
 ServerKind = Literal["llama-server", "vllm", "ollama", "openai"]
 SERVER_KINDS: tuple[ServerKind, ...] = ("llama-server", "vllm", "ollama", "openai")

@@ -17,10 +17,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from evaluator.backends.base import Sampling
+from evaluator.backends.base import Message, Sampling
 from evaluator.backends.dialects import Reply, ServerKind, chat_request, error_message, parse_reply
 from evaluator.errors import ContextError, ModelError
-from evaluator.prompts import Message
 
 TransportFactory = Callable[[str], httpx.BaseTransport]
 

@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluator.backends.base import Generation, MemoryNeeds, ModelInfo, Sampling
-from evaluator.prompts import Message
+from evaluator.backends.base import Generation, MemoryNeeds, Message, ModelInfo, Sampling
 
 Responder = Callable[[list[Message], dict[str, Any]], str]
 _TEXT = "Add a dead-letter topic for the credit consumer"

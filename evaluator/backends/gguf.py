@@ -14,11 +14,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluator.backends.base import MemoryNeeds, ModelInfo
-from evaluator.models import ModelFile, resolve_model, verify
+from evaluator.backends.base import MemoryNeeds, ModelInfo, ModelOptions
+from evaluator.backends.catalogue import ModelFile, resolve_model, verify
 
 if TYPE_CHECKING:
-    from evaluator.backends import ModelOptions
     from evaluator.backends.llama_cpp import LlamaCppBackend
 
 KIND = "llama-cpp"
@@ -75,10 +74,9 @@ class GGUFFactory:
 
         backend = LlamaCppBackend(
             self.model_file(),
-            n_ctx=self.n_ctx,
+            self.model_info(),
             n_threads=self.options.threads or default_threads(),
             parallel=parallel,
-            digest=self._digest,
             n_gpu_layers=self.options.n_gpu_layers,
         )
         try:

@@ -15,12 +15,10 @@ from typing import Any
 from llama_cpp import Llama, LlamaGrammar
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from evaluator.backends.base import Generation, ModelInfo, Sampling
+from evaluator.backends.base import Generation, Message, ModelInfo, Sampling
+from evaluator.backends.catalogue import ModelFile
 from evaluator.backends.engine import DecodeEngine, Request
-from evaluator.backends.gguf import KIND, runtime_version
 from evaluator.errors import ContextError, GenerationError, ModelError
-from evaluator.models import ModelFile
-from evaluator.prompts import Message
 
 
 class LlamaCppBackend:
@@ -29,18 +27,17 @@ class LlamaCppBackend:
     def __init__(
         self,
         model: ModelFile,
+        info: ModelInfo,
         *,
-        n_ctx: int,
         n_threads: int | None = None,
         n_threads_batch: int | None = None,
         parallel: int = 1,
-        digest: str | None = None,
         n_gpu_layers: int = 0,
     ) -> None:
         self.name = model.name
-        self.n_ctx = n_ctx  # per sequence
+        self.n_ctx = info.n_ctx  # per sequence
         self.parallel = parallel
-        self._info = ModelInfo(model.name, digest, n_ctx, KIND, runtime_version())
+        self._info = info  # what the factory located and hashed: the cache keys' model
         try:
             # This Llama object's own context stays tiny: it serves the tokenizer and metadata.
             # n_gpu_layers places the weights; the engine's contexts share this model (a CPU build ignores it).
@@ -62,7 +59,7 @@ class LlamaCppBackend:
         self.engine = DecodeEngine(
             self._llm,
             n_seq=parallel,
-            n_ctx_seq=n_ctx,
+            n_ctx_seq=info.n_ctx,
             n_threads=threads,
             n_threads_batch=n_threads_batch or max(threads, self._llm.n_threads_batch),
         )

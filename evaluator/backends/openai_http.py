@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from evaluator.backends.base import Generation, ModelInfo, Sampling
+from evaluator.backends.base import Generation, Message, ModelInfo, Sampling
 from evaluator.backends.endpoint import (
     DeadlineReached,
     Endpoint,
@@ -35,7 +35,6 @@ from evaluator.backends.endpoint import (
 from evaluator.backends.pool import EndpointPool, NoEndpoint, PoolClosed, Slot
 from evaluator.backends.probe import probe_endpoint
 from evaluator.errors import ContextError, GenerationError, ModelError
-from evaluator.prompts import Message
 
 DEFAULT_REQUEST_TIMEOUT_S = 900.0
 DEFAULT_OUTAGE_S = 300.0

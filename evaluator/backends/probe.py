@@ -13,10 +13,10 @@ import json
 from typing import Any
 
 from evaluator.backends.base import Sampling
+from evaluator.backends.catalogue import DEFAULT_N_CTX
 from evaluator.backends.dialects import ServerKind
 from evaluator.backends.endpoint import DeadlineReached, Endpoint, EndpointDown, ServerRefused
 from evaluator.errors import ModelError
-from evaluator.models import DEFAULT_N_CTX
 
 _MARK = "zq-7"
 PROBE_SCHEMA: dict[str, Any] = {

@@ -1,0 +1,128 @@
+"""Finding the cases of a batch: each design paired with its requirements document.
+
+Every ``tech-design.EXT`` or ``*-design.EXT`` under the folder (never a ``*review*`` file)
+is a design, where EXT is any supported format (md, markdown, txt, docx, pdf, html, htm,
+rst, adoc, asciidoc); its requirements are the nearest ``requirements.EXT`` or
+``docs/requirements.EXT`` in its folder or a parent, up to the batch folder (markdown
+first when several formats sit side by side). A TOML manifest lists cases explicitly for
+layouts that do not follow this rule. A folder with no design at all is an error that says
+what was seen and skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluator.documents.formats import SUPPORTED_SUFFIXES
+from evaluator.errors import CaseError, EvaluatorError
+
+REQUIREMENTS_NAMES = tuple(f"{folder}requirements{ext}" for folder in ("", "docs/") for ext in SUPPORTED_SUFFIXES)
+NAMING_RULE = (
+    "designs are named tech-design.EXT or *-design.EXT, without 'review' in the name, where EXT is one of "
+    + ", ".join(ext.lstrip(".") for ext in SUPPORTED_SUFFIXES)
+)
+DEFAULT_MAX_CASES = 10_000  # more designs than this is more likely a wrong folder than a batch
+
+
+@dataclass(frozen=True)
+class Case:
+    """One design to review; ``requirements`` is None when none was found."""
+
+    key: str
+    design: Path
+    requirements: Path | None
+
+
+def is_design(name: str) -> bool:
+    """Whether a file name is a design by the naming rule."""
+    stem, ext = os.path.splitext(name.lower())
+    return ext in SUPPORTED_SUFFIXES and (stem == "tech-design" or stem.endswith("-design")) and "review" not in stem
+
+
+def discover(root: Path, *, allow_empty: bool = False) -> list[Case]:
+    """Every design under ``root``, sorted so designs sharing requirements are adjacent.
+
+    Raises :class:`CaseError` when the folder is missing, or holds no design (unless
+    ``allow_empty``), naming the files it saw and skipped and the naming rule.
+    """
+    if not root.is_dir():
+        raise CaseError(f"batch folder not found: {root} — pass a folder of designs")
+    cases, seen = [], []
+    for folder, dirs, files in os.walk(root, followlinks=False):  # no symlink loops
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            design = Path(folder) / name
+            if is_design(name):
+                cases.append(Case(design.relative_to(root).as_posix(), design, find_requirements(design, root)))
+            elif not name.startswith("."):
+                seen.append(design.relative_to(root).as_posix())
+    if not cases and not allow_empty:
+        raise CaseError(_nothing_found(root, seen))
+    return order(cases)
+
+
+def _nothing_found(root: Path, seen: list[str]) -> str:
+    if not seen:
+        return f"no designs found in {root}: the folder holds no files — {NAMING_RULE}"
+    shown = ", ".join(seen[:8]) + (f" and {len(seen) - 8} more" if len(seen) > 8 else "")
+    return (
+        f"no designs found in {root}: skipped {len(seen)} file(s) ({shown}) — {NAMING_RULE}; "
+        "or list the cases in a manifest"
+    )
+
+
+def find_requirements(design: Path, root: Path) -> Path | None:
+    """The nearest requirements file from the design's folder up to ``root``."""
+    folder, top = design.parent.resolve(), root.resolve()
+    while True:
+        for name in REQUIREMENTS_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return design.parent / os.path.relpath(candidate, design.parent.resolve())
+        if folder == top or folder.parent == folder:
+            return None
+        folder = folder.parent
+
+
+def read_toml(path: Path, error: type[EvaluatorError], what: str = "") -> dict[str, Any]:
+    """A TOML file's data, or ``error`` with one line saying why it could not be read."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"cannot read {what}{path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{what}{path} is not valid TOML: {exc}") from None
+
+
+def from_manifest(path: Path) -> list[Case]:
+    """Cases listed in a TOML manifest: ``[[case]]`` with ``design``, ``requirements`` and optional ``key``."""
+    data = read_toml(path, CaseError, "manifest ")
+    cases = []
+    for i, entry in enumerate(data.get("case", []), 1):
+        if not isinstance(entry, dict) or "design" not in entry:
+            raise CaseError(f'manifest {path}: case {i} needs at least design = "path"')
+        design = path.parent / entry["design"]
+        requirements = path.parent / entry["requirements"] if entry.get("requirements") else None
+        cases.append(Case(str(entry.get("key", entry["design"])), design, requirements))
+    if not cases:
+        raise CaseError(f"manifest {path} lists no [[case]] entries")
+    return order(cases)
+
+
+def check_batch_size(cases: list[Case], max_cases: int) -> None:
+    """Refuse a batch of more than ``max_cases`` designs, before anything is opened or written."""
+    if len(cases) > max_cases:
+        raise CaseError(
+            f"the batch has {len(cases):,} designs, more than the limit of {max_cases:,} — "
+            "check the folder, or raise the limit",
+            settings=("max_cases",),
+        )
+
+
+def order(cases: list[Case]) -> list[Case]:
+    """Group designs that share requirements, so the KV cache reuses the shared prefix."""
+    return sorted(cases, key=lambda c: (str(c.requirements or ""), c.key))
