@@ -56,6 +56,27 @@ class Passage:
         """The innermost heading of the passage's section."""
         return self.section.rsplit(" › ", 1)[-1]
 
+    @property
+    def plain(self) -> str:
+        """The text on one line without code and emphasis marks, as rules match it and quotes show it:
+        "kept as plain `text`" reads as prose, and a hard-wrapped sentence is one line."""
+        return " ".join(self.text.replace("`", "").replace("**", "").split())
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where a rule matched: a passage, and the matched words as character offsets into its
+    :attr:`Passage.plain` text (``start == end`` when the whole passage is the evidence)."""
+
+    passage: Passage
+    start: int = 0
+    end: int = 0
+
+    @property
+    def words(self) -> str:
+        """The matched words ("" when the rule matched the passage as a whole)."""
+        return self.passage.plain[self.start : self.end]
+
 
 @dataclass(frozen=True)
 class Block:

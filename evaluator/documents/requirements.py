@@ -13,10 +13,12 @@ Recognised, in any mix:
   says it lists requirements, constraints, use cases, user stories or acceptance criteria;
 * requirement sentences inside prose paragraphs ("The service shall publish ...").
 
-Not requirements: whatever sits in a context, risk or meta section (background, history, glossary,
-references, conventions, table of contents — :mod:`evaluator.roles`) unless a sentence there says
-"shall" or "must"; non-goals and out-of-scope items unless they say "shall"/"must"; table-of-contents
-lines (links and page numbers); the paragraph defining the modal words (RFC 2119 conventions);
+Not requirements: whatever sits in a context, risk or meta section (background, motivation, history,
+glossary, references, conventions, table of contents — :mod:`evaluator.documents.roles`) unless a
+sentence there says "shall" (a "must" there describes: "Redis must be provisioned separately");
+non-goals and out-of-scope items unless they say "shall"/"must"; sentences about the present
+("Today, …"); lead-ins ending with a colon; lines that are only a link; table-of-contents lines
+(links and page numbers); the paragraph defining the modal words (RFC 2119 conventions);
 version, revision and reference rows; notes ("(Note: …)"); and statements that waive a demand
 ("no dedicated audit table is required", "X is optional"). Goals count only when the document
 states nothing more binding — a KEP's goals are its requirements, a specification's goals are
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from evaluator.documents.passages import Block, blocks, document_title
-from evaluator.documents.roles import SectionRole, bare_heading, section_roles
+from evaluator.documents.roles import SectionRole, bare_heading, describes_present, section_roles
 from evaluator.documents.terms import STOP_WORDS, content_stems, tokens
 
 RequirementKind = Literal["statement", "row", "story", "criterion", "goal"]
@@ -201,13 +203,12 @@ class _Reader:
             self.scenario.text = _clean(self.scenario.text + " " + block.text)
             return
         self.scenario = None
-        context = (
-            role in ("context", "risks", "alternatives")
-            or bool(_NON_GOAL.search(heading))
-            or bool(_REQUIREMENTS_CONTEXT.match(bare_heading(heading)))
+        background = role in ("context", "risks", "alternatives") or bool(
+            _REQUIREMENTS_CONTEXT.match(bare_heading(heading))
         )
+        context = background or bool(_NON_GOAL.search(heading))
         soft = role == "goals" and bool(_SOFT_GOAL.search(bare_heading(heading))) and not _NON_GOAL.search(heading)
-        for s in _statements(block, context, soft):
+        for s in _statements(block, context, soft, background):
             self._add(s, block)
 
     def _heading(self, block: Block) -> None:
@@ -251,8 +252,9 @@ class _Reader:
         ]
 
 
-def _statements(block: Block, context: bool, soft: bool) -> list[_Statement]:
-    """The requirement statements of one block (see the module docstring)."""
+def _statements(block: Block, context: bool, soft: bool, background: bool = False) -> list[_Statement]:
+    """The requirement statements of one block (see the module docstring). In ``context`` only a
+    strong modal binds; in ``background`` (motivation, risks: prose that describes) only "shall"."""
     section = " › ".join(block.path)
     heading = block.path[-1] if block.path else ""
     if block.kind == "row":
@@ -262,7 +264,7 @@ def _statements(block: Block, context: bool, soft: bool) -> list[_Statement]:
     found: list[_Statement] = []
     for offset, line in _lines_with_ids(block.text):
         number = block.line + block.text.count("\n", 0, offset) + 1
-        if _boilerplate(line):
+        if _boilerplate(line) or describes_present(line):
             continue
         criterion = _CRITERION_ID.match(line)
         if criterion and (_GIVEN.match(line[criterion.end() :]) or _GWT.search(line)):
@@ -271,16 +273,23 @@ def _statements(block: Block, context: bool, soft: bool) -> list[_Statement]:
         match = _LEADING_ID.match(line)
         if match and _plausible_id(match) and not _looks_like_heading_number(line, match):
             body = _clean(line[match.end() :])
-            if body and _binds(body, context) and not _WAIVER.search(body):
-                found.append(_Statement(match.group(1), body, number, section, _shape(body)))
+            if body and _binds(body, context, background) and not _WAIVER.search(body):
+                shape = _shape(body)
+                if shape == "statement" and soft and not _MODAL.search(body):
+                    shape = "goal"  # "G-5: Meet our obligations …" under Goals
+                found.append(_Statement(match.group(1), body, number, section, shape))
             continue
         every = block.kind == "item" and bool(_LIST_HEADING.search(heading))
         for sentence in _requirement_sentences(line, every or soft):
+            at = line.find(sentence)
+            number_here = number + (line.count("\n", 0, at) if at > 0 else 0)
             shape = _shape(sentence)
             if shape == "statement" and soft and not _MODAL.search(sentence):
                 shape = "goal"
-            if _binds(sentence, context and shape != "story") and not _WAIVER.search(sentence):
-                found.append(_Statement(None, _clean(sentence), number, section, shape))
+            if describes_present(sentence) or sentence.rstrip().endswith(":"):
+                continue  # "Today, head node failure is catastrophic", "The goals of this proposal:"
+            if _binds(sentence, context and shape != "story", background) and not _WAIVER.search(sentence):
+                found.append(_Statement(None, _clean(sentence), number_here, section, shape))
     return found
 
 
@@ -292,7 +301,9 @@ def _shape(text: str) -> RequirementKind:
     return "statement"
 
 
-def _binds(text: str, context: bool) -> bool:
+def _binds(text: str, context: bool, background: bool = False) -> bool:
+    if background:
+        return bool(re.search(r"\bshall\b", text, re.IGNORECASE))  # "Redis must be provisioned separately" describes
     return not context or bool(_STRONG_MODAL.search(text))
 
 
@@ -301,6 +312,8 @@ def _boilerplate(line: str) -> bool:
     linkless = _LINK.sub(lambda m: "" if m.group(0).startswith("!") or "](#" in m.group(0) else m.group(1), line)
     if not re.sub(r"[\W\d_]+", "", linkless) or _DOT_LEADER.search(line):
         return True
+    if not re.sub(r"[\W_]+", "", _LINK.sub("", line)):
+        return True  # a line that is only a link: a reference, not a statement
     if _NOTE.match(line) and not _STRONG_MODAL.search(line):
         return True
     return _conventions(line)

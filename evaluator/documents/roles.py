@@ -88,7 +88,9 @@ _QUALIFIER = r"(?:\s+(?:of|for|on|to|in|around|about|with)\b.*|\s*[:(–—-].*)
 _JOIN = r"\s*(?:and|&|/|,)\s*"
 _ROLE_OF: dict[str, SectionRole] = {phrase: role for role, phrases in _PHRASES.items() for phrase in phrases}
 _ANY = "|".join(sorted((re.escape(p) for p in _ROLE_OF), key=len, reverse=True))
-_HEADING = re.compile(rf"^({_ANY})(?:{_JOIN}({_ANY}))*{_QUALIFIER}$")
+# A phrase may also be preceded by a plain qualifier: "General motivation", "Business context".
+_PREFIX = r"(?:(?:general|overall|business|technical|project|product|high level|brief|short|key|main|additional|further|detailed|more)\s+)?"
+_HEADING = re.compile(rf"^{_PREFIX}({_ANY})(?:{_JOIN}{_PREFIX}({_ANY}))*{_QUALIFIER}$")
 _NUMBERING = re.compile(
     r"^(?:(?:appendix|annex|chapter|section|part)\s+[a-z0-9]+[.:)]?\s*|[0-9]+(?:\.[0-9]+)*[.)]?\s+|[ivxlc]+\.\s+|"
     r"[a-z]\.\s+)",

@@ -204,6 +204,16 @@ NEGATION = re.compile(
 )
 
 
+# Cues that a clause sets something aside rather than doing it: "we rejected retrying forever",
+# "instead of a unique index", "we looked at publishing after commit". The one list, used by the
+# checks and the traceability alike.
+DISTANCING = re.compile(
+    r"\b(?:reject(?:s|ed|ing)?|avoid(?:s|ed|ing)?|prevent(?:s|ed|ing)?|instead of|rather than|alternatives?|"
+    r"considered|looked at|evaluated|thought about|mitigat\w*|guard(?:s|ed)? against|protects? against)\b",
+    re.IGNORECASE,
+)
+
+
 _PER_THREAD = threading.local()
 
 

@@ -10,9 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from evaluator.documents.passages import Passage, passages
+from evaluator.documents.passages import Hit, Passage, passages
 from evaluator.documents.read import Document
 from evaluator.documents.requirements import Requirement, parse_requirements
+from evaluator.grounding.code_facts import CodeFacts, read_code
+from evaluator.grounding.detectors import Subject
 from evaluator.grounding.profiles import Check
 from evaluator.grounding.retrieval import Retriever
 from evaluator.review.record import CoverageStatus, Finding
@@ -28,22 +30,26 @@ CheckStatus = Literal["passed", "failed", "absent", "not_applicable"]
 
 @dataclass(frozen=True)
 class Coverage:
-    """How one requirement is addressed: status, term coverage (0–1) and evidence passages."""
+    """How one requirement is addressed: status, term coverage (0–1), evidence passages, and for a
+    contradiction the words of the decision against it."""
 
     requirement: Requirement
     status: CoverageStatus
     score: float
     evidence: tuple[Passage, ...]
+    shows: Hit | None = None
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one check: status, how it was decided and its evidence passages."""
+    """The outcome of one check: status, how it was decided, its evidence (the words that show it,
+    in deciding passages) and the requirement that demands it (None: a best practice nobody asked for)."""
 
     check: Check
     status: CheckStatus
-    decided_by: Literal["rule", "detector", "model", "absence", "requirements"]
-    evidence: tuple[Passage, ...] = ()
+    decided_by: Literal["rule", "detector", "model", "absence", "requirements", "stack"]
+    evidence: tuple[Hit, ...] = ()
+    requirement: Requirement | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class Grounding:
     requirements: list[Requirement]
     passages: list[Passage]
     retriever: Retriever
+    facts: CodeFacts
     ask: Ask | None = None
     coverage: list[Coverage] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
@@ -84,7 +91,13 @@ class Grounding:
     def of(cls, requirements: Document, design: Document, ask: Ask | None = None) -> Grounding:
         """Parse both documents and index the design's passages."""
         found = passages(design.text)
-        return cls(requirements, design, parse_requirements(requirements.text), found, Retriever(found), ask)
+        facts = read_code(design.text)
+        return cls(requirements, design, parse_requirements(requirements.text), found, Retriever(found), facts, ask)
+
+    @property
+    def subject(self) -> Subject:
+        """What the deterministic rules read."""
+        return Subject(self.passages, self.facts, self.requirements_doc.text)
 
     def passage(self, passage_id: str) -> Passage | None:
         """The passage with this id, if any."""
@@ -109,19 +122,41 @@ def run_analyses(g: Grounding, analyses: Sequence[Analysis]) -> Grounding:
     return g
 
 
-def evidence_of(found: Sequence[Passage]) -> dict[str, Any]:
-    """Finding fields for evidence passages: the first one's text, heading and line span."""
-    if not found:
-        return {}
-    first = found[0]
-    text = " ".join(first.text.split())
+def shown(hits: Sequence[Hit]) -> dict[str, Any]:
+    """Finding fields for evidence that shows: the first hit's passage on one line (cut to
+    300 characters around the matched words), its heading and line span, the matched words'
+    offsets in that quote, and every hit's passage id."""
+    first = hits[0]
+    text, start, end = first.passage.plain, first.start, first.end
     if len(text) > _EVIDENCE_CHARS:
-        text = text[:_EVIDENCE_CHARS].rsplit(" ", 1)[0]
+        lo = max(0, min(start - (_EVIDENCE_CHARS - (end - start)) // 2, len(text) - _EVIDENCE_CHARS))
+        lo = text.rfind(" ", 0, lo) + 1 if lo else 0  # whole words
+        hi = min(len(text), max(lo + _EVIDENCE_CHARS, end))
+        hi = text.find(" ", hi) if text.find(" ", hi) != -1 and hi < len(text) else len(text)
+        text, start, end = text[lo:hi], start - lo, end - lo
+    marked = end > start
     return {
-        "section": first.heading,
+        "section": first.passage.heading,
         "evidence": text,
         "evidence_found": True,
-        "line_start": first.line_start,
-        "line_end": first.line_end,
-        "passage_ids": [p.id for p in found],
+        "evidence_kind": "shows",
+        "match_start": start if marked else None,
+        "match_end": end if marked else None,
+        "line_start": first.passage.line_start,
+        "line_end": first.passage.line_end,
+        "passage_ids": list(dict.fromkeys(h.passage.id for h in hits)),
     }
+
+
+def absence(searched_for: Sequence[str], expected_in: str) -> dict[str, Any]:
+    """Finding fields for something the design lacks: no quote, what was searched for and where it belongs."""
+    return {"evidence_kind": "absent", "searched_for": list(searched_for), "expected_in": expected_in,
+            "section": expected_in}  # fmt: skip
+
+
+def resting_on(requirement: Requirement | None) -> dict[str, Any]:
+    """Finding fields naming the requirement a finding rests on: its id, text and line."""
+    if requirement is None:
+        return {}
+    return {"requirement_id": requirement.id, "requirement_text": requirement.text,
+            "requirement_line": requirement.line}  # fmt: skip

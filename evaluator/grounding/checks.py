@@ -1,39 +1,46 @@
 """Checks as profile data: does the design do what a focus area demands, or decide against it?
 
-A check (see :class:`evaluator.grounding.profiles.Check`) applies when the requirements (and, if it
-says so, the design) match its ``applies_when`` patterns. Then, over the design's passages
-(only those matching ``scope``, when given):
+A check (:class:`evaluator.grounding.profiles.Check`) is evaluated in this order:
 
-1. a passage matching ``contradicts`` — not negated, not in a sentence that rejects or
-   avoids it — or a hit of the check's deterministic ``detector`` fails the check at its
-   ``severity``;
-2. else a passage matching ``addresses`` (not negated) passes it;
-3. else, when a model takes part and the check has a ``question``, the model answers it over
-   the best passages with yes / no / unclear and the ids of the passages it rests on;
-4. else the check is *absent*: a finding at ``absent`` severity (none when "none"), with
-   the passages nearest to the question as the place to look.
+1. **Does it apply?** Every technology of its ``stack`` (Kafka, PostgreSQL, an HTTP API, …) must be in use: a
+   deciding passage names the technology as a whole word, or its code shows it — the stem
+   ``consum`` in "packages to consume them" is not Kafka. ``applies_when.requirements``, when
+   given, must match a requirement statement (not the raw document: an out-of-scope row or a
+   waiver is no statement), and ``applies_when.design`` a deciding passage.
+2. **Who demands it?** The requirement statement that matches ``demanded_by`` (else
+   ``applies_when.requirements``) best. With none, the check is a best practice nobody asked
+   for: a failure is at most a suggestion and an absence is not reported; with only a
+   "should" or a document's goal, at most a recommendation. The finding names and quotes that requirement.
+3. **Failed**: a deciding passage (:mod:`evaluator.documents.roles`: not background, not a
+   rejected alternative, not a risk) matches ``contradicts`` in earnest — not negated, not in a
+   clause that rejects or avoids it — or the check's ``detector`` finds a hit; or a deciding
+   passage names what would address the check only to deny it ("we are not setting up metrics").
+   The evidence quotes the passage and marks the matched words.
+4. **Passed**: a passage that decides or mitigates matches ``addresses``, or an
+   ``addressed_by`` rule finds what prevents the defect (a dedup table's unique key, indexes).
+5. **Asked**: when a model takes part, it answers the check's question over the deciding
+   passages nearest to it (yes / no / unclear, citing the passages it rests on).
+6. **Absent**: nothing says. The finding quotes nothing: it says what was searched for
+   (``look_for``) and the design section where it would belong, if the design has one.
 
-Every finding's evidence is a passage of the design, so it exists by construction.
+Patterns are regular expressions matched case-insensitively at word starts (``lag`` does not
+match "flag") against one passage at a time, on its plain one-line text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 
-from evaluator.documents.passages import Passage
-from evaluator.documents.terms import NEGATION, content_stems, negated_before
-from evaluator.grounding.base import CheckResult, Grounding, evidence_of
+from evaluator.documents.passages import Hit, Passage
+from evaluator.documents.requirements import Requirement
+from evaluator.documents.roles import ADDRESSING, DECIDING
+from evaluator.documents.terms import DISTANCING, NEGATION, content_stems, negated_before
+from evaluator.grounding.base import CheckResult, Grounding, absence, resting_on, shown
 from evaluator.grounding.detectors import DETECTORS
-from evaluator.grounding.profiles import Check
-from evaluator.review.record import Finding
-
-_DISTANCING = re.compile(
-    r"\b(?:reject(?:s|ed)?|avoid(?:s|ed|ing)?|prevent(?:s|ed|ing)?|instead of|rather than|alternatives?|"
-    r"considered|looked at|evaluated|thought about|mitigat\w*|guard(?:s|ed)? against|protects? against)\b",
-    re.IGNORECASE,
-)
-_ASIDE_SECTION = re.compile(r"alternative|rejected|considered|option|trade-?off|risk", re.IGNORECASE)
+from evaluator.grounding.profiles import Check, CheckSeverity, Technology
+from evaluator.review.record import SEVERITIES, Finding
 
 
 class CheckAnalysis:
@@ -41,59 +48,115 @@ class CheckAnalysis:
 
     source = "check"
 
-    def __init__(self, checks: list[Check]) -> None:
-        self.checks = checks
+    def __init__(self, checks: Sequence[Check], technologies: Sequence[Technology] = ()) -> None:
+        self.checks = list(checks)
+        self.technologies = list(technologies)
 
     def run(self, g: Grounding) -> None:
         """Evaluate every check; record its result in ``g.checks`` and its finding in ``g.findings``."""
+        used = technologies_used(self.technologies, g.passages)
         for check in self.checks:
-            result = evaluate(check, g)
+            result = evaluate(check, g, used)
             g.checks.append(result)
-            finding = _finding(result, _concerned(check, g))
+            finding = finding_of(result, g)
             if finding is not None:
                 g.findings.append(finding)
 
 
-def evaluate(check: Check, g: Grounding) -> CheckResult:
+def technologies_used(technologies: Sequence[Technology], passages: Sequence[Passage]) -> set[str]:
+    """The ids of the technologies the design uses (see :class:`Technology`)."""
+    deciding = [p for p in passages if p.role in DECIDING]
+    return {t.id for t in technologies if any(_uses(t, p) for p in deciding)}
+
+
+def _uses(t: Technology, passage: Passage) -> bool:
+    if passage.kind == "code" and any(_search(c, passage.text) for c in t.code):
+        return True
+    text = passage.plain
+    for name in t.names:
+        for match in _compiled(name).finditer(text):
+            if text.count("(", 0, match.start()) > text.count(")", 0, match.start()):
+                continue  # "(CockroachDB, TiKV, Kafka Streams)": an example, not a component
+            if not t.context or any(_search(c, text) for c in t.context):
+                return True
+    return False
+
+
+def evaluate(check: Check, g: Grounding, used: set[str] | None = None) -> CheckResult:
     """The result of one check on one case; see the module docstring."""
+    if check.stack and used is not None and not set(check.stack) <= used:
+        return CheckResult(check, "not_applicable", "stack")
+    requirement = demanding(check, g.requirements)
     if not _applies(check, g):
         return CheckResult(check, "not_applicable", "requirements")
-    scoped = [p for p in g.passages if _in_scope(check, p, g)]
-    contradicting = [
-        p for p in scoped if _matches(check.contradicts, p, contradiction=True) and not _matches(check.unless, p)
+    scoped = [p for p in g.passages if p.kind != "heading" and _in_scope(check, p, g)]
+    deciding = [p for p in scoped if p.role in DECIDING]
+    failing = [
+        h
+        for p in deciding
+        if not _earnest_hit(check.unless, p)
+        for h in [_earnest_hit(check.contradicts, p, contradiction=True)]
+        if h
     ]
     if check.detector:
-        found = DETECTORS[check.detector](g.passages, g.requirements_doc.text, g.design.text)
-        contradicting += [p for p in found if p not in contradicting]
-    body = [p for p in scoped if p.kind != "heading"]
-    addressing = [p for p in body if _matches(check.addresses, p)]
-    if contradicting:
-        return CheckResult(check, "failed", "rule" if not check.detector else "detector", tuple(contradicting[:3]))
+        seen = {h.passage.id for h in failing}
+        failing += [h for h in DETECTORS[check.detector](g.subject) if h.passage.id not in seen]
+    if failing:
+        return CheckResult(check, "failed", "detector" if check.detector else "rule", tuple(failing[:3]), requirement)
+    addressing = [h for p in scoped if p.role in ADDRESSING for h in [_earnest_hit(check.addresses, p)] if h]
+    for rule in check.addressed_by:
+        addressing += DETECTORS[rule](g.subject)
     if addressing:
-        return CheckResult(check, "passed", "rule", tuple(addressing[:2]))
-    denied = [p for p in body if _denies(check.addresses, p)]
+        return CheckResult(check, "passed", "rule", tuple(addressing[:2]), requirement)
+    denied = [h for p in deciding for h in [_denial(check.addresses, p)] if h]
     if denied:  # "we are not setting up metrics", with no passage that does
-        return CheckResult(check, "failed", "rule", tuple(denied[:2]))
-    nearest = tuple(p for p, _ in g.retriever.search(content_stems(check.question + " " + check.title), 3))
-    if g.ask is not None and check.question and nearest:
-        answer, cited = g.ask(check.question, nearest)
-        chosen = tuple(p for p in nearest if p.id in cited) or nearest[:1]
-        if answer == "yes":
-            return CheckResult(check, "passed", "model", chosen)
-        if answer == "no":
-            return CheckResult(check, "failed", "model", chosen)
-    return CheckResult(check, "absent", "absence", nearest[:1] or tuple(g.passages[:1]))
+        return CheckResult(check, "failed", "rule", tuple(denied[:2]), requirement)
+    if g.ask is not None and check.question:
+        nearest = [p for p, _ in g.retriever.search(content_stems(check.question + " " + check.title), 8)]
+        nearest = [p for p in nearest if p.role in DECIDING][:3]
+        if nearest:
+            answer, cited = g.ask(check.question, nearest)
+            chosen = tuple(Hit(p) for p in nearest if p.id in cited) or (Hit(nearest[0]),)
+            if answer in ("yes", "no"):
+                return CheckResult(check, "passed" if answer == "yes" else "failed", "model", chosen, requirement)
+    return CheckResult(check, "absent", "absence", (), requirement)
+
+
+def demanding(check: Check, requirements: Sequence[Requirement]) -> Requirement | None:
+    """The requirement statement that demands what the check looks for, among those its demand
+    patterns match: a binding one before a "should" or a goal, then the one that shares most with
+    the check — each matching pattern counts 1, each content stem shared with the check's own
+    words (title, question, what passes, what is missing, what is looked for) ½ — the first on a
+    tie; None when no pattern matches."""
+    words = _vocabulary(check)
+    best, score = None, (0, 0.0)
+    for r in requirements:
+        hits = sum(1 for p in check.demands if _search(p, r.text))
+        rank = (int(r.mandatory and r.kind != "goal"), hits + 0.5 * len(words & set(r.stems)))
+        if hits and rank > score:
+            best, score = r, rank
+    return best
+
+
+@cache
+def _vocabulary_of(text: str) -> frozenset[str]:
+    return frozenset(content_stems(text))
+
+
+def _vocabulary(check: Check) -> frozenset[str]:
+    return _vocabulary_of(" ".join([check.title, check.question, check.passed, check.missing, *check.look_for]))
 
 
 def _applies(check: Check, g: Grounding) -> bool:
     when = check.applies_when
-    if when.requirements and not any(_search(p, g.requirements_doc.text) for p in when.requirements):
+    if when.requirements and not any(_search(p, r.text) for r in g.requirements for p in when.requirements):
         return False
-    return not when.design or any(_search(p, g.design.text) for p in when.design)
+    deciding = [p for p in g.passages if p.role in DECIDING]
+    return not when.design or any(_search(p, d.plain) for d in deciding for p in when.design)
 
 
 def _in_scope(check: Check, passage: Passage, g: Grounding) -> bool:
-    text = passage.text + "\n" + passage.section
+    text = passage.plain + "\n" + passage.section
     if check.scope and not any(_search(p, text) for p in check.scope):
         return False
     if check.scope_from_requirements:
@@ -122,34 +185,46 @@ def _clause_before(text: str, start: int, chars: int = 60) -> str:
     return before[max(before.rfind(sep) for sep in (". ", "; ")) + 1 :]
 
 
-def _plain(passage: Passage) -> str:
-    """The passage on one line without code and emphasis marks: "kept as plain `text`" reads as prose."""
-    return " ".join(passage.text.replace("`", "").replace("**", "").split())
-
-
-def _denies(patterns: list[str], passage: Passage) -> bool:
-    """Whether the passage names what would address the check only to deny it."""
-    text = _plain(passage)
+def _denial(patterns: list[str], passage: Passage) -> Hit | None:
+    """Where the passage names what would address the check only to deny it (the denial and the words)."""
+    text = passage.plain
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
             before = " ".join(_clause_before(text, match.start()).split()[-5:])
-            if _STRONG_DENIAL.search(before) and not _DISTANCING.search(before):
-                return True
-    return False
+            denial = _STRONG_DENIAL.search(before)
+            if denial and not DISTANCING.search(before):
+                return Hit(passage, match.start() - len(before) + denial.start(), match.end())
+    return None
 
 
-def _matches(patterns: list[str], passage: Passage, *, contradiction: bool = False) -> bool:
-    """Whether a pattern matches the passage in earnest (see the module docstring)."""
-    if contradiction and _ASIDE_SECTION.search(passage.heading):
-        return False
-    text = _plain(passage)  # a pattern's space matches a line break of hard-wrapped prose
+def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool = False) -> Hit | None:
+    """The first match of a pattern that says what it says (see the module docstring). A
+    contradiction must also not sit inside a condition: "if the request is unauthenticated,
+    answer 401" handles the case, it does not decide to allow it."""
+    text = passage.plain  # a pattern's space matches a line break of hard-wrapped prose
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
-            if _DISTANCING.search(_clause_before(text, match.start())):
+            if DISTANCING.search(_clause_before(text, match.start())):
                 continue  # "we rejected retrying forever", "we considered a unique index"
+            if contradiction and _in_condition(text, match):
+                continue
             if _earnest(text, match, pattern):
-                return True
-    return False
+                return Hit(passage, match.start(), match.end())
+    return None
+
+
+_CONDITION = re.compile(r"\b(?:if|when|whenever|unless|in case|should)\b", re.IGNORECASE)
+
+
+def _in_condition(text: str, match: re.Match[str]) -> bool:
+    """Whether the match lies wholly inside the antecedent of a condition ("if …, then …")."""
+    start = max(text.rfind(sep, 0, match.start()) for sep in (". ", "; ", ": ")) + 1
+    cues = list(_CONDITION.finditer(text, start, match.start()))
+    if not cues:
+        return False
+    rest = text[cues[-1].end() :]
+    ends = [i for i in (rest.find(", "), rest.find(" then "), rest.find(" → "), rest.find(" -> ")) if i != -1]
+    return bool(ends) and match.end() <= cues[-1].end() + min(ends)
 
 
 def _earnest(text: str, match: re.Match[str], pattern: str) -> bool:
@@ -167,36 +242,54 @@ def _earnest(text: str, match: re.Match[str], pattern: str) -> bool:
 
 @cache
 def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+    """A check pattern, case-insensitive, anchored at a word start when it begins with a word."""
+    flags = pattern.startswith("(?") and not pattern.startswith(("(?:", "(?<", "(?=", "(?!"))
+    starts_word = pattern[:1].isalnum() or pattern.startswith(("(?:", "[")) or (pattern[:1] == "(" and pattern[1:2] != "?")
+    guard = "(?<![A-Za-z0-9])" if starts_word and not flags else ""
+    return re.compile(guard + pattern, re.IGNORECASE)
 
 
 def _search(pattern: str, text: str) -> bool:
     return bool(_compiled(pattern).search(text))
 
 
-def _concerned(check: Check, g: Grounding) -> str | None:
-    """The first requirement that made the check apply: the one a failure of the check breaks."""
-    patterns = check.applies_when.requirements
-    return next((r.id for r in g.requirements if any(_search(p, r.text) for p in patterns)), None)
+def _cap(severity: CheckSeverity, most: CheckSeverity) -> CheckSeverity:
+    return severity if SEVERITIES.index(severity) >= SEVERITIES.index(most) else most
 
 
-def _finding(result: CheckResult, requirement_id: str | None) -> Finding | None:
-    check = result.check
+def finding_of(result: CheckResult, g: Grounding) -> Finding | None:
+    """The finding a check result raises, if any (see the module docstring for the severity rules)."""
+    check, requirement = result.check, result.requirement
     if result.status == "failed":
         severity = check.severity
-        how = "the model, asked over these passages," if result.decided_by == "model" else "the design"
-        detail = f"{check.problem} Here {how} shows it. {check.advice}".strip()
-    elif result.status == "absent" and check.absent != "none":
+        detail = " ".join(part for part in (check.problem, check.advice) if part)
+        evidence = shown(result.evidence)
+    elif result.status == "absent" and check.absent != "none" and requirement is not None:
         severity = check.absent
-        detail = f"The design does not say how: {check.question} {check.advice}".strip()
+        what = check.missing or check.question.rstrip("?")
+        detail = f"The design does not describe {what}. {check.advice}".strip()
+        evidence = absence(check.look_for, expected_in(check, g))
     else:
         return None
+    if requirement is None:
+        severity = _cap(severity, "suggestion")  # a best practice nobody asked for
+    elif not requirement.mandatory or requirement.kind == "goal":
+        severity = _cap(severity, "recommendation")  # a "should", or a goal stated in prose
     return Finding(
         severity=severity,
         title=check.title,
         detail=detail,
-        source="check" if result.decided_by != "model" else "model",
-        requirement_id=requirement_id,
+        source="model" if result.decided_by == "model" else "check",
         check_id=check.id,
-        **evidence_of(result.evidence),
+        **resting_on(requirement),
+        **evidence,
     )
+
+
+def expected_in(check: Check, g: Grounding) -> str:
+    """The deciding section of the design whose heading is about the check's topic ("" when none is)."""
+    for p in g.passages:
+        if p.kind == "heading" and p.role in DECIDING and p.text != g.design.title:
+            if any(_search(s, p.plain) for s in check.scope) or any(_search(re.escape(t), p.plain) for t in check.look_for):
+                return p.text
+    return ""

@@ -126,6 +126,7 @@ class CodeFacts:
     routes: list[Route] = field(default_factory=list)
     logs: list[LogCall] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
+    python_lines: list[tuple[int, int]] = field(default_factory=list)  # line spans of Python blocks that parsed
 
     def unique_keys(self, table: str) -> list[Key]:
         """Primary keys and unique constraints or indexes of ``table`` (full ones, not partial)."""
@@ -318,6 +319,7 @@ def _read_python(block: CodeBlock, facts: CodeFacts) -> None:
     except (SyntaxError, ValueError):
         return
     lines = block.text.split("\n")
+    facts.python_lines.append((block.line, block.line + len(lines) - 1))
 
     def at(node: ast.AST) -> tuple[int, str]:
         number = getattr(node, "lineno", 1)

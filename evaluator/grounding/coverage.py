@@ -1,15 +1,22 @@
 """Requirement traceability: which design passages address each requirement.
 
-For every requirement the passages are ranked by BM25 over stems; its *term coverage* is the
-share of its content stems (key terms such as identifiers, endpoints and status codes count
-double) found in the best passages. Status:
+For every requirement the passages that can address it — those of deciding sections and the
+mitigations of risk sections (:mod:`evaluator.documents.roles`), never the design's own
+restatement of its goals, its background or its rejected alternatives — are ranked by BM25
+over stems; its *term coverage* is the share of its content stems (key terms such as
+identifiers, endpoints and status codes count double) found in the best passages. Status:
 
 * ``covered`` — term coverage ≥ 0.5;
 * ``partial`` — ≥ 0.25;
 * ``not_addressed`` — below;
-* ``contradicted`` — a distinctive term of a positive requirement occurs in the best passages
-  only right after a negation or a decision against it ("we decided not to use a
-  dead-letter topic"), never affirmed.
+* ``contradicted`` — a distinctive term of a positive requirement occurs in the best deciding
+  passages only right after the authors' decision against it ("we decided not to use a
+  dead-letter topic", "we will not validate tokens", "**No DLQ.**"), never affirmed. A
+  description of behaviour ("the consumer does not commit before processing") is no decision.
+
+A contradicted mandatory requirement is a critical finding quoting the decision; a mandatory
+requirement not addressed is a recommendation that quotes nothing and says which of the
+requirement's terms the design never uses together.
 
 The thresholds were set on the sound designs of the shipped datasets (every mandatory
 requirement at least partial). Method after Hayes, Dekhtyar & Sundaram, "Advancing
@@ -20,14 +27,16 @@ from __future__ import annotations
 
 import re
 
-from evaluator.documents.passages import Passage
+from evaluator.documents.passages import Hit, Passage
 from evaluator.documents.requirements import Requirement
-from evaluator.documents.terms import content_stems, negated_before, stem, tokens
-from evaluator.grounding.base import Coverage, Grounding, evidence_of
+from evaluator.documents.roles import ADDRESSING, DECIDING
+from evaluator.documents.terms import DISTANCING, STOP_WORDS, content_stems, negated_before, stem, tokens
+from evaluator.grounding.base import Coverage, Grounding, absence, resting_on, shown
 from evaluator.review.record import CoverageStatus, Finding, Severity
 
 COVERED, PARTIAL = 0.5, 0.25
 _TOP = 5
+_SEARCH = 24  # candidates ranked before those that cannot address a requirement are set aside
 
 
 class CoverageAnalysis:
@@ -40,7 +49,7 @@ class CoverageAnalysis:
         for requirement in g.requirements:
             coverage = trace(requirement, g)
             g.coverage.append(coverage)
-            finding = _finding(coverage)
+            finding = coverage_finding(coverage)
             if finding is not None:
                 g.findings.append(finding)
 
@@ -48,16 +57,16 @@ class CoverageAnalysis:
 def trace(requirement: Requirement, g: Grounding) -> Coverage:
     """The coverage of one requirement by the design."""
     weights = _weights(requirement)
-    hits = [p for p, _ in g.retriever.search(list(weights), _TOP)]
-    if not hits or not weights:  # nothing in the design shares a word with it: cite the design's start
-        return Coverage(requirement, "not_addressed", 0.0, tuple(hits[:1] or g.passages[:1]))
-    found: set[str] = set().union(*(g.retriever.stems[_index(g, p)] for p in hits))
+    hits = [p for p, _ in g.retriever.search(list(weights), _SEARCH) if p.role in ADDRESSING][:_TOP]
+    if not hits or not weights:
+        return Coverage(requirement, "not_addressed", 0.0, ())
+    found: set[str] = set().union(*(g.retriever.stems[int(p.id[1:]) - 1] for p in hits))
     score = sum(w for s, w in weights.items() if s in found) / sum(weights.values())
     contradiction = None if requirement.negative else _contradiction(requirement, hits)
     if contradiction is not None:
-        return Coverage(requirement, "contradicted", round(score, 3), (contradiction,))
+        return Coverage(requirement, "contradicted", round(score, 3), (contradiction.passage,), contradiction)
     status: CoverageStatus = "covered" if score >= COVERED else "partial" if score >= PARTIAL else "not_addressed"
-    return Coverage(requirement, status, round(score, 3), tuple(hits[:2]))
+    return Coverage(requirement, status, round(score, 3), tuple(hits[:2]) if status != "not_addressed" else ())
 
 
 def _weights(requirement: Requirement) -> dict[str, float]:
@@ -68,66 +77,65 @@ def _weights(requirement: Requirement) -> dict[str, float]:
     return weights
 
 
-def _index(g: Grounding, passage: Passage) -> int:
-    return int(passage.id[1:]) - 1
-
-
-# Decisions against, not mere descriptions ("no database work in the request" is not one):
-# explicit refusals, or a statement that opens with "No" ("**No dead-letter topic.**").
+# The authors' own decisions against something, not descriptions of behaviour.
 _DECISION_AGAINST = re.compile(
-    r"\b(?:decided|chose|choose|opted|agreed) not to\b|\b(?:will|do|does|shall) not\b|\bwon't\b|\bdon't\b|"
-    r"\bdoesn't\b|\bno need (?:for|to)\b|\bnot (?:needed|required|necessary|planned|supported|implemented)\b|"
-    r"^\W*no\b",
+    r"\b(?:decided|chose|choose|opted|agreed) (?:not to|against)\b|\bdecided against\b|"
+    r"\bwe (?:will|shall|do|did|would) not\b|\bwe (?:won't|don't|didn't)\b|\bno need (?:for|to)\b|"
+    r"\bnot (?:needed|required|necessary|planned|in scope)\b|\bout of scope\b|\bdeferred\b",
     re.IGNORECASE,
 )
-_DISTANCING = re.compile(r"\b(?:reject|rejected|avoid|prevent|instead of|rather than|alternative|considered)\b", re.I)
+_LEADING_NO = re.compile(r"^\W*no\s+(?:\S+\s+){0,2}?$", re.IGNORECASE)
 
 
-def _contradiction(requirement: Requirement, hits: list[Passage]) -> Passage | None:
-    """A best passage that negates a distinctive requirement term the others never affirm."""
+def _contradiction(requirement: Requirement, hits: list[Passage]) -> Hit | None:
+    """A deciding passage that decides against a distinctive requirement term the others never affirm."""
     distinctive = {stem(t.lower()) for term in requirement.terms for t in tokens(term)} | {
         s for s in requirement.stems if len(s) >= 6
     }
-    negated: dict[str, Passage] = {}
+    negated: dict[str, Hit] = {}
     affirmed: set[str] = set()
     for passage in hits:
-        if passage.kind == "heading" or _DISTANCING.search(passage.text):
+        text = passage.plain
+        if passage.role not in DECIDING or DISTANCING.search(text):
             continue
-        for match in re.finditer(r"/?[A-Za-z0-9]+(?:[_./-][A-Za-z0-9]+)*", passage.text):
+        for match in re.finditer(r"/?[A-Za-z0-9]+(?:[_./-][A-Za-z0-9]+)*", text):
             s = stem(match.group(0).lower())
             if s not in distinctive:
                 continue
-            before = passage.text[max(0, match.start() - 60) : match.start()]
-            if match.start() < 60:
-                before = passage.text[: match.start()]  # "^No" must mean the passage's own start
-            if negated_before(passage.text, match.start()) and _DECISION_AGAINST.search(before):
-                negated.setdefault(s, passage)
+            clause = text[max(text.rfind(sep, 0, match.start()) for sep in (". ", "; ", ": ")) + 1 : match.start()]
+            decision = _DECISION_AGAINST.search(clause[-60:]) or _LEADING_NO.match(text[: match.start()])
+            if decision and negated_before(text, match.start()):
+                start = match.start() - len(clause[-60:]) + decision.start() if not _LEADING_NO.match(
+                    text[: match.start()]) else 0  # fmt: skip
+                negated.setdefault(s, Hit(passage, max(0, start), match.end()))
             else:
                 affirmed.add(s)
-    for s, passage in negated.items():
-        if s not in affirmed:
-            return passage
-    return None
+    return next((hit for s, hit in negated.items() if s not in affirmed), None)
 
 
-def _finding(c: Coverage) -> Finding | None:
+def searched_terms(requirement: Requirement, most: int = 5) -> list[str]:
+    """What a design meeting the requirement would name: its key terms, else its longest content words."""
+    terms = list(requirement.terms[:most])
+    if len(terms) < 2:
+        words = [t for t in tokens(requirement.text) if t not in STOP_WORDS and len(t) > 3 and t.isalpha()]
+        terms += sorted(dict.fromkeys(words), key=len, reverse=True)[: most - len(terms)]
+    return terms
+
+
+def coverage_finding(c: Coverage) -> Finding | None:
+    """The finding for a contradicted or missing requirement (None for one that is met or optional)."""
     r = c.requirement
     short = r.text if len(r.text) <= 160 else r.text[:157].rsplit(" ", 1)[0] + "…"
     severity: Severity
-    if c.status == "contradicted":
+    if c.status == "contradicted" and c.shows is not None:
         severity = "critical" if r.mandatory else "recommendation"
-        title = f"{r.id} is contradicted by the design"
-        detail = f"The design decides against {r.id} (“{short}”). Change the design or agree a change to {r.id}."
+        title = f"The design decides against {r.id}"
+        detail = f"{r.id} asks: “{short}” The design decides otherwise. Change the design, or agree a change to {r.id}."
+        evidence = shown([c.shows])
     elif c.status == "not_addressed" and r.mandatory:
-        severity, title = "recommendation", f"{r.id} is not addressed"
-        detail = f"No passage of the design addresses {r.id} (“{short}”). Add how the design meets it."
+        severity, title = "recommendation", f"{r.id} is not addressed by the design"
+        detail = f"{r.id} asks: “{short}” No deciding passage of the design takes it up. Add how the design meets it."
+        evidence = absence(searched_terms(r), "")
     else:
         return None
-    return Finding(
-        severity=severity,
-        title=title,
-        detail=detail,
-        source="coverage",
-        requirement_id=r.id,
-        **evidence_of(c.evidence),
-    )
+    return Finding(severity=severity, title=title, detail=detail, source="coverage", **resting_on(r), **evidence)

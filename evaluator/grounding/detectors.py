@@ -1,22 +1,26 @@
-"""Deterministic detectors that a check names with ``detector = "..."``.
+"""Deterministic rules that a check names: ``detector = "..."`` fails it, ``addressed_by = [...]`` passes it.
 
-Each takes what it reads — the design's passages, the requirements text and the design
-text — and returns the design passages that break the check. They look for shapes, not
-wording: a value that looks like personal data in a log line, a personal-data column
-declared as plain text, a 200/201 where 202 is required. Profiles check the names a check
-gives against :data:`DETECTORS` when they are loaded.
+Each rule reads a :class:`Subject` — the design's passages, the code facts its parsers read
+(:mod:`evaluator.grounding.code_facts`) and the requirements text — and returns :class:`Hit`\\ s:
+the passage and the words that show what the rule found. They look for shapes and code, not
+wording: a personal-data field passed unmasked to a log call, a column of a field the
+requirements want encrypted declared as plain text, a 200 where 202 is required, a dedup table
+whose key makes redelivery harmless. Only passages that decide count (:mod:`evaluator.documents.roles`):
+a log line quoted under *Current state* is today's problem, not the design's.
+
+Profiles check the names a check gives against :data:`DETECTORS` when they are loaded.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
+from evaluator.documents.passages import Hit, Passage
+from evaluator.documents.roles import DECIDING
 from evaluator.documents.terms import negated_before
-
-if TYPE_CHECKING:  # annotations only: profiles validate detector names at start-up, without the parsers
-    from evaluator.documents.passages import Passage
+from evaluator.grounding.code_facts import CodeFacts
 
 # Shapes of personal data. Card numbers are Luhn-checked; national ids: US SSN, Indian PAN,
 # UK NINO; IBAN per ISO 13616 (country, check digits, 11–30 alphanumerics).
@@ -32,23 +36,73 @@ _PII_FIELDS = (
     r"card_number|cardnumber|pan_no|date_of_birth|dob|birth_date|first_name|last_name|full_name|"
     r"address|insurance_number|tax_id|income|salary)"
 )
+_PII_NAME = re.compile(rf"(?:^|_){_PII_FIELDS}(?:_|$)", re.IGNORECASE)
 _LOG_CALL = re.compile(
     r"\b(?:log(?:ger)?|logging|structlog|print)\s*\.?\s*(?:debug|info|warning|warn|error|exception|critical|msg)?\s*\(",
     re.IGNORECASE,
 )
 _LOG_WORDS = re.compile(r"\b(?i:log(?:s|ged|ging)?|error message|exception)\b|\b(?:INFO|DEBUG|WARN|WARNING|ERROR)\b")
-_COLUMN = re.compile(
-    rf"^\s*\"?(\w*{_PII_FIELDS}\w*)\"?\s+(?:text|varchar|character varying|char|string|citext|numeric|"
-    r"decimal|integer|bigint|int|date)\b",
+_MASKED = re.compile(
+    r"mask|redact|hash|hmac|digest|tokeni[sz]|pseudonymi[sz]|anonymi[sz]|encrypt|obfuscat|last[ _-]?4|truncat|\*{3}",
+    re.I,
+)
+_TEXT_TYPE = re.compile(r"^(?:text|varchar|character varying|char|string|citext|numeric|decimal|int|integer|bigint|"
+                        r"date|str|unicode|unicodetext)\b", re.IGNORECASE)  # fmt: skip
+_PROTECTED = re.compile(r"encrypt|bytea|_enc\b|cipher|hash|hmac|token|pgp_|kms|largebinary|binary", re.IGNORECASE)
+_SAID_ENCRYPTED = re.compile(
+    r"\b(?:envelope[- ]encrypt\w*|field[- ]level encrypt\w*|column[- ]level encrypt\w*|encrypt\w*\s+(?:with|using|by|"
+    r"under)\s+(?:a |an |the )?(?:data key|dek|kms|aes|key|pgcrypto|vault|transit)|ciphertext|pgp_sym_encrypt|"
+    r"encrypted (?:before|at the application|in the application|per field|per column))",
     re.IGNORECASE,
 )
-_PROTECTED = re.compile(r"encrypt|bytea|_enc\b|cipher|hash|hmac|token|pgp_|kms", re.IGNORECASE)
 _METRIC_LABEL = re.compile(
     rf"\b\w+(?:_total|_count|_seconds|_bucket|_sum)?\s*\{{[^}}\n]*\b(?:{_PII_FIELDS}|\w*(?:patient|user|customer|"
     r"member|account|applicant)_?id)\b[^}\n]*\}|\blabels?\s*(?:=|\(|:)[^\n]{0,80}\b(?:\w*(?:patient|user|customer|"
     rf"applicant)_?id|{_PII_FIELDS})\b",
     re.IGNORECASE,
 )
+_EVENT_PII_KEY = re.compile(
+    r"[\"']?(?:\w*_)?(?:e-?mail|phone|mobile|msisdn|address|date_of_birth|dob|full_name|first_name|last_name|"
+    r"recipient_name|customer_name|patient_name|claimant_name|applicant_name|signer_name|ssn|pan_number|iban)"
+    r"[\"']?\s*[:=]",
+    re.IGNORECASE,
+)
+_EVENT_WORDS = re.compile(r"\bevents?\b|kafka|topic|payload|message|publish|produce", re.IGNORECASE)
+_DEDUP_COLUMN = re.compile(r"idempot\w*|dedup\w*|event_id|message_id|request_id|delivery_id|\w*_event_id", re.I)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a rule reads: the design's passages (with their roles), its code facts, and the
+    requirements document's text."""
+
+    passages: list[Passage]
+    facts: CodeFacts
+    requirements: str
+
+    def deciding(self) -> list[Passage]:
+        """The passages that state the design's own choices."""
+        return [p for p in self.passages if p.role in DECIDING]
+
+    def at(self, line: int, words: str = "") -> Hit | None:
+        """The deciding passage that holds ``line`` of the design, with ``words`` marked in it."""
+        for p in self.passages:
+            if p.line_start <= line <= p.line_end and p.kind != "heading":
+                return mark(p, words) if p.role in DECIDING else None
+        return None
+
+
+def mark(passage: Passage, words: str) -> Hit:
+    """A hit on ``passage`` with the first occurrence of ``words`` marked (whole passage when absent)."""
+    text = passage.plain
+    plain = " ".join(words.replace("`", "").replace("**", "").split())
+    start = text.lower().find(plain.lower()) if plain else -1
+    return Hit(passage, start, start + len(plain)) if start >= 0 else Hit(passage)
+
+
+def _search_hit(passage: Passage, pattern: re.Pattern[str]) -> Hit | None:
+    match = pattern.search(passage.plain)
+    return Hit(passage, match.start(), match.end()) if match else None
 
 
 def _luhn(digits: str) -> bool:
@@ -59,27 +113,52 @@ def _luhn(digits: str) -> bool:
 
 def pii_value(text: str) -> str | None:
     """The kind of the first personal-data-shaped value in ``text``, if any."""
+    found = _pii_match(text)
+    return found[0] if found else None
+
+
+def _pii_match(text: str) -> tuple[str, re.Match[str]] | None:
+    """The kind and place of the first personal-data-shaped value (e-mail, phone, IBAN, national id, card)."""
     for kind, pattern in _PII_VALUES.items():
         for match in pattern.finditer(text):
             if kind == "card number" and not _luhn(match.group(0)):
                 continue
             if kind == "e-mail address" and re.search(r"example\.(?:com|org)|@(?:company|corp)\b", match.group(0)):
                 continue
-            return kind
+            return kind, match
     return None
 
 
-def pii_in_logs(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
-    """Log lines, log examples and error messages carrying personal data (a value or a field)."""
-    found = []
-    for p in passages:
-        logging = _LOG_CALL.search(p.text) or (_LOG_WORDS.search(p.text) if p.kind in ("code", "row") else None)
+def pii_in_logs(s: Subject) -> list[Hit]:
+    """Log calls, log examples and error messages that carry personal data unmasked.
+
+    Python log calls are read from the code facts: a field passed through a masking, hashing or
+    redacting function (``mask_pan(pan)``) does not count. Elsewhere (a JSON log line, a log
+    format in prose), a personal-data value, or a field named in a log context that no masking
+    word qualifies."""
+    found: list[Hit] = []
+    for call in s.facts.logs:
+        leaked = [n for n in call.names if _PII_NAME.search(n) and n not in call.masked]
+        hit = s.at(call.line, leaked[0]) if leaked else None
+        if hit is not None:
+            found.append(hit)
+    parsed = s.facts.python_lines
+    for p in s.deciding():
+        if p.kind == "heading" or any(a <= p.line_start and p.line_end <= b for a, b in parsed):
+            continue  # Python code is judged by its parsed log calls above
+        text = p.plain
+        logging = _LOG_CALL.search(text) or (_LOG_WORDS.search(text) if p.kind in ("code", "row") else None)
         if logging is None:
             continue
-        field = re.search(rf"[{{(=,\s.\"']{_PII_FIELDS}\b", p.text[logging.start() :], re.IGNORECASE)
-        if pii_value(p.text) or (field and not negated_before(p.text, logging.start())):
-            found.append(p)
-    return found
+        value = _pii_match(text)
+        field = re.search(rf"(?<=[{{(=,\s.\"']){_PII_FIELDS}\b", text[logging.start() :], re.IGNORECASE)
+        if value:
+            found.append(Hit(p, value[1].start(), value[1].end()))
+        elif field and not negated_before(text, logging.start()):
+            start = logging.start() + field.start()
+            if not _MASKED.search(text[max(0, start - 40) : start + len(field.group(0)) + 25]):
+                found.append(Hit(p, start, start + len(field.group(0))))
+    return _unique(found)
 
 
 def protected_fields(requirements: str) -> set[str]:
@@ -96,71 +175,101 @@ def protected_fields(requirements: str) -> set[str]:
     return words
 
 
-def pii_plaintext_columns(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
-    """Columns of the fields the requirements want encrypted, declared as plain text or numbers."""
-    wanted = protected_fields(requirements)
-    found = []
-    for p in passages:
-        if p.kind != "code":
+def pii_plaintext_columns(s: Subject) -> list[Hit]:
+    """Columns (DDL or ORM) of the fields the requirements want encrypted, declared as plain text or
+    numbers — unless the column's name or type says it holds ciphertext, or the design states
+    that field is encrypted at the application (envelope encryption, a data key, pgcrypto)."""
+    wanted = protected_fields(s.requirements)
+    found: list[Hit] = []
+    for column in s.facts.columns:
+        if column.source == "model" or not _TEXT_TYPE.match(column.type) or _PROTECTED.search(column.text):
             continue
-        for line in p.text.splitlines():
-            match = _COLUMN.match(line)
-            if match and not _PROTECTED.search(line) and any(w in match.group(1).lower() for w in wanted):
-                found.append(p)
-                break
+        word = next((w for w in wanted if w in column.name.lower()), None)
+        if word is None or _said_encrypted(s, word):
+            continue
+        hit = s.at(column.line, column.text)
+        if hit is not None:
+            found.append(hit)
+    return _unique(found)
+
+
+def _said_encrypted(s: Subject, word: str) -> bool:
+    for p in s.deciding():
+        text = p.plain
+        if word in text.lower():
+            match = _SAID_ENCRYPTED.search(text)
+            if match and not negated_before(text, match.start()):
+                return True
+    return False
+
+
+def pii_metric_labels(s: Subject) -> list[Hit]:
+    """Metrics labelled with personal data or per-person ids (unbounded cardinality, PII in metrics)."""
+    found = []
+    for p in s.deciding():
+        hit = _search_hit(p, _METRIC_LABEL)
+        if hit and re.search(r"metric|prometheus|_total|label", p.plain, re.I):
+            found.append(hit)
     return found
 
 
-def pii_metric_labels(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
-    """Metrics labelled with personal data or per-person ids (unbounded cardinality, PII in metrics)."""
-    return [
-        p
-        for p in passages
-        if _METRIC_LABEL.search(p.text) and re.search(r"metric|prometheus|_total|label", p.text, re.I)
-    ]
-
-
-_EVENT_PII_KEY = re.compile(
-    r"[\"']?(?:\w*_)?(?:e-?mail|phone|mobile|msisdn|address|date_of_birth|dob|full_name|first_name|last_name|"
-    r"recipient_name|customer_name|patient_name|claimant_name|applicant_name|signer_name|ssn|pan_number|iban)"
-    r"[\"']?\s*[:=]",
-    re.IGNORECASE,
-)
-_EVENT_WORDS = re.compile(r"\bevents?\b|kafka|topic|payload|message|publish|produce", re.IGNORECASE)
-
-
-def pii_in_events(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
+def pii_in_events(s: Subject) -> list[Hit]:
     """Event or message payloads (code) that carry contact details or other personal data."""
-    return [
-        p
-        for p in passages
-        if p.kind == "code"
-        and _EVENT_PII_KEY.search(p.text)
-        and _EVENT_WORDS.search(p.text + " " + p.section)
-        and not re.search(r"log(?:ger|ging)?\.|print\(", p.text)
-    ]
+    found = []
+    for p in s.deciding():
+        if p.kind != "code" or re.search(r"log(?:ger|ging)?\.|print\(", p.text):
+            continue
+        hit = _search_hit(p, _EVENT_PII_KEY)
+        if hit and _EVENT_WORDS.search(p.text + " " + p.section):
+            found.append(hit)
+    return found
 
 
-def accepted_status(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
-    """Where the requirements ask for 202 Accepted, passages answering the submission with 200/201."""
-    if not re.search(r"\b202\b", requirements) or re.search(r"\b202\b", design):
+def accepted_status(s: Subject) -> list[Hit]:
+    """Where the requirements ask for 202 Accepted, deciding passages that answer with 200/201."""
+    if not re.search(r"\b202\b", s.requirements) or any(re.search(r"\b202\b", p.plain) for p in s.deciding()):
         return []
-    return [p for p in passages if re.search(r"\b20[01]\b(?!\s*(?:ms|s\b|req|/s|%))", p.text) and p.kind != "heading"]
+    pattern = re.compile(r"\b20[01]\b(?!\s*(?:ms|s\b|req|/s|%|kb|mb|items|rows))", re.IGNORECASE)
+    return [h for p in s.deciding() if p.kind != "heading" for h in [_search_hit(p, pattern)] if h]
 
 
-def idempotency_without_unique(passages: list[Passage], requirements: str, design: str) -> list[Passage]:
+def idempotency_without_unique(s: Subject) -> list[Hit]:
     """An idempotency key or dedup table that no unique constraint, primary key or upsert backs."""
-    mentions = [p for p in passages if re.search(r"idempot\w*[\s_-]*key|dedup\w*|processed_\w+", p.text, re.I)]
-    backed = re.search(
-        r"unique|primary key|on conflict|exclude using|insert[^.\n]*if not exists|setnx|\bset\b[^\n]*\bnx\b",
-        design,
-        re.IGNORECASE,
+    pattern = re.compile(r"idempot\w*[\s_-]*key|dedup\w*|processed_\w+", re.IGNORECASE)
+    mentions = [h for p in s.deciding() for h in [_search_hit(p, pattern)] if h]
+    backed = re.compile(
+        r"unique|primary key|on conflict|exclude using|insert[^.\n]*if not exists|setnx|\bset\b[^\n]*\bnx\b", re.I
     )
-    return [] if not mentions or backed else mentions[:1]
+    if not mentions or dedup_key(s) or any(backed.search(p.plain) for p in s.deciding()):
+        return []
+    return mentions[:1]
 
 
-# (the design's passages, the requirements text, the design text) -> the passages that break the check
-Detector = Callable[[list["Passage"], str, str], list["Passage"]]
+def dedup_key(s: Subject) -> list[Hit]:
+    """A primary key, unique constraint or conflict target over an event, message or idempotency id:
+    redelivered messages and retried requests are recorded once (an inbox, a dedup table)."""
+    found: list[Hit] = []
+    for key in s.facts.keys:
+        if key.kind != "index" and not key.partial and any(_DEDUP_COLUMN.fullmatch(c) for c in key.columns):
+            hit = s.at(key.line, key.text)
+            if hit is not None:
+                found.append(hit)
+    return _unique(found)
+
+
+def indexes_defined(s: Subject) -> list[Hit]:
+    """Indexes the design declares (``CREATE INDEX``, unique indexes), beyond primary keys."""
+    return _unique([h for k in s.facts.keys if k.kind == "index" or k.text.lower().startswith("create unique")
+                    for h in [s.at(k.line, k.text)] if h])  # fmt: skip
+
+
+def _unique(hits: list[Hit]) -> list[Hit]:
+    seen: set[str] = set()
+    return [h for h in hits if not (h.passage.id in seen or seen.add(h.passage.id))]  # type: ignore[func-returns-value]
+
+
+# A rule: what it reads -> where it found what it looks for
+Detector = Callable[[Subject], list[Hit]]
 
 DETECTORS: dict[str, Detector] = {
     "pii_in_logs": pii_in_logs,
@@ -169,4 +278,6 @@ DETECTORS: dict[str, Detector] = {
     "pii_in_events": pii_in_events,
     "accepted_status": accepted_status,
     "idempotency_without_unique": idempotency_without_unique,
+    "dedup_key": dedup_key,
+    "indexes_defined": indexes_defined,
 }

@@ -103,9 +103,12 @@ def injection_findings(flags: list[InjectionFlag], g: Grounding | None = None) -
             continue
         kinds = ", ".join(f.kind.replace("_", " ") for f in mine)
         quotes = "; ".join(f"“{f.evidence}”" for f in mine)
-        where: dict[str, Any] = {}
+        where: dict[str, Any] = {"evidence_kind": "shows"}
+        marked = _PATTERNS[mine[0].kind].search(mine[0].evidence)
+        if marked:
+            where.update(match_start=marked.start(), match_end=marked.end())
         if document == "design" and g is not None:
-            where = _location(mine[0].evidence, g)
+            where.update(_location(mine[0].evidence, g))
         found.append(
             Finding(
                 severity="critical",

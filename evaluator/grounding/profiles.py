@@ -60,15 +60,56 @@ class ChecklistItem(BaseModel):
 CheckSeverity = Literal["critical", "recommendation", "suggestion"]
 
 
+def _compiles(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+    return patterns
+
+
+def _known_rule(name: str) -> str:
+    if name not in DETECTORS:
+        raise ValueError(f"unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}")
+    return name
+
+
 class AppliesWhen(BaseModel):
-    """When a check applies: a pattern of each list (if any) must match its document."""
+    """When a check applies at all: a pattern of each list (if any) must match its document —
+    a binding requirement statement, a deciding passage of the design."""
 
     requirements: list[str] = []
     design: list[str] = []
 
+    _compile = field_validator("requirements", "design")(classmethod(lambda cls, v: _compiles(v)))
+
+
+class Technology(BaseModel):
+    """A technology a check can need (``stack``): the design uses it when its code or configuration
+    shows it (``code``), or a deciding passage names it (``names``, whole words) outside a
+    parenthesised list of examples and, when ``context`` is given, beside one of those words
+    ("events go to a Kafka topic" uses Kafka; "RocksDB, as in Kafka Streams" does not)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    names: list[str] = []
+    code: list[str] = []
+    context: list[str] = []
+
+    _compile = field_validator("names", "code", "context")(classmethod(lambda cls, v: _compiles(v)))
+
 
 class Check(BaseModel):
-    """One check of a focus area, as data; see :mod:`evaluator.grounding.checks` for the rules."""
+    """One check of a focus area, as data; see :mod:`evaluator.grounding.checks` for the rules.
+
+    Words for the review: ``title`` states the failure, ``problem`` why it matters, ``advice``
+    what to change, ``passed`` what a design that meets it does (a sentence), ``missing`` what an
+    absent design lacks (a noun clause: "The design does not describe <missing>."), and
+    ``look_for`` the terms an absence was searched for. Rules: ``stack`` the technologies the
+    design must use, ``demanded_by`` the requirement statements that make it blocking (with
+    ``applies_when.requirements``), ``addressed_by`` / ``detector`` named rules of
+    :mod:`evaluator.grounding.detectors` that pass / fail it.
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     area: str = ""
@@ -76,34 +117,42 @@ class Check(BaseModel):
     question: str
     problem: str = ""
     advice: str = ""
+    passed: str = ""
+    missing: str = ""
+    look_for: list[str] = []
     severity: CheckSeverity
     absent: CheckSeverity | Literal["none"] = "none"
     section: list[str] = []
     checklist: list[str] = []
+    stack: list[str] = []
     applies_when: AppliesWhen = AppliesWhen()
+    demanded_by: list[str] = []
     scope: list[str] = []
     scope_from_requirements: bool = False  # only passages about what the triggering requirements name
     addresses: list[str] = []
     contradicts: list[str] = []
     unless: list[str] = []  # a passage matching one of these never contradicts (e.g. health probes)
     detector: str | None = None
+    addressed_by: list[str] = []
 
-    @field_validator("scope", "addresses", "contradicts", "unless")
-    @classmethod
-    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
-        return patterns
+    _compile = field_validator("scope", "addresses", "contradicts", "unless", "demanded_by")(
+        classmethod(lambda cls, v: _compiles(v))
+    )
 
     @field_validator("detector")
     @classmethod
     def _known_detector(cls, name: str | None) -> str | None:
-        if name is not None and name not in DETECTORS:
-            raise ValueError(f"unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}")
-        return name
+        return None if name is None else _known_rule(name)
+
+    @field_validator("addressed_by")
+    @classmethod
+    def _known_rules(cls, names: list[str]) -> list[str]:
+        return [_known_rule(name) for name in names]
+
+    @property
+    def demands(self) -> list[str]:
+        """Patterns of the requirement statements that demand what this check looks for."""
+        return self.demanded_by or self.applies_when.requirements
 
 
 class Profile(BaseModel):
@@ -119,12 +168,18 @@ class Profile(BaseModel):
     sections: list[ReviewSection] = Field(min_length=1)
     checklist: list[ChecklistItem] = Field(min_length=1)
     checks: list[Check] = []
+    technologies: list[Technology] = []
 
     @model_validator(mode="after")
     def _checks_fit(self) -> Profile:
         ids = [c.id for c in self.checks]
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate check ids: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
+        known = {t.id for t in self.technologies}
+        for check in self.checks:
+            unknown = [s for s in check.stack if s not in known]
+            if unknown:
+                raise ValueError(f"check {check.id} needs unknown technologies {', '.join(unknown)}")
         return self
 
     def check_checklist(self, check: Check) -> str | None:
@@ -169,7 +224,9 @@ def load_profile(name: str = DEFAULT_PROFILE, user_dir: Path | None = None) -> P
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         for shared in data.pop("include_checks", []):
-            data.setdefault("checks", []).extend(_shared_checks(shared, user_dir))
+            checks, technologies = _shared_checks(shared, user_dir)
+            data.setdefault("checks", []).extend(checks)
+            data.setdefault("technologies", []).extend(technologies)
         return Profile.model_validate(data)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"profile {path} is not valid TOML: {exc}") from None
@@ -179,17 +236,17 @@ def load_profile(name: str = DEFAULT_PROFILE, user_dir: Path | None = None) -> P
         raise ProfileError(f"profile {path} is invalid at '{where}': {first['msg']}") from None
 
 
-def _shared_checks(name: str, user_dir: Path | None) -> list[dict[str, object]]:
-    """The ``[[checks]]`` of ``checks/NAME.toml`` (the user's folder first), for ``include_checks``."""
+def _shared_checks(name: str, user_dir: Path | None) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The ``[[checks]]`` and ``[[technologies]]`` of ``checks/NAME.toml`` (the user's folder first)."""
     folders = ([user_dir / "checks"] if user_dir else []) + [prompts_dir() / "checks"]
     path = next((f / f"{name}.toml" for f in folders if (f / f"{name}.toml").is_file()), None)
     if path is None:
         raise ProfileError(f"included checks '{name}' not found in {', '.join(map(str, folders))}")
     try:
-        checks = tomllib.loads(path.read_text(encoding="utf-8")).get("checks", [])
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"checks file {path} is not valid TOML: {exc}") from None
-    return list(checks)
+    return list(data.get("checks", [])), list(data.get("technologies", []))
 
 
 def _find(name: str, user_dir: Path | None) -> Path:

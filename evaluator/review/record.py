@@ -8,9 +8,12 @@ grammar) is built from a profile in :mod:`evaluator.reviewer.schemas`.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from evaluator.text import normalise
 
 SCHEMA_VERSION = 1
 
@@ -24,6 +27,7 @@ READINESS: tuple[Readiness, ...] = ("Ready", "Minor Changes", "Major Changes Req
 
 
 FindingSource = Literal["coverage", "check", "model", "injection"]
+EvidenceKind = Literal["shows", "absent"]
 
 
 class Finding(BaseModel):
@@ -34,6 +38,19 @@ class Finding(BaseModel):
     inclusive) and ``passage_ids`` where its evidence is in the design. Evidence from an
     analysis is a design passage, so ``evidence_found`` is True by construction; a quote a
     model wrote is checked and, when not found, kept but marked False and never counted.
+
+    A finding of an analysis is one of two kinds (``evidence_kind``):
+
+    * ``shows`` — ``evidence`` quotes the design passage (on one line) and
+      ``evidence[match_start:match_end]`` are the words the rule matched;
+    * ``absent`` — the design lacks something: there is no quote; ``searched_for`` says what
+      was looked for and ``expected_in`` the design section where it would belong ("" when the
+      design has none).
+
+    ``requirement_text`` and ``requirement_line`` (1-based, in the requirements document) quote
+    the requirement the finding rests on; a critical or recommendation finding of an analysis
+    always has one. ``model_verdict`` is a capable model's yes / no / unclear when asked to
+    confirm the finding over its evidence (None when no model was asked).
     """
 
     severity: Severity
@@ -48,6 +65,33 @@ class Finding(BaseModel):
     line_start: int | None = None
     line_end: int | None = None
     passage_ids: list[str] = []
+    evidence_kind: EvidenceKind | None = None
+    match_start: int | None = None
+    match_end: int | None = None
+    requirement_text: str = ""
+    requirement_line: int | None = None
+    searched_for: list[str] = []
+    expected_in: str = ""
+    model_verdict: Literal["yes", "no", "unclear"] | None = None
+
+    @property
+    def matched(self) -> str:
+        """The words of the evidence the rule matched ("" when none are marked)."""
+        if self.match_start is None or self.match_end is None:
+            return ""
+        return self.evidence[self.match_start : self.match_end]
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable identity across re-reviews: what raised the finding (analysis, check,
+        requirement) and, for a finding that shows something, the words it matched — never line
+        numbers, wording of the message or the width of the quote. A model's finding, which
+        names no check, is identified by its normalised title. 16 hex digits of SHA-256."""
+        what = self.matched if self.evidence_kind == "shows" else ""
+        if self.source in (None, "model") and not self.check_id:
+            what = self.title
+        key = "|".join((self.source or "", self.check_id or "", self.requirement_id or "", normalise(what)))
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
     @property
     def lines(self) -> str:

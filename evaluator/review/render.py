@@ -83,11 +83,20 @@ def _summary(review: Review) -> str:
     return "\n".join(
         [
             f"- **Overall Assessment**: {review.overall_assessment or 'n/a'}",
-            f"- **Completeness Score**: {score(review.completeness_score)}",
+            f"- **Completeness Score**: {_completeness(review)}",
             f"- **Technical Soundness Score**: {score(review.technical_soundness_score)}",
             f"- **Implementation Readiness**: {review.implementation_readiness or 'n/a'}",
         ]
     )
+
+
+NOT_ASSESSED = "not assessed (the requirements state nothing binding to trace)"
+
+
+def _completeness(review: Review) -> str:
+    """The completeness score, or — for a generated review with nothing to trace — that it was not assessed."""
+    grounded = review.processing is not None and review.processing.mode == "grounded"
+    return NOT_ASSESSED if review.completeness_score is None and grounded else score(review.completeness_score)
 
 
 def _bullets(items: list[str]) -> str:

@@ -82,7 +82,7 @@ class Composer:
         """Template context of the prose pass, with at most ``passages`` passages."""
         cited: list[Passage] = []
         for result in self._results("passed", "failed"):
-            cited += [p for p in result.evidence[:1] if p not in cited]
+            cited += [h.passage for h in result.evidence[:1] if h.passage not in cited]
         for finding in self.g.findings:
             cited += [p for p in self._passages(finding.passage_ids[:1]) if p not in cited]
         outline = "\n".join(f"- {p.text}" for p in self.g.passages if p.kind == "heading")
@@ -156,7 +156,7 @@ class Composer:
             )
         for result in self._results("passed"):
             if result.decided_by == "rule" and result.evidence:
-                p = result.evidence[0]
+                p = result.evidence[0].passage
                 own.append(f"{result.check.area}: “{excerpt(p, 90)}” ({where(p)})")
         return _unique(self._keep(model)[:2] + own)[:5]
 
@@ -190,7 +190,7 @@ class Composer:
         for r in self.g.checks:
             if r.status == "not_applicable" or self.profile.check_section(r.check) != key:
                 continue
-            p = r.evidence[0] if r.evidence else None
+            p = r.evidence[0].passage if r.evidence else None
             at = f" ({where(p)})" if p else ""
             if r.status == "failed":
                 facts.append(f"Must fix: {r.check.title}{at}.")
@@ -217,7 +217,7 @@ class Composer:
 
     def alternatives(self, model: list[str]) -> list[str]:
         """Grounded model alternatives, else the advice of the failed checks."""
-        own = [f"Instead of what {where(r.evidence[0])} describes: {r.check.advice}" for r in self._results("failed")
+        own = [f"Instead of what {where(r.evidence[0].passage)} describes: {r.check.advice}" for r in self._results("failed")
                if r.evidence and r.check.advice]  # fmt: skip
         return _unique(self._keep(model) + own)[:3]
 
@@ -255,7 +255,8 @@ class Composer:
     def _shows(self, item: ChecklistItem) -> bool:
         if item.coverage is not None:
             statuses = [c.status for c in self.g.coverage if c.requirement.mandatory]
-            return coverage_ratio(statuses) >= item.coverage and "contradicted" not in statuses
+            ratio = coverage_ratio(statuses)
+            return ratio is not None and ratio >= item.coverage and "contradicted" not in statuses
         if not item.evidence:
             return True
         for p in self.g.passages:

@@ -30,6 +30,7 @@ from evaluator.grounding.base import Ask, Grounding, run_analyses
 from evaluator.grounding.checks import CheckAnalysis
 from evaluator.grounding.coverage import CoverageAnalysis
 from evaluator.grounding.injection import InjectionAnalysis
+from evaluator.grounding.reconcile import reconcile
 from evaluator.grounding.profiles import Profile
 from evaluator.review.record import SEVERITIES, Processing, Review, Usage
 from evaluator.review.rubric import coverage_ratio, verdict
@@ -99,11 +100,9 @@ class Reviewer:
         self._progress = progress or (lambda _message: None)
 
     def ground(self, requirements: Document, design: Document, ask: Ask | None = None) -> Grounding:
-        """Run the analyses (coverage, checks, injection) over one case."""
-        return run_analyses(
-            Grounding.of(requirements, design, ask),
-            [CoverageAnalysis(), CheckAnalysis(self.profile.checks), InjectionAnalysis()],
-        )
+        """Run the analyses (coverage, checks, injection) over one case and reconcile them per requirement."""
+        analyses = [CoverageAnalysis(), CheckAnalysis(self.profile.checks, self.profile.technologies), InjectionAnalysis()]
+        return reconcile(run_analyses(Grounding.of(requirements, design, ask), analyses))
 
     def prose_messages(self, requirements: Document, design: Document) -> list[Message]:
         """The prose pass's messages for a case, as the review would send them (for the bench)."""
