@@ -6,7 +6,7 @@ can hold them without importing its own plug-ins."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -21,8 +21,11 @@ from evaluator.review.record import CoverageStatus, Finding
 
 _EVIDENCE_CHARS = 300
 
-# (question, passages) -> ("yes" | "no" | "unclear", ids of the passages the answer rests on)
-Ask = Callable[[str, Sequence[Passage]], tuple[str, list[str]]]
+class Ask(Protocol):
+    """A narrow model question: (question, passages, the requirement it concerns or "") ->
+    ("yes" | "no" | "unclear", ids of the passages the answer rests on)."""
+
+    def __call__(self, question: str, passages: Sequence[Passage], requirement: str = "") -> tuple[str, list[str]]: ...
 
 
 CheckStatus = Literal["passed", "failed", "absent", "not_applicable"]

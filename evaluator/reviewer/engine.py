@@ -31,6 +31,7 @@ from evaluator.grounding.checks import CheckAnalysis
 from evaluator.grounding.coverage import CoverageAnalysis
 from evaluator.grounding.injection import InjectionAnalysis
 from evaluator.grounding.reconcile import reconcile
+from evaluator.grounding.verify import verify
 from evaluator.grounding.profiles import Profile
 from evaluator.review.record import SEVERITIES, Processing, Review, Usage
 from evaluator.review.rubric import coverage_ratio, verdict
@@ -100,9 +101,11 @@ class Reviewer:
         self._progress = progress or (lambda _message: None)
 
     def ground(self, requirements: Document, design: Document, ask: Ask | None = None) -> Grounding:
-        """Run the analyses (coverage, checks, injection) over one case and reconcile them per requirement."""
+        """Run the analyses (coverage, checks, injection) over one case, let a capable model confirm
+        or refute their blocking findings (when ``ask``), and reconcile them per requirement."""
         analyses = [CoverageAnalysis(), CheckAnalysis(self.profile.checks, self.profile.technologies), InjectionAnalysis()]
-        return reconcile(run_analyses(Grounding.of(requirements, design, ask), analyses))
+        g = run_analyses(Grounding.of(requirements, design, ask), analyses)
+        return reconcile(verify(g, self.profile.checks))
 
     def prose_messages(self, requirements: Document, design: Document) -> list[Message]:
         """The prose pass's messages for a case, as the review would send them (for the bench)."""
@@ -153,10 +156,15 @@ class Reviewer:
         )
 
     def _asker(self, design: Document, tally: _Tally) -> Ask:
-        def ask(question: str, passages: Sequence[Passage]) -> tuple[str, list[str]]:
+        def ask(question: str, passages: Sequence[Passage], requirement: str = "") -> tuple[str, list[str]]:
             model = answer_model([p.id for p in passages])
             messages = self.prompts.messages(
-                "question.md.j2", profile=self.profile, design_title=design.title, question=question, passages=passages
+                "question.md.j2",
+                profile=self.profile,
+                design_title=design.title,
+                question=question,
+                passages=passages,
+                requirement=requirement,
             )
             try:
                 answer = self._generate(messages, model, _QUESTION_TOKENS, tally)

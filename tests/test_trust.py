@@ -1,0 +1,230 @@
+"""The trust rules (issue 25): minimal reproductions of what made real designs cry wolf.
+
+Each test is invented text reproducing a pattern seen on more than one real public design;
+each failed before the rules of :mod:`evaluator.grounding.checks` and
+:mod:`evaluator.grounding.coverage` were rewritten.
+"""
+
+from __future__ import annotations
+
+from evaluator.documents.requirements import parse_requirements
+from evaluator.grounding import Grounding, run_analyses
+from evaluator.grounding.checks import CheckAnalysis
+from evaluator.grounding.coverage import CoverageAnalysis
+from evaluator.grounding.profiles import load_profile
+from evaluator.grounding.reconcile import reconcile
+from evaluator.review.record import Finding
+from tests.conftest import doc
+
+PROFILE = load_profile()
+
+
+def _review(requirements: str, design: str) -> Grounding:
+    g = Grounding.of(doc(requirements, "requirements.md"), doc(design, "tech-design.md"))
+    analyses = [CoverageAnalysis(), CheckAnalysis(PROFILE.checks, PROFILE.technologies)]
+    return reconcile(run_analyses(g, analyses))
+
+
+def _blocking(g: Grounding) -> list[Finding]:
+    return [f for f in g.findings if f.severity in ("critical", "recommendation")]
+
+
+def _check(g: Grounding, check_id: str) -> str:
+    return next(r.status for r in g.checks if r.check.id == check_id)
+
+
+# --- 1. Boilerplate read as requirements --------------------------------------------------------
+
+WORD_SRS = """# Software Requirements Specification
+
+[5.1 Glossary 8](#_Toc123456)
+[5.2 References 9](#_Toc123457)
+
+## 1.3 Conventions
+
+The words "shall", "should" and "may" in this document are to be interpreted as in RFC 2119.
+
+| Version | Date | Author |
+|---|---|---|
+| 1.2 | 2024-05-02 | A. Writer |
+
+(Note: figures are indicative.)
+
+## References
+
+| [1] | ISO/IEC/IEEE 29148:2018 |
+|---|---|
+"""
+
+
+def test_a_table_of_contents_conventions_versions_references_and_notes_are_not_requirements() -> None:
+    assert parse_requirements(WORD_SRS) == []
+
+
+def test_user_stories_are_requirements() -> None:
+    found = parse_requirements("# Stories\n\n- As an operator, I want to pause a rollout so that I can inspect it.\n"
+                               "- As a user, I can export my data as CSV.\n")  # fmt: skip
+    assert [r.kind for r in found] == ["story", "story"]
+
+
+# --- 2. Evidence that is not evidence ----------------------------------------------------------
+
+REQUIREMENTS = """# Requirements
+
+- FR-1: Orders shall be consumed from Kafka and no order may ever be lost; failed orders must be retried.
+"""
+
+DESIGN_WITHOUT_FAILURE_HANDLING = """# Orders
+
+## Example output
+
+Register an account | Log in
+
+**Files to read:** `orders.py`
+
+## Consumers
+
+The `orders-consumer` reads the `orders.v1` Kafka topic and writes each order to PostgreSQL.
+"""
+
+
+def test_a_finding_about_something_absent_quotes_nothing_and_names_its_requirement() -> None:
+    g = _review(REQUIREMENTS, DESIGN_WITHOUT_FAILURE_HANDLING)
+    dead_letter = next(f for f in g.findings if f.check_id == "consumer-dead-letter")
+    assert dead_letter.evidence_kind == "absent" and dead_letter.evidence == ""
+    assert dead_letter.line_start is None and dead_letter.passage_ids == []
+    assert "dead-letter topic" in dead_letter.searched_for and dead_letter.expected_in == "Consumers"
+    assert (dead_letter.requirement_id, dead_letter.requirement_line) == ("FR-1", 3)
+    assert dead_letter.requirement_text.startswith("Orders shall be consumed")
+
+
+# --- 3. The fix read as the defect ------------------------------------------------------------
+
+PRIVACY = """# Requirements
+
+- NFR-1: Personal data (PAN, e-mail) must never appear in logs.
+- NFR-2: The PAN must be encrypted at field level in the database.
+- NFR-3: Events must not be processed twice; duplicate delivery must not create duplicate effects.
+- NFR-4: The metrics endpoint must require authentication.
+"""
+
+MITIGATIONS = """# Applications service
+
+## Context
+
+Today the exporter exposes the metrics endpoint without authentication, and the old service
+logs the full PAN on every request.
+
+## Proposal
+
+The exporter requires mTLS and RBAC for `/metrics`.
+
+```python
+def mask_pan(pan: str) -> str:
+    return "******" + pan[-4:]
+
+logger.info("application received", extra={"pan": mask_pan(application.pan)})
+```
+
+```sql
+CREATE TABLE applicant (
+  id uuid PRIMARY KEY,
+  pan text NOT NULL
+);
+CREATE TABLE processed_event (
+  consumer_group text NOT NULL,
+  event_id uuid NOT NULL,
+  PRIMARY KEY (consumer_group, event_id)
+);
+```
+
+The `pan` column holds ciphertext: the PAN is encrypted with a data key (envelope encryption, the
+key wrapped by KMS) before it is written.
+
+The `applications-consumer` reads the `applications.v1` Kafka topic. No row back means a repeat:
+the insert into `processed_event` returned nothing, so the handler answers 409 and stops.
+"""
+
+
+def test_mitigations_address_the_checks_they_mitigate() -> None:
+    g = _review(PRIVACY, MITIGATIONS)
+    assert _check(g, "pii-in-logs") != "failed"  # mask_pan() masks the PAN
+    assert _check(g, "pii-encryption-at-rest") != "failed"  # envelope encryption with a data key
+    assert _check(g, "consumer-idempotency") == "passed"  # PRIMARY KEY (consumer_group, event_id)
+    assert _check(g, "authentication") != "failed"  # the Context paragraph is today's problem
+    assert not [f for f in g.findings if f.severity == "critical"], g.findings
+
+
+def test_context_describes_and_a_sentence_opening_with_no_is_not_a_decision() -> None:
+    g = _review(PRIVACY, MITIGATIONS)
+    assert {c.requirement.id: c.status for c in g.coverage}["NFR-3"] != "contradicted"
+    assert not any(f.source == "coverage" and f.severity == "critical" for f in g.findings)
+
+
+# --- 4. Checks fired by an incidental word, or by what the requirements rule out ----------------
+
+KEP_REQUIREMENTS = """# Requirements
+
+## Goals
+
+- Let a CronJob be suspended and resumed without losing its schedule.
+
+## Out of scope
+
+| Item | Why |
+|---|---|
+| Authentication (e.g. OAuth2, JWT) | handled by the API server |
+
+A dedicated audit event table is not required.
+"""
+
+KEP_DESIGN = """# KEP-9999: Suspend CronJobs
+
+## Table of Contents
+
+- [Summary](#summary)
+- [Design Details](#design-details)
+
+## Proposal
+
+Add a `suspend` flag to the CronJob spec. The controller skips a suspended CronJob.
+We will split the work into single-topic PRs. Client packages to consume them are generated.
+Only one partition in twelve of the nodes sees the change at a time.
+
+## Design Details
+
+The flag defaults to false; the lag between resuming and the next run is one schedule period.
+"""
+
+
+def test_stack_checks_need_the_stack_and_out_of_scope_rows_demand_nothing() -> None:
+    g = _review(KEP_REQUIREMENTS, KEP_DESIGN)
+    assert _blocking(g) == [], _blocking(g)
+    statuses = {r.check.id: r.status for r in g.checks}
+    for check in ("consumer-lag-monitoring", "consumer-offset-commit", "single-partition-bottleneck", "query-indexes"):
+        assert statuses[check] == "not_applicable", check  # no Kafka, no database in this design
+    assert statuses["authentication"] == "not_applicable" and statuses["audit-trail"] == "not_applicable"
+
+
+DB_REQUIREMENTS = "# Requirements\n\n- NFR-1: Searches by status must answer within 200 ms at p95.\n"
+
+DB_DESIGN = """# Orders
+
+## Data model
+
+```sql
+CREATE TABLE orders (id uuid PRIMARY KEY, status text NOT NULL, created_at timestamptz NOT NULL);
+CREATE INDEX ix_orders_status ON orders (status, created_at);
+```
+
+## Events
+
+Failed orders go to the `orders.dlq` Kafka topic. Partitions: 1 for the dead-letter topic; `orders.v1` has 12.
+"""
+
+
+def test_declared_indexes_address_the_index_check_and_a_best_practice_is_at_most_a_suggestion() -> None:
+    g = _review(DB_REQUIREMENTS, DB_DESIGN)
+    assert _check(g, "query-indexes") == "passed"
+    assert _check(g, "single-partition-bottleneck") != "failed"  # one partition for the dead-letter topic is fine
+    assert all(f.severity != "critical" for f in g.findings)
