@@ -1,9 +1,16 @@
-"""Turning the analyses' results and the model's prose into the parts of a review.
+"""Turning the analyses' results (and a model's prose, where it earns its place) into a review.
 
-Every list and section of the review is built from the analyses (requirements, checks and
-the passages they cite), so each entry names something of this design. The model's prose
-is used where it is grounded too — it names a requirement id, a section heading, an
-identifier or a run of words of this design — and dropped where it is generic.
+Every part is realised from one reconciled set of facts — requirements with their statuses,
+check results with the words they matched, and the findings — as whole sentences a reviewer
+would write: what the design does well and where, what is missing and which requirement asks
+for it, what decides against a requirement and the words that show it. The words come from the
+check data (``passed``, ``missing``, ``problem``, ``advice``: :class:`~evaluator.grounding.profiles.Check`),
+so the realisation is deterministic and testable: no pasted questions, no label lists, no
+"(line 1)" for a document's title.
+
+A model's prose is used where it is grounded — it names a requirement id, a section heading, an
+identifier or a run of words of this design — and dropped where it is generic; which parts a
+model wrote is recorded with the review.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evaluator.documents.passages import Passage
+from evaluator.documents.passages import Hit, Passage
+from evaluator.documents.roles import DECIDING
 from evaluator.documents.terms import content_stems, negated_before
 from evaluator.grounding.base import CheckResult, Grounding
-from evaluator.grounding.profiles import ChecklistItem, Profile
+from evaluator.grounding.profiles import Check, ChecklistItem, Profile
 from evaluator.review.record import (
     ChecklistEntry,
     EvidencePassage,
@@ -23,24 +31,66 @@ from evaluator.review.record import (
     SectionFeedback,
 )
 from evaluator.review.rubric import coverage_ratio
-from evaluator.text import quote_found
+from evaluator.text import clip, one_line, quote_found
 
 _EXCERPT = 110
 _RUN = 5  # words in a row that make a sentence about this design
 _MIN_WORDS = 6
 _ID_LIKE = re.compile(r"\b[A-Z][A-Z0-9]{0,7}[-_]\d+(?:\.\d+)*\b")
 _BLOCKING = ("critical", "recommendation")
+_HEADINGS = {"critical": "Critical Issues", "recommendation": "Recommendations", "suggestion": "Suggestions"}
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 def excerpt(passage: Passage, chars: int = _EXCERPT) -> str:
     """The passage's text on one line, cut at a word boundary."""
-    text = " ".join(passage.text.replace("`", "").replace("**", "").split())
-    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + "…"
+    return clip(passage.plain, chars)
 
 
 def where(passage: Passage) -> str:
-    """``“3.4 Notification delivery”, lines 97–98``."""
+    """``“3.4 Notification delivery”, lines 97–98`` (just the lines for text before any heading)."""
     return f"“{passage.heading}”, {passage.lines}" if passage.heading else passage.lines
+
+
+def quoted(hit: Hit, chars: int = 90) -> str:
+    """What a hit shows, as a short quote: the matched words with a little context, or the passage."""
+    text = hit.passage.plain
+    if hit.end <= hit.start:
+        return f"“{clip(text, chars)}”"
+    spare = max(0, chars - (hit.end - hit.start)) // 2
+    lo = max(0, hit.start - spare)
+    lo = text.rfind(" ", 0, lo) + 1 if lo else 0
+    hi = min(len(text), hit.end + spare)
+    hi = hi if hi == len(text) or text.find(" ", hi) == -1 else text.find(" ", hi)
+    return f"“{'…' if lo else ''}{text[lo:hi].strip()}{'…' if hi < len(text) else ''}”"
+
+
+def count(n: int, noun: str) -> str:
+    """``2, "requirement"`` -> ``two requirements``."""
+    word = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+    return f"{word} {noun}{'' if n == 1 else 's'}"
+
+
+def sentence(text: str) -> str:
+    """``text`` with a capital first letter and a full stop (unless it already ends a sentence)."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    if text[-1] in ".!?" or (text[-1] in "”’\"" and text[-2:-1] in (".", "!", "?")):
+        return text
+    return text + "."
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a piece of advice or a problem statement."""
+    match = re.match(r"(.+?[.!?])(?:\s|$)", text.strip())
+    return match.group(1) if match else text.strip()
+
+
+def lower_first(text: str) -> str:
+    """``"Commit offsets …"`` -> ``"commit offsets …"`` (an acronym or identifier keeps its case)."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 class Composer:
@@ -53,6 +103,7 @@ class Composer:
         self._ids = {r.id for r in g.requirements}
         self._words = " ".join(re.findall(r"[a-z0-9]+", g.design.text.lower()))
         self._identifiers = {t.lower() for t in re.findall(r"`([^`\n]{4,40})`", g.design.text)}
+        self._checks = {c.id: c for c in profile.checks}
 
     # --- grounding of model text ---------------------------------------------------------------
 
@@ -74,7 +125,7 @@ class Composer:
         return any(f" {run} " in f" {self._words} " for run in runs)
 
     def _keep(self, items: list[str]) -> list[str]:
-        return [i for i in items if isinstance(i, str) and self.grounded(i)]
+        return [sentence(i) for i in items if isinstance(i, str) and self.grounded(i)]
 
     # --- the prompt ------------------------------------------------------------------------------
 
@@ -86,17 +137,26 @@ class Composer:
         for finding in self.g.findings:
             cited += [p for p in self._passages(finding.passage_ids[:1]) if p not in cited]
         outline = "\n".join(f"- {p.text}" for p in self.g.passages if p.kind == "heading")
-        coverage = "\n".join(f"- {c.requirement.id}: {c.status.replace('_', ' ')}" for c in self.g.coverage)
-        notes = "\n".join(f"- [{f.severity}] {f.title} ({f.lines or 'whole design'})" for f in self.g.findings)
+        notes = "\n".join(f"- [{f.severity}] {f.title} ({f.lines or 'nothing to quote'})" for f in self.g.findings)
         shown = sorted(cited[:passages], key=lambda p: p.line_start)
         return {
             "profile": self.profile,
             "design_title": self.g.design.title,
             "outline": outline or "- (no headings)",
-            "coverage": coverage or "- no requirement statements were found",
+            "coverage": self._coverage_summary(),
             "notes": notes or "- the analyses found no problem",
             "passages": "\n".join(f"[{p.id}] {where(p)}: {excerpt(p, 240)}" for p in shown),
         }
+
+    def _coverage_summary(self) -> str:
+        """Coverage for the prompt within a fixed budget: counts, then the ids not met (any spec size)."""
+        statuses = [c.status for c in self.g.coverage]
+        if not statuses:
+            return "- no requirement statements were found"
+        counts = ", ".join(f"{statuses.count(s)} {s.replace('_', ' ')}" for s in dict.fromkeys(statuses))
+        gaps = [c.requirement.id for c in self.g.coverage if c.status in ("not_addressed", "contradicted")]
+        more = f" (and {len(gaps) - 20} more)" if len(gaps) > 20 else ""
+        return f"- {len(statuses)} requirements: {counts}" + (f"\n- not met: {', '.join(gaps[:20])}{more}" if gaps else "")
 
     def _passages(self, ids: list[str]) -> list[Passage]:
         return [p for p in (self.g.passage(i) for i in ids) if p is not None]
@@ -104,17 +164,15 @@ class Composer:
     def _results(self, *statuses: str) -> list[CheckResult]:
         return [r for r in self.g.checks if r.status in statuses]
 
-    # --- review parts ----------------------------------------------------------------------------
+    # --- findings --------------------------------------------------------------------------------
 
     def findings(self, drafts: list[dict[str, Any]]) -> list[Finding]:
         """The analyses' findings plus the model's own, minus those already raised.
 
-        A coverage finding is dropped when a failed check about the same requirement says it
-        better (its requirement text matches the check's ``applies_when``). A model finding is
-        a duplicate when 60 % of the content words of the shorter title are in the other's
-        (the model names no requirement or check id to compare).
+        A model finding is a duplicate when 60 % of the content words of the shorter title are
+        in the other's (the model names no requirement or check id to compare).
         """
-        found = self._merged()
+        found = list(self.g.findings)
         seen = [set(content_stems(f.title)) for f in found]
         for d in drafts:
             stems = set(content_stems(d.get("title", "")))
@@ -131,122 +189,166 @@ class Composer:
             seen.append(stems)
         return found
 
-    def _merged(self) -> list[Finding]:
-        checks = {c.id: c for c in self.profile.checks}
-        texts = {r.id: r.text for r in self.g.requirements}
-        failed = [checks[f.check_id] for f in self.g.findings if f.check_id in checks and f.severity != "suggestion"]
-
-        def said_by_a_check(f: Finding) -> bool:
-            text = texts.get(f.requirement_id or "", "")
-            return f.source == "coverage" and any(
-                re.search(p, text, re.IGNORECASE) for c in failed for p in c.applies_when.requirements
-            )
-
-        return [f for f in self.g.findings if not said_by_a_check(f)]
+    # --- strengths -------------------------------------------------------------------------------
 
     def strengths(self, model: list[str]) -> list[str]:
-        """Grounded model strengths, then what passed checks and the coverage show."""
-        own = []
+        """Grounded model strengths, then what passed checks, the coverage and the design's own
+        weighing of alternatives and risks show — each with where the design shows it."""
+        own = [f"{sentence(r.check.passed).rstrip('.')} ({where(r.evidence[0].passage)})." for r in self._passes()]
         covered = [c for c in self.g.coverage if c.status == "covered" and c.evidence]
         if covered:
             c = covered[0]
             own.append(
-                f"Traces {len(covered)} of {len(self.g.coverage)} requirements to design passages, "
-                f"e.g. {c.requirement.id} in {where(c.evidence[0])}"
+                f"The design takes up {count(len(covered), 'requirement')} of {len(self.g.coverage)} in the "
+                f"sections that decide, for example {c.requirement.id} in {where(c.evidence[0])}."
             )
-        for result in self._results("passed"):
-            if result.decided_by == "rule" and result.evidence:
-                p = result.evidence[0].passage
-                own.append(f"{result.check.area}: “{excerpt(p, 90)}” ({where(p)})")
+        own += self._own_weighing()
         return _unique(self._keep(model)[:2] + own)[:5]
 
-    def sections(self, model: dict[str, str]) -> list[SectionFeedback]:
-        """One feedback entry per profile section: facts from the analyses, plus grounded model prose."""
+    def _passes(self) -> list[CheckResult]:
+        """Checks the rules passed on a deciding passage, most important first, one per passage."""
+        passed = [r for r in self._results("passed") if r.decided_by == "rule" and r.evidence and r.check.passed]
+        passed.sort(key=lambda r: ("critical", "recommendation", "suggestion").index(r.check.severity))
+        seen: set[str] = set()
+        return [r for r in passed if not (r.evidence[0].passage.id in seen or seen.add(r.evidence[0].passage.id))]  # type: ignore[func-returns-value]
+
+    def _own_weighing(self) -> list[str]:
+        """Strengths of a rigorous design: alternatives it weighs, risks it names with mitigations."""
+        found = []
+        for role, text in (
+            ("alternatives", "It weighs alternatives explicitly"),
+            ("risks", "It names its own risks"),
+        ):
+            heading = next((p for p in self.g.passages if p.kind == "heading" and p.role == role), None)
+            if heading is not None and any(p.role == role and p.kind != "heading" for p in self.g.passages):
+                found.append(f"{text} in “{heading.text}” (line {heading.line_start}).")
+        return found
+
+    # --- sections --------------------------------------------------------------------------------
+
+    def sections(self, model: dict[str, str], findings: list[Finding]) -> list[SectionFeedback]:
+        """One entry per profile section: grounded model prose, then what the checks of that area
+        found, in sentences that agree with the findings and the checklist."""
         result = []
         for section in self.profile.sections:
-            facts = self._business() if section.key == "business_requirements" else self._section_facts(section.key)
+            facts = self._business() if section.key == "business_requirements" else self._facts(section.key, findings)
             prose = model.get(section.key, "") if isinstance(model, dict) else ""
-            parts = ([prose.strip()] if prose and self.grounded(prose) else []) + facts
-            if not any(self.grounded(p) or re.search(r"\blines? \d", p) for p in parts):
-                parts.append(self._nearest(section.asks))  # every entry points into this design
+            parts = ([sentence(prose)] if prose and self.grounded(prose) else []) + facts
+            if not parts:
+                parts = [f"The review raises nothing about {lower_first(section.title)}: none of its checks for this "
+                         "area applies to this design or found a problem."]  # fmt: skip
             result.append(SectionFeedback(key=section.key, title=section.title, feedback=" ".join(parts)))
         return result
 
     def _business(self) -> list[str]:
-        counts = {s: [c.requirement.id for c in self.g.coverage if c.status == s] for s in
-                  ("covered", "partial", "not_addressed", "contradicted")}  # fmt: skip
+        by = {s: [c.requirement.id for c in self.g.coverage if c.status == s]
+              for s in ("covered", "partial", "not_addressed", "contradicted")}  # fmt: skip
         total = len(self.g.coverage)
         if not total:
-            return ["No requirement statements were found in the requirements document to trace."]
-        parts = [f"{len(counts['covered'])} of {total} requirements are traced to the design"]
-        for status, label in (("partial", "partly addressed"), ("not_addressed", "not addressed"),
-                              ("contradicted", "contradicted")):  # fmt: skip
-            if counts[status]:
-                parts.append(f"{label}: {', '.join(counts[status][:8])}{'…' if len(counts[status]) > 8 else ''}")
-        return ["; ".join(parts) + "."]
+            return ["The requirements document states no binding requirement the review could trace, so "
+                    "completeness is not assessed."]  # fmt: skip
+        text = f"The design takes up {len(by['covered'])} of {count(total, 'requirement')} in the sections that decide"
+        text += f", and {len(by['partial'])} more in part." if by["partial"] else "."
+        parts = [text]
+        if by["not_addressed"]:
+            parts.append(f"No deciding section takes up {_ids(by['not_addressed'])}.")
+        if by["contradicted"]:
+            parts.append(f"The design goes against {_ids(by['contradicted'])}; see the findings.")
+        return parts
 
-    def _section_facts(self, key: str) -> list[str]:
+    def _facts(self, key: str, findings: list[Finding]) -> list[str]:
+        blocking = {f.check_id: f for f in findings if f.severity in _BLOCKING and f.check_id}
         facts = []
         for r in self.g.checks:
             if r.status == "not_applicable" or self.profile.check_section(r.check) != key:
                 continue
-            p = r.evidence[0].passage if r.evidence else None
-            at = f" ({where(p)})" if p else ""
-            if r.status == "failed":
-                facts.append(f"Must fix: {r.check.title}{at}.")
-            elif r.status == "absent":
-                facts.append(f"Not shown in the design: {r.check.question}")
-            else:
-                facts.append(f"Addressed ({r.check.id.replace('-', ' ')}): {where(p) if p else 'the design'}.")
+            finding = blocking.get(r.check.id)
+            if r.status == "passed" and r.decided_by == "rule" and r.evidence and r.check.passed:
+                facts.append(f"{sentence(r.check.passed).rstrip('.')} ({where(r.evidence[0].passage)}).")
+            elif finding is not None and finding.evidence_kind == "shows" and r.evidence:
+                hit = r.evidence[0]
+                facts.append(f"{sentence(r.check.title).rstrip('.')}: the design says {quoted(hit)} "
+                             f"({where(hit.passage)}), one of the {_HEADINGS[finding.severity]}.")  # fmt: skip
+            elif finding is not None and finding.evidence_kind == "absent":
+                asks = f", which {finding.requirement_id} asks for" if finding.requirement_id else ""
+                facts.append(f"The design does not describe {self._missing(r.check)}{asks}.")
         return _unique(facts)
 
-    def _nearest(self, asks: str) -> str:
-        hits = self.g.retriever.search(content_stems(asks), 1)
-        if not hits:
-            headings = [p.text for p in self.g.passages if p.kind == "heading"][1:6]
-            return f"None of the design's sections ({'; '.join(headings) or 'it has none'}) covers this topic."
-        p = hits[0][0]
-        return f"The design's nearest passage on this is {where(p)}: “{excerpt(p)}”."
+    def _missing(self, check: Check) -> str:
+        return check.missing or lower_first(check.question.rstrip("?"))
 
-    def missing_elements(self) -> list[str]:
-        """Requirements not addressed and checks the design is silent on."""
-        missing = [f"{c.requirement.id}: {_short(c.requirement.text)}" for c in self.g.coverage
-                   if c.status == "not_addressed" and c.requirement.mandatory]  # fmt: skip
-        missing += [r.check.title for r in self._results("absent") if r.check.absent != "none"]
-        return missing[:8]
+    # --- the other parts -------------------------------------------------------------------------
+
+    def missing_elements(self, findings: list[Finding]) -> list[str]:
+        """What the design lacks that a requirement asks for: blocking absences and untraced requirements."""
+        missing = []
+        for f in findings:
+            if f.severity not in _BLOCKING or f.evidence_kind != "absent":
+                continue
+            check = self._checks.get(f.check_id or "")
+            if check is not None:
+                missing.append(f"The design does not describe {self._missing(check)} ({f.requirement_id}).")
+            elif f.requirement_id:
+                missing.append(f"No deciding section takes up {f.requirement_id}: “{clip(f.requirement_text, 110)}”")
+        return [sentence(m) for m in _unique(missing)][:8]
 
     def alternatives(self, model: list[str]) -> list[str]:
-        """Grounded model alternatives, else the advice of the failed checks."""
-        own = [f"Instead of what {where(r.evidence[0].passage)} describes: {r.check.advice}" for r in self._results("failed")
-               if r.evidence and r.check.advice]  # fmt: skip
-        return _unique(self._keep(model) + own)[:3]
+        """Grounded model alternatives; the design's own weighing; the advice of failed blocking checks."""
+        own = []
+        for r in self._results("failed"):
+            if r.evidence and r.check.advice and r.requirement is not None:
+                own.append(f"Instead of what {where(r.evidence[0].passage)} describes, "
+                           f"{lower_first(first_sentence(r.check.advice))}")  # fmt: skip
+        considered = next((p for p in self.g.passages if p.kind == "heading" and p.role == "alternatives"), None)
+        if considered is not None and not own:
+            own.append(f"The design already weighs the alternatives in “{considered.text}” (line "
+                       f"{considered.line_start}); none of the findings calls for another approach.")  # fmt: skip
+        kept = _unique(self._keep(model) + [sentence(o) for o in own])[:3]
+        return kept or ["None of the findings calls for a different approach."]
 
     def risk(self, model: str, findings: list[Finding]) -> str:
-        """The model's risk paragraph when grounded, else a summary of the blocking findings."""
-        blocking = [f for f in findings if f.severity in _BLOCKING]
-        own = (
-            f"{len(blocking)} finding{'s' if len(blocking) != 1 else ''} must or should be fixed before building: "
-            + "; ".join(f"{f.title} ({f.lines or 'whole design'})" for f in blocking[:4])
-            + "."
-            if blocking
-            else "The analyses found no unmitigated risk that blocks implementation."
-        )
-        return f"{model.strip()} {own}" if model and self.grounded(model) else own
+        """The model's risk paragraph when grounded, then the blocking findings and the design's own risks."""
+        critical = [f for f in findings if f.severity == "critical"]
+        recommended = [f for f in findings if f.severity == "recommendation"]
+        if critical or recommended:
+            parts = []
+            if critical:
+                parts.append(count(len(critical), "critical issue"))
+            if recommended:
+                parts.append(count(len(recommended), "recommendation"))
+            worst = (critical or recommended)[0]
+            own = (f"The review found {' and '.join(parts)} to settle before implementation. The most serious: "
+                   f"{lower_first(worst.title.rstrip('.'))}.")  # fmt: skip
+        else:
+            own = "The review found nothing that blocks implementation."
+        risks = next((p for p in self.g.passages if p.kind == "heading" and p.role == "risks"), None)
+        if risks is not None:
+            own += f" The design's own risk section, “{risks.text}” (line {risks.line_start}), lists what it accepts."
+        return f"{sentence(model)} {own}" if model and self.grounded(model) else own
 
     def next_steps(self, model: list[str], findings: list[Finding]) -> list[str]:
         """One step per blocking finding (most severe first), then grounded model steps."""
-        advice = {r.check.id: r.check.advice for r in self.g.checks}
-        own = [f"{f.title} — {advice.get(f.check_id or '', '') or 'revise the design'} ({f.lines or 'whole design'})"
-               for f in findings if f.severity in _BLOCKING]  # fmt: skip
-        return _unique(own[:5] + self._keep(model))[:6] or ["Confirm the design with its owners and start building."]
+        own = []
+        for f in findings:
+            if f.severity not in _BLOCKING:
+                continue
+            check = self._checks.get(f.check_id or "")
+            step = first_sentence(check.advice) if check is not None and check.advice else ""
+            if not step and f.requirement_id:
+                step = f"Show in the design how it meets {f.requirement_id}."
+            if step:
+                about = f.requirement_id or (f"“{f.section}”" if f.section else "")
+                own.append(f"{step.rstrip('.')} ({about})." if about else sentence(step))
+        steps = _unique(own[:5] + self._keep(model))[:6]
+        return steps or ["No finding blocks implementation: confirm the design with its owners and start building."]
 
     def checklist(self, findings: list[Finding]) -> list[ChecklistEntry]:
-        """Each checklist item ticked when the design shows it and no blocking finding maps to it."""
+        """Each item ticked when the design shows it and no blocking finding maps to it."""
         failed = {
             key
             for f in findings
-            if f.severity in _BLOCKING and f.check_id
-            for key in [self.profile.check_checklist(next(c for c in self.profile.checks if c.id == f.check_id))]
+            if f.severity in _BLOCKING and f.check_id in self._checks
+            for key in [self.profile.check_checklist(self._checks[f.check_id or ""])]
             if key
         }
         return [ChecklistEntry(key=c.key, text=c.text, checked=c.key not in failed and self._shows(c))
@@ -257,17 +359,21 @@ class Composer:
             statuses = [c.status for c in self.g.coverage if c.requirement.mandatory]
             ratio = coverage_ratio(statuses)
             return ratio is not None and ratio >= item.coverage and "contradicted" not in statuses
+        if any(self.profile.check_checklist(r.check) == item.key for r in self._passes()):
+            return True
         if not item.evidence:
             return True
         for p in self.g.passages:
+            if p.role not in DECIDING:
+                continue
             for pattern in item.evidence:
-                m = re.search(pattern, p.text, re.IGNORECASE)
-                if m and not negated_before(p.text, m.start()):
+                m = re.search(pattern, p.plain, re.IGNORECASE)
+                if m and not negated_before(p.plain, m.start()):
                     return True
         return False
 
     def coverage(self) -> list[RequirementCoverage]:
-        """The coverage rows of the review."""
+        """The coverage rows of the review (reconciled with the checks)."""
         return [
             RequirementCoverage(
                 requirement_id=c.requirement.id,
@@ -284,15 +390,17 @@ class Composer:
         ]
 
 
+def _ids(ids: list[str]) -> str:
+    shown = ids[:8]
+    text = ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else shown[0]
+    return text + (f" (and {len(ids) - 8} more)" if len(ids) > 8 else "")
+
+
 def _bare(heading: str) -> str:
     """A heading without its numbering: ``3.4 Notification delivery`` -> ``Notification delivery``."""
     return re.sub(r"^[\d.]+\s*", "", heading).strip()
 
 
-def _short(text: str, chars: int = 120) -> str:
-    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + "…"
-
-
 def _unique(items: list[str]) -> list[str]:
     seen: set[str] = set()
-    return [i for i in items if not (i.lower() in seen or seen.add(i.lower()))]  # type: ignore[func-returns-value]
+    return [i for i in items if not (one_line(i).lower() in seen or seen.add(one_line(i).lower()))]  # type: ignore[func-returns-value]
