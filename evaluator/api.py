@@ -7,11 +7,11 @@ from pathlib import Path
 
 from evaluator.backends import BackendFactory, ModelOptions, backend_factory
 from evaluator.documents.read import DEFAULT_MAX_BYTES, read_document
-from evaluator.grounding.profiles import DEFAULT_PROFILE, load_profile
+from evaluator.grounding.profiles import DEFAULT_PROFILE
 from evaluator.offline import enforce_offline
 from evaluator.review.record import Review
-from evaluator.reviewer.engine import Reviewer, ReviewSettings
-from evaluator.reviewer.prompts import Prompts
+from evaluator.reviewer.engine import ReviewSettings
+from evaluator.reviewer.setup import ReviewSetup
 
 
 def review_files(
@@ -36,12 +36,9 @@ def review_files(
     enforce_offline()
     requirements_doc = read_document(requirements, role="requirements", max_bytes=max_bytes)
     design_doc = read_document(design, role="design", max_bytes=max_bytes)
-    reviewer_profile = load_profile(profile, prompts_dir)
-    prompts = Prompts(prompts_dir)
-    prompts.render("system.md.j2", profile=reviewer_profile)
+    setup = ReviewSetup.load(profile, prompts_dir, settings)
     factory = backend or backend_factory(ModelOptions())
     if progress:
         progress("loading the model")
     with factory.open() as loaded:
-        reviewer = Reviewer(loaded, reviewer_profile, prompts, settings, progress=progress)
-        return reviewer.review(requirements_doc, design_doc)
+        return setup.reviewer(loaded, progress).review(requirements_doc, design_doc)

@@ -24,8 +24,8 @@ import numpy as np
 
 from evaluator.backends import ModelOptions, Sampling
 from evaluator.backends.engine import N_BATCH, new_context
-from evaluator.capacity import plan_capacity
-from evaluator.cases import Case
+from evaluator.batch.capacity import plan_capacity
+from evaluator.batch.cases import Case
 from evaluator.documents.read import read_document
 from evaluator.errors import EvaluatorError
 from evaluator.grounding.profiles import DEFAULT_PROFILE, load_profile

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.backends.base import Backend, BackendFactory, Generation, Message, ModelInfo, Sampling
-from evaluator.cases import Case
+from evaluator.batch.cases import Case
 from evaluator.documents.read import Document, read_document
 from evaluator.errors import ContextError, DocumentError, GenerationError
 from evaluator.grounding.profiles import DEFAULT_PROFILE, Profile, load_profile

@@ -67,7 +67,7 @@ from evaluator.version import __version__
 
 if TYPE_CHECKING:
     from evaluator.backends import BackendFactory
-    from evaluator.ray_executor import RayExecutor
+    from evaluator.batch.ray_executor import RayExecutor
 
 app = typer.Typer(
     help="Offline reviews of technical design documents by a local GGUF model.",
@@ -301,8 +301,8 @@ def batch(
     Exit status: 0 when every case succeeded, 1 when some failed, 2 on a usage error or when
     nothing was found to review, 130 when stopped with Ctrl-C.
     """
-    from evaluator.batch import run_batch
-    from evaluator.cases import discover, from_manifest
+    from evaluator.batch.cases import discover, from_manifest
+    from evaluator.batch.run import run_batch
     from evaluator.cli_output import BatchProgress, StopFlag, print_summary
 
     options = batch_options(
@@ -363,7 +363,7 @@ def calibrate(
     ranking, evidence and validity are reported and stored in calibration_runs,
     calibration_cases and calibration_matches. Exit status 0, or 130 when stopped with Ctrl-C.
     """
-    from evaluator.calibration import calibrate as run_calibration
+    from evaluator.batch.calibration import calibrate as run_calibration
     from evaluator.cli_output import BatchProgress, StopFlag, print_calibration, print_summary
 
     options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)

@@ -54,8 +54,8 @@ def bench(
         return _bench_servers(factory, cases, max_cases, max_tokens, as_json)
 
     from evaluator.backends import ModelOptions
+    from evaluator.batch.cases import discover
     from evaluator.bench import BenchOptions, run_bench
-    from evaluator.cases import discover
     from evaluator.cli_output import print_bench
     from evaluator.reviewer.engine import ReviewSettings
 
@@ -79,8 +79,8 @@ def bench(
 def _bench_servers(factory: BackendFactory, cases: Path, max_cases: int, max_tokens: int, as_json: bool) -> None:
     import json
 
+    from evaluator.batch.cases import discover
     from evaluator.bench_server import bench_servers
-    from evaluator.cases import discover
     from evaluator.cli import _spinner, reported
     from evaluator.cli_server import print_server_bench
     from evaluator.reviewer.engine import ReviewSettings

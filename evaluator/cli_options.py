@@ -10,8 +10,8 @@ import typer
 
 if TYPE_CHECKING:
     from evaluator.backends import ModelOptions
-    from evaluator.batch import BatchOptions
-    from evaluator.ray_executor import RayExecutor
+    from evaluator.batch.plan import BatchOptions
+    from evaluator.batch.ray_executor import RayExecutor
 
 ProfileOpt = Annotated[
     str, typer.Option("--profile", "-p", help="Reviewer profile name (see `evaluator profiles`) or a .toml path.")
@@ -184,7 +184,7 @@ def batch_options(
 ) -> BatchOptions:
     """The options `batch` and `calibrate` share, built in one place."""
     from evaluator.backends import Sampling
-    from evaluator.batch import BatchOptions
+    from evaluator.batch.plan import BatchOptions
     from evaluator.reviewer.engine import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout)
@@ -214,7 +214,7 @@ def executor_for(
     from functools import partial
 
     from evaluator.backends import backend_factory
-    from evaluator.ray_executor import RayExecutor, import_ray
+    from evaluator.batch.ray_executor import RayExecutor, import_ray
 
     import_ray(local=address is None)
     executor = RayExecutor(partial(backend_factory, model), address, workers)

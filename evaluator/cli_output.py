@@ -18,11 +18,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Column, Table
 from rich.text import Text
 
-from evaluator.batch import BatchObserver, BatchSummary, CaseOutcome
-from evaluator.calibration import Calibration
-from evaluator.calibration import report as calibration_report
-from evaluator.capacity import Capacity
-from evaluator.cases import Case
+from evaluator.batch.calibration import Calibration
+from evaluator.batch.calibration import report as calibration_report
+from evaluator.batch.capacity import Capacity
+from evaluator.batch.cases import Case
+from evaluator.batch.plan import BatchObserver, BatchSummary, CaseOutcome
 from evaluator.cli_tables import print_tables
 from evaluator.review.record import Review, Usage
 from evaluator.trends import Trend

@@ -361,7 +361,7 @@ class Store:
         return self._cached.get(cache_key)  # this process is the only writer: save() keeps it current
 
     def save_calibration(self, run: dict[str, Any], cases: list[dict[str, Any]], matches: list[dict[str, Any]]) -> None:
-        """Write one calibration (see evaluator.calibration) and its case and defect rows in one transaction."""
+        """Write one calibration (see evaluator.batch.calibration) and its case and defect rows in one transaction."""
         with self.transaction() as db:
             tables = {"calibration_runs": [run], "calibration_cases": cases, "calibration_matches": matches}
             for table, rows in tables.items():

@@ -162,7 +162,7 @@ def ray_cluster() -> Iterator[Any]:
     Its workers import this checkout (``tests.ray_workers`` and ``evaluator``) through PYTHONPATH,
     which Ray's processes inherit.
     """
-    from evaluator.ray_executor import import_ray
+    from evaluator.batch.ray_executor import import_ray
 
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     ray = import_ray(local=True)

@@ -1,7 +1,7 @@
 """`python -m tests.ray_driver FOLDER DB ADDRESS LOG DELAY`: a batch driver on a running Ray cluster.
 
 The Ray twin of ``tests/slow_batch.py``: the batch of FOLDER into DB through
-:class:`~evaluator.ray_executor.RayExecutor` connected to ADDRESS, two actors with the
+:class:`~evaluator.batch.ray_executor.RayExecutor` connected to ADDRESS, two actors with the
 ``tests.ray_workers`` fake taking DELAY seconds per review and logging to LOG, so that a test
 can kill this driver with SIGKILL in the middle of the batch.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
-from evaluator.ray_executor import RayExecutor
+from evaluator.batch.cases import discover
+from evaluator.batch.ray_executor import RayExecutor
 from tests import ray_workers
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ sound design and a defective one; the 25 KB loan design needs parts) and:
 
 1. runs ``evaluator batch --parallel 1`` in a process of its own and kills it with SIGKILL
    once its first review is committed (the end-to-end test of the batch command);
-2. resumes it in this process through :func:`evaluator.calibration.calibrate` (the batch
+2. resumes it in this process through :func:`evaluator.batch.calibration.calibrate` (the batch
    runner plus the calibration metrics) on the session's loaded model, ``parallel`` auto,
    with every outbound connection refused.
 
@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 
 from evaluator.batch import BatchObserver, BatchOptions
-from evaluator.calibration import Calibration, calibrate
-from evaluator.capacity import Capacity
+from evaluator.batch.calibration import Calibration, calibrate
+from evaluator.batch.capacity import Capacity
 from evaluator.grounding.profiles import load_profile
 from evaluator.review.record import ASSESSMENTS, READINESS
 from evaluator.store import query

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from evaluator.cases import discover
+from evaluator.batch.cases import discover
 from evaluator.documents.read import parse_document, read_document
 from evaluator.review.record import Finding, Review
 from evaluator.review.render import render_markdown

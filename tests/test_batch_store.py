@@ -15,11 +15,11 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from evaluator import batch as batch_module
+import evaluator.batch as batch_module
 from evaluator.backends import MemoryNeeds
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
+from evaluator.batch.cases import discover
 from evaluator.cli import app
 from evaluator.errors import StoreError
 from evaluator.migrations import MIGRATIONS

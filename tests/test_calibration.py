@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from evaluator.backends.fake import FakeBackend, schema_instance
 from evaluator.batch import BatchOptions
-from evaluator.calibration import (
+from evaluator.batch.calibration import (
     CaseResult,
     StoredFinding,
     StoredReview,
@@ -24,10 +24,10 @@ from evaluator.calibration import (
     sound_first,
     spearman,
 )
-from evaluator.cases import Case
+from evaluator.batch.cases import Case
+from evaluator.batch.labels import Defect, LabelledCase, Labels, labelled_cases, load_labels
 from evaluator.cli import app
 from evaluator.errors import LabelError
-from evaluator.labels import Defect, LabelledCase, Labels, labelled_cases, load_labels
 from evaluator.store import query
 
 runner = CliRunner()

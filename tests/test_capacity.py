@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator import capacity
 from evaluator.backends import MemoryNeeds
 from evaluator.backends.gguf import kv_bytes_per_token
-from evaluator.capacity import plan_capacity
+from evaluator.batch import capacity
+from evaluator.batch.capacity import plan_capacity
 from evaluator.errors import CapacityError
 
 # What the llama-cpp factory reports for the embedded SmolLM2-135M at 8,192 tokens: the file

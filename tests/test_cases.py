@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.cases import discover, from_manifest, is_design
+from evaluator.batch.cases import discover, from_manifest, is_design
 from evaluator.errors import CaseError
 from tests.conftest import DATASETS
 

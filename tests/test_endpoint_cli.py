@@ -15,8 +15,8 @@ from evaluator.backends import ModelOptions, backend_factory
 from evaluator.backends.fake import schema_instance
 from evaluator.backends.openai_http import HttpFactory, HttpOptions
 from evaluator.batch import BatchObserver, BatchOptions, run_batch
-from evaluator.capacity import Capacity
-from evaluator.cases import discover
+from evaluator.batch.capacity import Capacity
+from evaluator.batch.cases import discover
 from evaluator.cli import app
 from evaluator.cli_server import model_options
 from evaluator.errors import ModelError

@@ -11,7 +11,7 @@ import pytest
 
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
+from evaluator.batch.cases import discover
 from evaluator.documents.passages import passages
 from evaluator.errors import ProfileError
 from evaluator.grounding import Grounding, run_analyses
@@ -257,7 +257,7 @@ def test_cli_coverage_shows_the_traceability_of_a_batch_case(tmp_path) -> None: 
 
     from evaluator.backends.fake import FakeBackend
     from evaluator.batch import BatchOptions, run_batch
-    from evaluator.cases import discover
+    from evaluator.batch.cases import discover
     from evaluator.cli import app
 
     folder = tmp_path / "cases"

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
+from evaluator.batch.cases import discover
 from evaluator.cli import app
 from evaluator.documents.encoding import decode_text
 from evaluator.documents.read import parse_document, read_document, split_sections

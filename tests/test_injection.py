@@ -13,7 +13,7 @@ import pytest
 
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
+from evaluator.batch.cases import discover
 from evaluator.documents.passages import Passage
 from evaluator.documents.read import Document
 from evaluator.grounding.injection import KINDS, detect

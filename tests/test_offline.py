@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from evaluator import api
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
+from evaluator.batch.cases import discover
 from evaluator.cli import app
 from evaluator.offline import OFFLINE_ENVIRONMENT, enforce_offline
 from evaluator.store import Store, query

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions
-from evaluator.calibration import calibrate
+from evaluator.batch.calibration import calibrate
 from evaluator.cli import app
 from evaluator.cli_output import print_calibration
 from evaluator.store import query

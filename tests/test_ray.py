@@ -23,10 +23,10 @@ from typer.testing import CliRunner
 
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchObserver, BatchOptions, BatchSummary, CaseOutcome, run_batch
-from evaluator.cases import Case
+from evaluator.batch.cases import Case
+from evaluator.batch.ray_executor import MAX_RESTARTS, RayExecutor, share_groups
 from evaluator.cli import app
 from evaluator.errors import ClusterError
-from evaluator.ray_executor import MAX_RESTARTS, RayExecutor, share_groups
 from evaluator.status import run_status
 from evaluator.store import query
 from tests import ray_workers

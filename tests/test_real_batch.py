@@ -16,7 +16,7 @@ import pytest
 from evaluator.backends.base import Opened
 from evaluator.backends.catalogue import resolve_model
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
+from evaluator.batch.cases import discover
 from evaluator.review.record import ASSESSMENTS, READINESS, Review
 from evaluator.text import quote_found
 from evaluator.trends import trends

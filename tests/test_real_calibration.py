@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evaluator.calibration import StoredFinding, StoredReview, assess, report, spearman
+from evaluator.batch.calibration import StoredFinding, StoredReview, assess, report, spearman
+from evaluator.batch.labels import labelled_cases
 from evaluator.cli import app
-from evaluator.labels import labelled_cases
 from tests.real import SharedBatch
 
 pytestmark = pytest.mark.model

@@ -18,8 +18,8 @@ import pytest
 
 from evaluator.backends import ModelOptions, backend_factory
 from evaluator.batch import BatchOptions, run_batch
-from evaluator.cases import discover
-from evaluator.ray_executor import RayExecutor
+from evaluator.batch.cases import discover
+from evaluator.batch.ray_executor import RayExecutor
 from evaluator.store import query
 from tests.conftest import DATASETS
 

@@ -1,6 +1,6 @@
 """Calibration: how well a model reviews designs whose defects are known.
 
-Every labelled case of a dataset (see :mod:`evaluator.labels`) is reviewed by the ordinary
+Every labelled case of a dataset (see :mod:`evaluator.batch.labels`) is reviewed by the ordinary
 batch runner, so finished cases are skipped and a stopped calibration resumes. The metrics
 are then computed from the rows read back from the store, never from reviews in memory,
 so they describe exactly what ``evaluator sql`` shows.
@@ -43,10 +43,10 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.backends import BackendFactory
-from evaluator.batch import BatchObserver, BatchOptions, BatchSummary, run_batch
-from evaluator.executors import Executor
-from evaluator.labels import Defect, LabelledCase, labelled_cases
-from evaluator.remote import CaseExecutor
+from evaluator.batch.executors import Executor
+from evaluator.batch.labels import Defect, LabelledCase, labelled_cases
+from evaluator.batch.plan import BatchObserver, BatchOptions, BatchSummary
+from evaluator.batch.run import run_batch
 from evaluator.store import Store, query
 from evaluator.text import normalise
 
@@ -330,11 +330,11 @@ def calibrate(
     backend: BackendFactory,
     observer: BatchObserver | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-    executor: Executor | CaseExecutor | None = None,
+    executor: Executor | None = None,
 ) -> Calibration:
     """Review every labelled case of ``dataset`` into the store, then measure and record the reviews.
 
-    ``backend`` opens the model and ``executor`` runs the reviews as for :func:`~evaluator.batch.run_batch`.
+    ``backend`` opens the model and ``executor`` runs the reviews as for :func:`~evaluator.batch.run.run_batch`.
 
     An interrupted batch is measured on what it finished but not recorded: re-run to resume.
     """

@@ -1,12 +1,12 @@
 """The batch on a Ray cluster: actors open their own backends, the driver records.
 
 Each actor opens one backend through the registry (the opener is picklable, see
-:mod:`evaluator.remote`): the in-process model on its node, with that node's threads and
-parallel slots, or that node's own server. The driver hands every actor the cases of one
-requirements group at a time, back to back (the KV cache keeps their shared prefix); a
-group larger than an equal share of the batch is split so that no actor idles while one
-works through it. The driver records each result as ``ray.wait`` delivers it, through the
-batch's one writer.
+:mod:`evaluator.batch.workers`), as the thread executor opens its own: the in-process model
+on its node, with that node's threads and parallel slots, or that node's own server. The
+driver hands every actor the cases of one requirements group at a time, back to back (the
+KV cache keeps their shared prefix); a group larger than an equal share of the batch is
+split so that no actor idles while one works through it. The driver records each result
+as ``ray.wait`` delivers it, through the batch's one writer.
 
 Faults: an actor that dies is restarted by Ray and its in-flight cases retried, at most
 :data:`MAX_RESTARTS` times; after that each of them is recorded as failed with the reason,
@@ -30,16 +30,14 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from evaluator.batch.plan import BatchObserver, Job
+from evaluator.batch.workers import CaseResult, CaseWork, Opener, review_job
 from evaluator.errors import ClusterError, EvaluatorError
-from evaluator.remote import CaseResult, CaseWork, Opener, review_job
-
-if TYPE_CHECKING:
-    from evaluator.batch import Job
 
 MAX_RESTARTS = 2  # per actor, and retries per in-flight case: a case is tried at most 3 times
-_AUTO_SLOTS = 8  # the most parallel slots `auto` plans for (evaluator.capacity)
+_AUTO_SLOTS = 8  # the most parallel slots `auto` plans for (evaluator.batch.capacity)
 
 
 def import_ray(local: bool = True) -> ModuleType:
@@ -70,7 +68,9 @@ class CaseWorker:
         self._error: str | None = None
         self._slots = 0
         try:
-            self._reviewer, self._slots = self._stack.enter_context(work.reviewer(opener(), cases))
+            factory = opener()
+            slots = work.slots(factory, cases)
+            self._reviewer, self._slots = self._stack.enter_context(work.reviewer(factory, slots)), slots
         except EvaluatorError as exc:  # told to the driver by ready(): a restart would fail the same way
             self._error = str(exc)
 
@@ -112,15 +112,15 @@ class RayExecutor:
         jobs: list[Job],
         work: CaseWork,
         *,
+        observer: BatchObserver,
         should_stop: Callable[[], bool],
-        started: Callable[[Job], None],
         finished: Callable[[Job, CaseResult], None],
     ) -> bool:
-        """Review ``jobs`` on actors; see :meth:`evaluator.remote.CaseExecutor.review`."""
+        """Review ``jobs`` on actors; see :class:`evaluator.batch.executors.Executor`."""
         ray = import_ray(local=self.address is None)
         with self._cluster(ray):
             actors = self._start(ray, work, len(jobs))
-            dispatch = _Dispatch(ray, actors, jobs, started, finished)
+            dispatch = _Dispatch(ray, actors, jobs, lambda job: observer.started(job.case), finished)
             try:
                 return dispatch.run(should_stop, self.poll_s)
             except BaseException:

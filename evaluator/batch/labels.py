@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from evaluator.cases import Case, discover, read_toml
+from evaluator.batch.cases import Case, discover, read_toml
 from evaluator.errors import LabelError
 from evaluator.review.record import SEVERITIES, Severity
 
