@@ -55,7 +55,7 @@ def bench(
 
     from evaluator.backends import ModelOptions
     from evaluator.batch.cases import discover
-    from evaluator.bench import BenchOptions, run_bench
+    from evaluator.bench.local import BenchOptions, run_bench
     from evaluator.cli_output import print_bench
     from evaluator.reviewer.engine import ReviewSettings
 
@@ -80,7 +80,7 @@ def _bench_servers(factory: BackendFactory, cases: Path, max_cases: int, max_tok
     import json
 
     from evaluator.batch.cases import discover
-    from evaluator.bench_server import bench_servers
+    from evaluator.bench.server import bench_servers
     from evaluator.cli import _spinner, reported
     from evaluator.cli_server import print_server_bench
     from evaluator.reviewer.engine import ReviewSettings

@@ -28,7 +28,7 @@ from evaluator.review.record import Review, Usage
 from evaluator.trends import Trend
 
 if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it
-    from evaluator.bench import BenchReport
+    from evaluator.bench.local import BenchReport
     from evaluator.gate import GateResult
     from evaluator.ingest import Ingested
 

@@ -13,7 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     from evaluator.backends import ModelOptions
-    from evaluator.bench_server import ServerBenchReport
+    from evaluator.bench.server import ServerBenchReport
 
 EndpointOpt = Annotated[
     list[str] | None,
