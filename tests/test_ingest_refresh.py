@@ -109,8 +109,8 @@ def test_parse_notes_are_stored(tmp_path: Path) -> None:
 
 
 def test_an_older_store_gets_nullable_keys(tmp_path: Path) -> None:
-    from evaluator.migrations import MIGRATIONS
     from evaluator.store import Store
+    from evaluator.store.migrations import MIGRATIONS
 
     db = tmp_path / "old.duckdb"
     with duckdb.connect(str(db)) as con:
