@@ -418,7 +418,7 @@ def trends(
 ) -> None:
     """Score trends across runs and document revisions, with the change since the last review."""
     from evaluator.cli_output import print_trends
-    from evaluator.trends import trends as load_trends
+    from evaluator.reports.trends import trends as load_trends
 
     with reported():
         series = load_trends(db, by.value)
@@ -441,8 +441,8 @@ def report(
     One file with inline styles and SVG charts, no script and nothing loaded from a network.
     Example: evaluator report --db evaluator.duckdb -o report.html --since 2026-01-01 --case 'payments/*'
     """
-    from evaluator.report import write_report
-    from evaluator.report_data import Scope
+    from evaluator.reports.data import Scope
+    from evaluator.reports.html import write_report
 
     with reported():
         result = write_report(db, output, Scope(since, tuple(case or ())))
@@ -475,7 +475,7 @@ def ingest(
     an older version of the parser.
     """
     from evaluator.cli_output import print_ingested
-    from evaluator.ingest import ingest as ingest_reviews
+    from evaluator.ingest.reviews import ingest as ingest_reviews
 
     with reported():
         results = ingest_reviews(paths, db, profile=profile, case_key=case_key, reparse=reparse)

@@ -25,7 +25,7 @@ def coverage(
     Example: evaluator coverage 'clinic-appointments/sound/*' --db evaluator.duckdb
     """
     from evaluator.cli import reported
-    from evaluator.report_data import case_coverage
+    from evaluator.reports.data import case_coverage
 
     with reported():
         key, rows = case_coverage(db, case)

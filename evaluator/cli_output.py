@@ -24,13 +24,13 @@ from evaluator.batch.capacity import Capacity
 from evaluator.batch.cases import Case
 from evaluator.batch.plan import BatchObserver, BatchSummary, CaseOutcome
 from evaluator.cli_tables import print_tables
+from evaluator.reports.trends import Trend
 from evaluator.review.record import Review, Usage
-from evaluator.trends import Trend
 
 if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it
     from evaluator.bench.local import BenchReport
-    from evaluator.gate import GateResult
-    from evaluator.ingest import Ingested
+    from evaluator.ingest.reviews import Ingested
+    from evaluator.reports.gate import GateResult
 
 
 class StopFlag:

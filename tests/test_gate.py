@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from evaluator.cli import app
 from evaluator.documents.read import parse_document
-from evaluator.gate import GateOptions, evaluate
-from evaluator.gate_reports import FINGERPRINT_KEY, sarif
+from evaluator.reports.gate import GateOptions, evaluate
+from evaluator.reports.gate_files import FINGERPRINT_KEY, sarif
 from evaluator.review.record import Finding, Review
 from evaluator.store import ReviewRecord, Store
 

@@ -29,7 +29,7 @@ from evaluator.documents.encoding import decode_text
 from evaluator.documents.read import parse_document, read_document, split_sections
 from evaluator.errors import DocumentError
 from evaluator.grounding.profiles import load_profile
-from evaluator.parse import looks_like_review, parse_review
+from evaluator.ingest.parse import looks_like_review, parse_review
 from evaluator.store import query
 
 runner = CliRunner()

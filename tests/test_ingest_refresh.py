@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from evaluator.cli import app
-from evaluator.ingest import case_keys, ingest
-from evaluator.parse import ParsedReview
+from evaluator.ingest.parse import ParsedReview
+from evaluator.ingest.reviews import case_keys, ingest
 from evaluator.review.record import ChecklistEntry
 from evaluator.store import query
 
@@ -147,7 +147,7 @@ def test_reparse_replaces_rows_whose_parse_changed_without_duplicates(
     folder.mkdir()
     for name in ("checklist-fifteen.md", "none-critical.md"):
         shutil.copy(FIXTURES / name, folder / name)
-    import evaluator.ingest as ingest_module
+    import evaluator.ingest.reviews as ingest_module
 
     real = ingest_module.parse_review
     monkeypatch.setattr(

@@ -20,8 +20,8 @@ from evaluator.batch import BatchOptions
 from evaluator.batch.calibration import calibrate
 from evaluator.cli import app
 from evaluator.cli_output import print_calibration
+from evaluator.reports.trends import trends
 from evaluator.store import query
-from evaluator.trends import trends
 from tests.report_helpers import batch, save_review, write_cases
 
 runner = CliRunner()

@@ -37,7 +37,7 @@ class ReviewRecord:
     error: str | None = None
     raw_output: str | None = None
     found_fields: list[str] | None = None
-    parse_notes: list[str] | None = None  # an ingested review's parser notes (see evaluator.parse)
+    parse_notes: list[str] | None = None  # an ingested review's parser notes (see evaluator.ingest.parse)
     doc_tokens: dict[str, int] = field(default_factory=dict)
     created_at: datetime | None = None  # default: now; an ingested review keeps its file's time
 
