@@ -20,7 +20,7 @@ from evaluator.backends import MemoryNeeds
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import StoreError
 from evaluator.store import Store, query
 from evaluator.store.migrations import MIGRATIONS

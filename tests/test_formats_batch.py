@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import CaseError, discover, is_design
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.documents import formats
 from evaluator.ingest.reviews import case_key_for, ingest
 from evaluator.review.render import render_markdown

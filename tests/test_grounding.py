@@ -258,7 +258,7 @@ def test_cli_coverage_shows_the_traceability_of_a_batch_case(tmp_path) -> None: 
     from evaluator.backends.fake import FakeBackend
     from evaluator.batch import BatchOptions, run_batch
     from evaluator.batch.cases import discover
-    from evaluator.cli import app
+    from evaluator.cli.main import app
 
     folder = tmp_path / "cases"
     (folder / "orders").mkdir(parents=True)

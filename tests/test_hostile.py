@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.documents.encoding import decode_text
 from evaluator.documents.read import parse_document, read_document, split_sections
 from evaluator.errors import DocumentError

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.grounding.profiles import load_profile
 from evaluator.ingest.reviews import case_key_for
 from evaluator.review.render import render_markdown

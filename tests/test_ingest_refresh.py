@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.ingest.parse import ParsedReview
 from evaluator.ingest.reviews import case_keys, ingest
 from evaluator.review.record import ChecklistEntry

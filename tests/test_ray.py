@@ -25,7 +25,7 @@ from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchObserver, BatchOptions, BatchSummary, CaseOutcome, run_batch
 from evaluator.batch.cases import Case
 from evaluator.batch.ray_executor import MAX_RESTARTS, RayExecutor, share_groups
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import ClusterError
 from evaluator.reports.status import run_status
 from evaluator.store import query

@@ -17,7 +17,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import StoreError
 from evaluator.reports.status import run_status
 from evaluator.store import query

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evaluator.cli_options import DEFAULT_DB, CaseGlobOpt, DbOpt, FailOn, JunitOpt, MinCompletenessOpt, SarifOpt
+from evaluator.cli.common import err, reported
+from evaluator.cli.options import DEFAULT_DB, CaseGlobOpt, DbOpt, FailOn, JunitOpt, MinCompletenessOpt, SarifOpt
 from evaluator.errors import EvaluatorError
 
 if TYPE_CHECKING:  # the gate reads the store (duckdb): `evaluator --help` should not pay for it
@@ -32,8 +33,7 @@ def gate(
     configuration error, 3 when the store holds no review for a selected case (this wins over 1).
     Example: evaluator gate --db evaluator.duckdb --fail-on critical --junit gate.xml --sarif gate.sarif
     """
-    from evaluator.cli import err, reported
-    from evaluator.cli_output import print_gate
+    from evaluator.cli.output import print_gate
     from evaluator.reports.gate import GateOptions, evaluate
 
     with reported(), _writing():
@@ -45,7 +45,6 @@ def gate(
 
 def write_gate_files(db: Path, keys: list[str], junit: Path | None, sarif: Path | None) -> None:
     """The gate's JUnit/SARIF files for the cases of a batch run (failing on critical findings)."""
-    from evaluator.cli import err, reported
     from evaluator.reports.gate import GateOptions, evaluate
 
     with reported(), _writing():
