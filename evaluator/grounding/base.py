@@ -16,6 +16,7 @@ from evaluator.documents.requirements import Requirement, parse_requirements
 from evaluator.grounding.profiles import Check
 from evaluator.grounding.retrieval import Retriever
 from evaluator.review.record import CoverageStatus, Finding
+from evaluator.text import clip, one_line
 
 _EVIDENCE_CHARS = 300
 
@@ -114,9 +115,7 @@ def evidence_of(found: Sequence[Passage]) -> dict[str, Any]:
     if not found:
         return {}
     first = found[0]
-    text = " ".join(first.text.split())
-    if len(text) > _EVIDENCE_CHARS:
-        text = text[:_EVIDENCE_CHARS].rsplit(" ", 1)[0]
+    text = clip(one_line(first.text), _EVIDENCE_CHARS, mark="")
     return {
         "section": first.heading,
         "evidence": text,

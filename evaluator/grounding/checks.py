@@ -22,17 +22,12 @@ import re
 from functools import cache
 
 from evaluator.documents.passages import Passage
-from evaluator.documents.terms import NEGATION, content_stems, negated_before
+from evaluator.documents.terms import DISTANCING, NEGATION, content_stems, negated_before
 from evaluator.grounding.base import CheckResult, Grounding, evidence_of
 from evaluator.grounding.detectors import DETECTORS
 from evaluator.grounding.profiles import Check
 from evaluator.review.record import Finding
 
-_DISTANCING = re.compile(
-    r"\b(?:reject(?:s|ed)?|avoid(?:s|ed|ing)?|prevent(?:s|ed|ing)?|instead of|rather than|alternatives?|"
-    r"considered|looked at|evaluated|thought about|mitigat\w*|guard(?:s|ed)? against|protects? against)\b",
-    re.IGNORECASE,
-)
 _ASIDE_SECTION = re.compile(r"alternative|rejected|considered|option|trade-?off|risk", re.IGNORECASE)
 
 
@@ -133,7 +128,7 @@ def _denies(patterns: list[str], passage: Passage) -> bool:
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
             before = " ".join(_clause_before(text, match.start()).split()[-5:])
-            if _STRONG_DENIAL.search(before) and not _DISTANCING.search(before):
+            if _STRONG_DENIAL.search(before) and not DISTANCING.search(before):
                 return True
     return False
 
@@ -145,7 +140,7 @@ def _matches(patterns: list[str], passage: Passage, *, contradiction: bool = Fal
     text = _plain(passage)  # a pattern's space matches a line break of hard-wrapped prose
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
-            if _DISTANCING.search(_clause_before(text, match.start())):
+            if DISTANCING.search(_clause_before(text, match.start())):
                 continue  # "we rejected retrying forever", "we considered a unique index"
             if _earnest(text, match, pattern):
                 return True

@@ -22,9 +22,10 @@ import re
 
 from evaluator.documents.passages import Passage
 from evaluator.documents.requirements import Requirement
-from evaluator.documents.terms import content_stems, negated_before, stem, tokens
+from evaluator.documents.terms import DISTANCING, content_stems, negated_before, stem, tokens
 from evaluator.grounding.base import Coverage, Grounding, evidence_of
 from evaluator.review.record import CoverageStatus, Finding, Severity
+from evaluator.text import clip
 
 COVERED, PARTIAL = 0.5, 0.25
 _TOP = 5
@@ -80,7 +81,6 @@ _DECISION_AGAINST = re.compile(
     r"^\W*no\b",
     re.IGNORECASE,
 )
-_DISTANCING = re.compile(r"\b(?:reject|rejected|avoid|prevent|instead of|rather than|alternative|considered)\b", re.I)
 
 
 def _contradiction(requirement: Requirement, hits: list[Passage]) -> Passage | None:
@@ -91,7 +91,7 @@ def _contradiction(requirement: Requirement, hits: list[Passage]) -> Passage | N
     negated: dict[str, Passage] = {}
     affirmed: set[str] = set()
     for passage in hits:
-        if passage.kind == "heading" or _DISTANCING.search(passage.text):
+        if passage.kind == "heading" or DISTANCING.search(passage.text):
             continue
         for match in re.finditer(r"/?[A-Za-z0-9]+(?:[_./-][A-Za-z0-9]+)*", passage.text):
             s = stem(match.group(0).lower())
@@ -112,7 +112,7 @@ def _contradiction(requirement: Requirement, hits: list[Passage]) -> Passage | N
 
 def _finding(c: Coverage) -> Finding | None:
     r = c.requirement
-    short = r.text if len(r.text) <= 160 else r.text[:157].rsplit(" ", 1)[0] + "…"
+    short = clip(r.text, 160, cut=157)
     severity: Severity
     if c.status == "contradicted":
         severity = "critical" if r.mandatory else "recommendation"

@@ -15,7 +15,7 @@ from typing import Any
 from markdown_it.tree import SyntaxTreeNode
 
 from evaluator.review.record import ASSESSMENTS, READINESS, Finding, Severity
-from evaluator.text import one_line
+from evaluator.text import clip, one_line
 
 # --- lines of markdown-it nodes -----------------------------------------------------------
 
@@ -204,7 +204,7 @@ def first_sentence(text: str, limit: int = 90) -> str:
     sentence = (match.group(1) if match else text).rstrip(".")
     if len(sentence) <= limit:
         return sentence
-    return (sentence[:limit].rsplit(" ", 1)[0] or sentence[:limit]).rstrip(" ,;:")
+    return clip(sentence, limit, mark="").rstrip(" ,;:")
 
 
 def _choice(text: str, options: tuple[str, ...]) -> str | None:

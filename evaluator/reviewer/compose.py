@@ -23,7 +23,7 @@ from evaluator.review.record import (
     SectionFeedback,
 )
 from evaluator.review.rubric import coverage_ratio
-from evaluator.text import quote_found
+from evaluator.text import clip, one_line, quote_found
 
 _EXCERPT = 110
 _RUN = 5  # words in a row that make a sentence about this design
@@ -34,8 +34,7 @@ _BLOCKING = ("critical", "recommendation")
 
 def excerpt(passage: Passage, chars: int = _EXCERPT) -> str:
     """The passage's text on one line, cut at a word boundary."""
-    text = " ".join(passage.text.replace("`", "").replace("**", "").split())
-    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + "…"
+    return clip(one_line(passage.text.replace("`", "").replace("**", "")), chars)
 
 
 def where(passage: Passage) -> str:
@@ -210,7 +209,7 @@ class Composer:
 
     def missing_elements(self) -> list[str]:
         """Requirements not addressed and checks the design is silent on."""
-        missing = [f"{c.requirement.id}: {_short(c.requirement.text)}" for c in self.g.coverage
+        missing = [f"{c.requirement.id}: {clip(c.requirement.text, 120)}" for c in self.g.coverage
                    if c.status == "not_addressed" and c.requirement.mandatory]  # fmt: skip
         missing += [r.check.title for r in self._results("absent") if r.check.absent != "none"]
         return missing[:8]
@@ -286,10 +285,6 @@ class Composer:
 def _bare(heading: str) -> str:
     """A heading without its numbering: ``3.4 Notification delivery`` -> ``Notification delivery``."""
     return re.sub(r"^[\d.]+\s*", "", heading).strip()
-
-
-def _short(text: str, chars: int = 120) -> str:
-    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + "…"
 
 
 def _unique(items: list[str]) -> list[str]:
