@@ -86,7 +86,7 @@ test-fast: $(STAMP) asciidoctor  ## unit tests only: no model, no Chromium, no l
 	$(BIN)/pytest -m "not model and not browser and not server"
 
 report-bench: $(STAMP)  ## time and size of the report at 10,000 and 100,000 synthetic reviews (needs ~1 GB of /tmp)
-	$(BIN)/python -m evaluator.synthetic
+	$(BIN)/python -m evaluator.reports.synthetic
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix evaluator tests

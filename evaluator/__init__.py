@@ -1,3 +1,35 @@
-"""evaluator: offline, local-model reviews of technical design documents."""
+"""evaluator: offline, local-model reviews of technical design documents.
 
-__version__ = "0.1.0"
+The library API: :func:`review_files` (one design against its requirements), :func:`run_batch`
+(a folder of cases into the DuckDB store) and :func:`calibrate` (a labelled dataset, measured).
+They are imported on first use, so that ``import evaluator`` (and ``evaluator --help``) stays
+light. Nothing inside the package imports this face.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from evaluator.version import __version__
+
+if TYPE_CHECKING:
+    from evaluator.api import review_files
+    from evaluator.batch.calibration import calibrate
+    from evaluator.batch.run import run_batch
+
+__all__ = ["__version__", "calibrate", "review_files", "run_batch"]
+
+_HOMES = {
+    "review_files": "evaluator.api",
+    "run_batch": "evaluator.batch.run",
+    "calibrate": "evaluator.batch.calibration",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name of the library API from its home on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'evaluator' has no attribute {name!r}")
+    return getattr(import_module(home), name)

@@ -1,5 +1,5 @@
 """``python -m evaluator`` runs the command-line interface."""
 
-from evaluator.cli import main
+from evaluator.cli.main import main
 
 main()

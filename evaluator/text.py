@@ -20,6 +20,19 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def clip(text: str, limit: int, *, mark: str = "…", cut: int | None = None) -> str:
+    """``text`` if it has at most ``limit`` characters; else its words within the first ``cut``
+    characters (default ``limit``), cut at a word boundary, then ``mark``.
+
+    The one excerpt helper: evidence quotes, requirement texts in findings and prompts, the
+    first sentence of an ingested finding.
+    """
+    if len(text) <= limit:
+        return text
+    head = text[: limit if cut is None else cut]
+    return (head.rsplit(" ", 1)[0] or head) + mark
+
+
 def normalise(text: str) -> str:
     """``text`` for comparing: lowercase, without emphasis and quote marks, whitespace collapsed."""
     return one_line(_MARKUP.sub("", text.lower()))

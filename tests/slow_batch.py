@@ -12,7 +12,7 @@ from typing import Any
 
 from evaluator.backends import register_backend
 from evaluator.backends.fake import FakeBackend, schema_output
-from evaluator.cli import main
+from evaluator.cli.main import main
 
 
 def _slow(delay: float) -> Any:

@@ -20,10 +20,10 @@ from evaluator.backends import MemoryNeeds
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import StoreError
-from evaluator.migrations import MIGRATIONS
-from evaluator.store import EXPORTED_TABLES, Store, query
+from evaluator.store import Store, query
+from evaluator.store.migrations import MIGRATIONS
 
 runner = CliRunner()
 TABLES = {"schema_migrations", "runs", "documents", "reviews", "findings", "section_feedback", "checklist_items"}
@@ -206,6 +206,25 @@ def test_sql_formats(tmp_path: Path) -> None:
     assert "no database at" in runner.invoke(app, ["sql", sql, "--db", str(tmp_path / "none.duckdb")]).stderr
 
 
+def _catalogue(db: Path) -> list[str]:
+    """The store's tables as its information schema lists them (not as the exporter asks)."""
+    sql = (
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+    )
+    return [name for (name,) in _rows(db, sql)]
+
+
+def test_export_writes_every_table_of_a_fresh_store(tmp_path: Path) -> None:
+    db = tmp_path / "e.duckdb"
+    Store(db).close()
+    tables = _catalogue(db)
+    assert {"runs", "reviews", "findings", "requirement_coverage", "calibration_matches"} <= set(tables)
+    result = runner.invoke(app, ["export", str(tmp_path / "out"), "--db", str(db), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.stem for p in (tmp_path / "out").iterdir()) == tables
+
+
 def test_export_parquet_and_csv(tmp_path: Path, fake: FakeBackend) -> None:
     folder, db = _folder(tmp_path / "cases", 1), tmp_path / "e.duckdb"
     run_batch(discover(folder), BatchOptions(db=db), backend=fake)
@@ -220,7 +239,7 @@ def test_export_parquet_and_csv(tmp_path: Path, fake: FakeBackend) -> None:
     for fmt in ("parquet", "csv"):
         result = runner.invoke(app, ["export", str(tmp_path / fmt), "--db", str(db), "--format", fmt])
         assert result.exit_code == 0, result.output
-        assert result.stdout.splitlines() == [str(tmp_path / fmt / f"{t}.{fmt}") for t in EXPORTED_TABLES]
+        assert result.stdout.splitlines() == [str(tmp_path / fmt / f"{t}.{fmt}") for t in _catalogue(db)]
         exported = tmp_path / fmt / f"reviews.{fmt}"
         reader = "read_parquet" if fmt == "parquet" else "read_csv_auto"
         con = duckdb.connect()

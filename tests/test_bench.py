@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.bench import BenchReport
+from evaluator.bench.local import BenchReport
 
 
 def test_wall_time_bound_is_prompt_share_plus_generation_over_batching_gain() -> None:

@@ -5,26 +5,23 @@ from __future__ import annotations
 import pytest
 
 from evaluator.backends.fake import FakeBackend
-from evaluator.bench_server import run_server_bench
+from evaluator.bench.server import run_server_bench
 from evaluator.documents.read import Document
 from evaluator.errors import ContextError
 from evaluator.grounding.profiles import Profile
-from evaluator.reviewer.engine import ReviewSettings
-from evaluator.reviewer.prompts import Prompts
+from evaluator.reviewer import ReviewSettings, ReviewSetup
 from tests.conftest import doc
 
 
 def test_the_server_alone_and_the_pipeline_send_the_same_prompts(
-    profile: Profile, prompts: Prompts, requirements: Document, design: Document
+    profile: Profile, requirements: Document, design: Document
 ) -> None:
     backend = FakeBackend.answering()
     too_long = doc("# Huge\n\n" + "word " * 40_000, "huge.md")
     report = run_server_bench(
         backend,
         [(requirements, design), (requirements, too_long)],
-        profile=profile,
-        prompts=prompts,
-        settings=ReviewSettings(max_tokens=2048),
+        setup=ReviewSetup(profile, ReviewSettings(max_tokens=2048)),
         progress=lambda _message: None,
         concurrencies=(1, 2),
     )
@@ -37,14 +34,12 @@ def test_the_server_alone_and_the_pipeline_send_the_same_prompts(
     assert report.ratio is not None and report.ratio > 0 and report.pipeline_failures == 0
 
 
-def test_no_case_that_fits_one_pass_is_a_one_line_error(profile: Profile, prompts: Prompts) -> None:
+def test_no_case_that_fits_one_pass_is_a_one_line_error(profile: Profile) -> None:
     backend = FakeBackend.answering(n_ctx=600)
     with pytest.raises(ContextError, match="no case fits one review pass in a 600-token context"):
         run_server_bench(
             backend,
             [(doc("# R\n\nFR-1.\n", "requirements.md"), doc("# D\n\n" + "x " * 3000))],
-            profile=profile,
-            prompts=prompts,
-            settings=ReviewSettings(max_tokens=512),
+            setup=ReviewSetup(profile, ReviewSettings(max_tokens=512)),
             progress=lambda _message: None,
         )

@@ -26,7 +26,7 @@ from evaluator.batch.calibration import (
 )
 from evaluator.batch.cases import Case
 from evaluator.batch.labels import Defect, LabelledCase, Labels, labelled_cases, load_labels
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import LabelError
 from evaluator.store import query
 

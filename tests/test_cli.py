@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evaluator.backends.fake import FakeBackend, schema_output
-from evaluator.cli import app
+from evaluator.cli.main import app
 from tests.conftest import DATASETS
 
 runner = CliRunner()

@@ -17,8 +17,8 @@ from evaluator.backends.openai_http import HttpFactory, HttpOptions
 from evaluator.batch import BatchObserver, BatchOptions, run_batch
 from evaluator.batch.capacity import Capacity
 from evaluator.batch.cases import discover
-from evaluator.cli import app
-from evaluator.cli_server import model_options
+from evaluator.cli.common import model_options
+from evaluator.cli.main import app
 from evaluator.errors import ModelError
 from tests.conftest import DATASETS
 from tests.fake_server import FakeServer, transports

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import CaseError, discover, is_design
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.documents import formats
-from evaluator.ingest import case_key_for, ingest
+from evaluator.ingest.reviews import case_key_for, ingest
 from evaluator.review.render import render_markdown
 from evaluator.store import query
 from tests.doc_fixtures import REQUIREMENTS_PARAGRAPHS, docx_bytes, pdf_bytes, write_design
@@ -173,6 +173,6 @@ def test_cli_batch_writes_junit_and_sarif_for_its_cases(tmp_path: Path) -> None:
 
 
 def _uri(path: Path) -> str:
-    from evaluator.gate_reports import artifact_uri
+    from evaluator.reports.gate_files import artifact_uri
 
     return artifact_uri(str(path))

@@ -12,10 +12,10 @@ import pytest
 from junitparser import Error, Failure, JUnitXml
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.documents.read import parse_document
-from evaluator.gate import GateOptions, evaluate
-from evaluator.gate_reports import FINGERPRINT_KEY, sarif
+from evaluator.reports.gate import GateOptions, evaluate
+from evaluator.reports.gate_files import FINGERPRINT_KEY, sarif
 from evaluator.review.record import Finding, Review
 from evaluator.store import ReviewRecord, Store
 

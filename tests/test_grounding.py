@@ -220,7 +220,7 @@ def test_both_shipped_profiles_have_checks_for_their_focus_areas() -> None:
 
 
 def test_a_grounded_finding_survives_render_and_parse() -> None:
-    from evaluator.parse import parse_review
+    from evaluator.ingest.parse import parse_review
     from evaluator.review.record import Finding, Review
     from evaluator.review.render import render_markdown
 

@@ -24,12 +24,12 @@ from typer.testing import CliRunner
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.documents.encoding import decode_text
 from evaluator.documents.read import parse_document, read_document, split_sections
 from evaluator.errors import DocumentError
 from evaluator.grounding.profiles import load_profile
-from evaluator.parse import looks_like_review, parse_review
+from evaluator.ingest.parse import looks_like_review, parse_review
 from evaluator.store import query
 
 runner = CliRunner()

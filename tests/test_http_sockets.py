@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from evaluator.backends.base import Sampling
 from evaluator.backends.fake import schema_instance
 from evaluator.backends.openai_http import HttpOptions, open_http_backend
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import ModelError
 from tests.conftest import DATASETS
 from tests.fake_server import FakeServer

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.grounding.profiles import load_profile
-from evaluator.ingest import case_key_for
+from evaluator.ingest.reviews import case_key_for
 from evaluator.review.render import render_markdown
 from evaluator.store import query
 from tests.test_render import sample_review

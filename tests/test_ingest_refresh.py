@@ -11,9 +11,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from evaluator.cli import app
-from evaluator.ingest import case_keys, ingest
-from evaluator.parse import ParsedReview
+from evaluator.cli.main import app
+from evaluator.ingest.parse import ParsedReview
+from evaluator.ingest.reviews import case_keys, ingest
 from evaluator.review.record import ChecklistEntry
 from evaluator.store import query
 
@@ -109,8 +109,8 @@ def test_parse_notes_are_stored(tmp_path: Path) -> None:
 
 
 def test_an_older_store_gets_nullable_keys(tmp_path: Path) -> None:
-    from evaluator.migrations import MIGRATIONS
     from evaluator.store import Store
+    from evaluator.store.migrations import MIGRATIONS
 
     db = tmp_path / "old.duckdb"
     with duckdb.connect(str(db)) as con:
@@ -147,7 +147,7 @@ def test_reparse_replaces_rows_whose_parse_changed_without_duplicates(
     folder.mkdir()
     for name in ("checklist-fifteen.md", "none-critical.md"):
         shutil.copy(FIXTURES / name, folder / name)
-    import evaluator.ingest as ingest_module
+    import evaluator.ingest.reviews as ingest_module
 
     real = ingest_module.parse_review
     monkeypatch.setattr(

@@ -74,7 +74,7 @@ def test_convert_makes_a_cached_copy_that_model_names_find(tmp_path: Path, monke
     from typer.testing import CliRunner
 
     from evaluator.backends.catalogue import file_sha256
-    from evaluator.cli import app
+    from evaluator.cli.main import app
 
     monkeypatch.setenv("EVALUATOR_CACHE", str(tmp_path))
     target = tmp_path / "models" / "smollm2-135m-instruct-q8_0.gguf"

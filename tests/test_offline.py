@@ -20,7 +20,7 @@ from evaluator import api
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.offline import OFFLINE_ENVIRONMENT, enforce_offline
 from evaluator.store import Store, query
 from tests.conftest import DATASETS

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchOptions
 from evaluator.batch.calibration import calibrate
-from evaluator.cli import app
-from evaluator.cli_output import print_calibration
+from evaluator.cli.main import app
+from evaluator.cli.output import print_calibration
+from evaluator.reports.trends import trends
 from evaluator.store import query
-from evaluator.trends import trends
 from tests.report_helpers import batch, save_review, write_cases
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""Tests of evaluator.parse: real-looking review variants, non-reviews, and the round trip with render."""
+"""Tests of evaluator.ingest.parse: real-looking review variants, non-reviews, and the round trip with render."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from evaluator.errors import DocumentError
 from evaluator.grounding.profiles import Profile, load_profile
-from evaluator.parse import ParsedReview, looks_like_review, parse_review
-from evaluator.parse_lines import is_nothing
+from evaluator.ingest.lines import is_nothing
+from evaluator.ingest.parse import ParsedReview, looks_like_review, parse_review
 from evaluator.review.record import ASSESSMENTS, READINESS, SEVERITIES, ChecklistEntry, Finding, Review, SectionFeedback
 from evaluator.review.render import render_markdown
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.grounding.profiles import load_profile
-from evaluator.parse import ParsedReview, parse_review
+from evaluator.ingest.parse import ParsedReview, parse_review
 from evaluator.review.record import Review
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reviews"

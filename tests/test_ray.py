@@ -25,9 +25,9 @@ from evaluator.backends.fake import FakeBackend
 from evaluator.batch import BatchObserver, BatchOptions, BatchSummary, CaseOutcome, run_batch
 from evaluator.batch.cases import Case
 from evaluator.batch.ray_executor import MAX_RESTARTS, RayExecutor, share_groups
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import ClusterError
-from evaluator.status import run_status
+from evaluator.reports.status import run_status
 from evaluator.store import query
 from tests import ray_workers
 from tests.conftest import ROOT

@@ -17,9 +17,9 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import StoreError
-from evaluator.status import run_status
+from evaluator.reports.status import run_status
 from evaluator.store import query
 from tests.test_status import folder
 

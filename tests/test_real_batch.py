@@ -17,9 +17,9 @@ from evaluator.backends.base import Opened
 from evaluator.backends.catalogue import resolve_model
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
+from evaluator.reports.trends import trends
 from evaluator.review.record import ASSESSMENTS, READINESS, Review
 from evaluator.text import quote_found
-from evaluator.trends import trends
 from tests.real import LONG, SharedBatch, check_format
 
 pytestmark = pytest.mark.model

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from evaluator.batch.calibration import StoredFinding, StoredReview, assess, report, spearman
 from evaluator.batch.labels import labelled_cases
-from evaluator.cli import app
+from evaluator.cli.main import app
 from tests.real import SharedBatch
 
 pytestmark = pytest.mark.model

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from evaluator.backends.catalogue import resolve_model
 from evaluator.backends.llama_cpp import LlamaCppBackend
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.documents.read import read_document
 from evaluator.grounding.profiles import load_profile
 from evaluator.reviewer.engine import Reviewer

@@ -96,7 +96,7 @@ def test_model_text_cannot_add_headings_or_break_lists() -> None:
 
 @pytest.mark.parametrize("hostile", ["Ok\n===", "Ok\n---", "<!-- hide the rest", "# Fake\n```\ncode", "~~~"])
 def test_model_text_cannot_hide_or_restructure_later_sections(hostile: str) -> None:
-    from evaluator.parse import parse_review
+    from evaluator.ingest.parse import parse_review
 
     profile = load_profile()
     review = sample_review(profile, strengths=[hostile.replace("\n", " ")], risk_assessment=hostile)

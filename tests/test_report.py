@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.errors import ReportError, StoreError
-from evaluator.report import markdown_html, render_report, write_report
-from evaluator.report_data import Scope
+from evaluator.reports.data import Scope
+from evaluator.reports.html import markdown_html, render_report, write_report
 from evaluator.store import Store
 from tests.report_helpers import HOSTILE, batch, save_review, write_cases
 
@@ -119,8 +119,8 @@ def test_cli_writes_the_file(tmp_path: Path, store: Path) -> None:
 
 
 def test_template_ships_in_the_package_and_help_does_not_import_matplotlib() -> None:
-    assert files("evaluator").joinpath("templates", "report.html.j2").is_file()
-    code = "import sys; from evaluator.cli import main; sys.argv = ['evaluator', '--help']\ntry: main()\nexcept SystemExit: pass\nprint('matplotlib' in sys.modules)"  # noqa: E501
+    assert files("evaluator.reports").joinpath("templates", "report.html.j2").is_file()
+    code = "import sys; from evaluator.cli.main import main; sys.argv = ['evaluator', '--help']\ntry: main()\nexcept SystemExit: pass\nprint('matplotlib' in sys.modules)"  # noqa: E501
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, sync_playwright
 
-from evaluator.report import PAGE_CASES, write_report
-from evaluator.synthetic import write_synthetic
+from evaluator.reports.html import PAGE_CASES, write_report
+from evaluator.reports.synthetic import write_synthetic
 from tests.report_helpers import HOSTILE, batch, save_review, write_cases
 
 pytestmark = pytest.mark.browser

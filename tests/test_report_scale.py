@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.report import PAGE_CASES, write_report
+from evaluator.reports.html import PAGE_CASES, write_report
+from evaluator.reports.synthetic import write_synthetic
 from evaluator.store import query
-from evaluator.synthetic import write_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from evaluator.backends.openai_http import HttpFactory, HttpOptions
 from evaluator.batch import BatchObserver, BatchOptions, CaseOutcome, run_batch
 from evaluator.batch.cases import Case, discover
-from evaluator.cli import app
+from evaluator.cli.main import app
 from evaluator.reviewer.engine import ReviewSettings
 from tests import llama_server
 from tests.llama_server import LlamaServer

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from evaluator.backends.fake import FakeBackend, schema_output
 from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
-from evaluator.cli import app
-from evaluator.status import run_status
+from evaluator.cli.main import app
+from evaluator.reports.status import run_status
 from evaluator.store import ReviewRecord, Store, query
 
 runner = CliRunner()

@@ -14,7 +14,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from evaluator.store import STORAGE_VERSION, Store, query
+from evaluator.store import Store, query
+from evaluator.store.files import STORAGE_VERSION
 from tests.report_helpers import save_review
 
 

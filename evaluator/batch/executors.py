@@ -63,21 +63,24 @@ class ThreadExecutor:
         should_stop: Callable[[], bool],
         finished: Callable[[Job, CaseResult], None],
     ) -> bool:
-        """Open the backend (only now: a fully cached batch never loads it) and review ``jobs``; see :class:`Executor`."""
+        """Open the backend (only now: a fully cached batch never loads it) and review ``jobs``.
+
+        The backend is opened for as many cases together as fit (:meth:`_parallel`); see :class:`Executor`.
+        """
         parallel = self._parallel(work, len(jobs), observer)
         # Pass-level progress ("part 2 of 3") only makes sense for one case at a time.
         step = observer.step if parallel == 1 else None
         with work.reviewer(self.factory, parallel, step) as reviewer:
             return self._run(iter(jobs), reviewer, parallel, observer, should_stop, finished)
 
-    def _parallel(self, work: CaseWork, observer_jobs: int, observer: BatchObserver) -> int:
+    def _parallel(self, work: CaseWork, jobs: int, observer: BatchObserver) -> int:
         """Cases to decode together: the option, or what fits (auto), told to the observer."""
         if work.parallel == 1:
             return 1
         if work.parallel is None and isinstance(self.factory, ServerSlots):  # servers: as many as their slots
-            capacity = Capacity(max(1, min(self.factory.slots(), observer_jobs)), work.info.n_ctx, 0, 0, None)
+            capacity = Capacity(max(1, min(self.factory.slots(), jobs)), work.info.n_ctx, 0, 0, None)
         else:
-            capacity = plan_capacity(work.parallel, self.factory.memory(), work.info.n_ctx, observer_jobs)
+            capacity = plan_capacity(work.parallel, self.factory.memory(), work.info.n_ctx, jobs)
         observer.capacity(capacity)
         return capacity.parallel
 

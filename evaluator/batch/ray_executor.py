@@ -1,12 +1,12 @@
 """The batch on a Ray cluster: actors open their own backends, the driver records.
 
 Each actor opens one backend through the registry (the opener is picklable, see
-:mod:`evaluator.batch.workers`), as the thread executor opens its own: the in-process model on its node, with that node's threads and
-parallel slots, or that node's own server. The driver hands every actor the cases of one
-requirements group at a time, back to back (the KV cache keeps their shared prefix); a
-group larger than an equal share of the batch is split so that no actor idles while one
-works through it. The driver records each result as ``ray.wait`` delivers it, through the
-batch's one writer.
+:mod:`evaluator.batch.workers`), as the thread executor opens its own: the in-process model
+on its node, with that node's threads and parallel slots, or that node's own server. The
+driver hands every actor the cases of one requirements group at a time, back to back (the
+KV cache keeps their shared prefix); a group larger than an equal share of the batch is
+split so that no actor idles while one works through it. The driver records each result
+as ``ray.wait`` delivers it, through the batch's one writer.
 
 Faults: an actor that dies is restarted by Ray and its in-flight cases retried, at most
 :data:`MAX_RESTARTS` times; after that each of them is recorded as failed with the reason,

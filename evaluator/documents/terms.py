@@ -203,15 +203,14 @@ NEGATION = re.compile(
     re.IGNORECASE,
 )
 
-
-# Cues that a clause sets something aside rather than doing it: "we rejected retrying forever",
-# "instead of a unique index", "we looked at publishing after commit". The one list, used by the
-# checks and the traceability alike.
+# Words that distance a statement from what it names: it is weighed, rejected or guarded
+# against, not decided ("we rejected retrying forever", "we considered a unique index").
 DISTANCING = re.compile(
-    r"\b(?:reject(?:s|ed|ing)?|avoid(?:s|ed|ing)?|prevent(?:s|ed|ing)?|instead of|rather than|alternatives?|"
+    r"\b(?:reject(?:s|ed)?|avoid(?:s|ed|ing)?|prevent(?:s|ed|ing)?|instead of|rather than|alternatives?|"
     r"considered|looked at|evaluated|thought about|mitigat\w*|guard(?:s|ed)? against|protects? against)\b",
     re.IGNORECASE,
 )
+
 
 
 _PER_THREAD = threading.local()

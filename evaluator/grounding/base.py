@@ -18,6 +18,7 @@ from evaluator.grounding.detectors import Subject
 from evaluator.grounding.profiles import Check
 from evaluator.grounding.retrieval import Retriever
 from evaluator.review.record import CoverageStatus, Finding
+from evaluator.text import clip, one_line
 
 _EVIDENCE_CHARS = 300
 

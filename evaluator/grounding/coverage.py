@@ -33,6 +33,7 @@ from evaluator.documents.roles import ADDRESSING, DECIDING
 from evaluator.documents.terms import DISTANCING, STOP_WORDS, content_stems, negated_before, stem, tokens
 from evaluator.grounding.base import Coverage, Grounding, absence, resting_on, shown
 from evaluator.review.record import CoverageStatus, Finding, Severity
+from evaluator.text import clip
 
 COVERED, PARTIAL = 0.5, 0.25
 _TOP = 5
@@ -125,7 +126,7 @@ def searched_terms(requirement: Requirement, most: int = 5) -> list[str]:
 def coverage_finding(c: Coverage) -> Finding | None:
     """The finding for a contradicted or missing requirement (None for one that is met or optional)."""
     r = c.requirement
-    short = r.text if len(r.text) <= 160 else r.text[:157].rsplit(" ", 1)[0] + "…"
+    short = clip(r.text, 160, cut=157)
     severity: Severity
     if c.status == "contradicted" and c.shows is not None:
         severity = "critical" if r.mandatory else "recommendation"

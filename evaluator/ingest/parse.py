@@ -16,7 +16,7 @@ from markdown_it.tree import SyntaxTreeNode
 
 from evaluator.errors import DocumentError
 from evaluator.grounding.profiles import ChecklistItem, Profile, ReviewSection
-from evaluator.parse_lines import (
+from evaluator.ingest.lines import (
     check_lines,
     finding,
     is_nothing,

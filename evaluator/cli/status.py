@@ -13,11 +13,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evaluator.cli_options import DEFAULT_DB, DbOpt
-from evaluator.cli_tables import print_tables
+from evaluator.cli.common import reported
+from evaluator.cli.options import DEFAULT_DB, DbOpt
+from evaluator.cli.tables import print_tables
 
 if TYPE_CHECKING:  # the store pulls in duckdb: `evaluator --help` should not pay for it
-    from evaluator.status import RunStatus
+    from evaluator.reports.status import RunStatus
 
 
 class StatusFormat(StrEnum):
@@ -36,8 +37,7 @@ def status(
 
     Works while a batch is writing the same file. Example: evaluator status --db evaluator.duckdb --format json
     """
-    from evaluator.cli import reported
-    from evaluator.status import run_status
+    from evaluator.reports.status import run_status
 
     with reported():
         state = run_status(db, recent=recent)

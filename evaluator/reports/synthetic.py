@@ -163,7 +163,7 @@ def bench_report(
     import tempfile
     import time
 
-    from evaluator.report import write_report
+    from evaluator.reports.html import write_report
 
     root = folder or Path(tempfile.mkdtemp(prefix="evaluator-report-bench-"))
     for cases in sizes:

@@ -23,14 +23,15 @@ from evaluator.batch.calibration import report as calibration_report
 from evaluator.batch.capacity import Capacity
 from evaluator.batch.cases import Case
 from evaluator.batch.plan import BatchObserver, BatchSummary, CaseOutcome
-from evaluator.cli_tables import print_tables
+from evaluator.cli.tables import print_tables
+from evaluator.reports.trends import Trend
 from evaluator.review.record import Review, Usage
-from evaluator.trends import Trend
 
 if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it
-    from evaluator.bench import BenchReport
-    from evaluator.gate import GateResult
-    from evaluator.ingest import Ingested
+    from evaluator.bench.local import BenchReport
+    from evaluator.bench.server import ServerBenchReport
+    from evaluator.ingest.reviews import Ingested
+    from evaluator.reports.gate import GateResult
 
 
 class StopFlag:
@@ -361,3 +362,22 @@ def print_ingested(console: Console, results: list[Ingested], db: Path, *, repar
     reparsed = f"reparsed {counts['reparsed']}, " if reparse else ""
     there, skipped = counts["duplicate"], counts["skipped"]
     console.print(f"ingested {counts['ok']}, {reparsed}already there {there}, not reviews {skipped} — {db}")
+
+
+def print_server_bench(report: ServerBenchReport) -> None:
+    """The servers alone at each concurrency beside the pipeline at the best one, and their ratio."""
+    title = (
+        f"bench: {report.model} on {report.server}, {report.slots} slot(s), {report.cases} case(s), "
+        f"max {report.max_tokens} tokens"
+    )
+    table = Table("figure", "value", title=title)
+    for n, tps in sorted(report.server_tps.items()):
+        table.add_row(f"server alone, {n} in flight", f"{tps:.1f} tok/s ({report.server_requests_per_min[n]:.1f}/min)")
+    table.add_row(
+        f"pipeline, {report.best_concurrency} in flight",
+        f"{report.pipeline_tps:.1f} tok/s ({report.pipeline_reviews_per_min:.1f} reviews/min, "
+        f"{report.pipeline_retries} retries, {report.pipeline_failures} failed)",
+    )
+    ratio = report.ratio
+    table.add_row("ratio: pipeline / server at the best concurrency", "-" if ratio is None else f"{ratio:.2f}")
+    Console().print(table)

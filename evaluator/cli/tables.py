@@ -1,4 +1,4 @@
-"""Tables on standard output that never cut a value (used by evaluator.cli_output).
+"""Tables on standard output that never cut a value (used by evaluator.cli.output).
 
 On a terminal rich fits a table to the window, folding or shortening cells. Piped or
 redirected there is no window: the table is printed as wide as its longest cells, so a

@@ -1,6 +1,6 @@
 """``evaluator bench``: in-process engine and pipeline figures, or model servers beside the pipeline.
 
-Kept apart from cli.py for size; it uses cli.py's error wrapper, spinner and backend choice.
+Its shared helpers (error wrapper, spinner, backend choice) come from :mod:`evaluator.cli.common`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evaluator.cli_options import ModelOpt, NCtxOpt, ParallelOpt, ThreadsOpt, parallel_count
-from evaluator.cli_server import AllowRemoteOpt, ApiKeyEnvOpt, EndpointOpt, NGpuLayersOpt, TrustEnvOpt
+from evaluator.cli.common import model_factory, reported, server_options, spinner
+from evaluator.cli.options import (
+    AllowRemoteOpt,
+    ApiKeyEnvOpt,
+    EndpointOpt,
+    ModelOpt,
+    NCtxOpt,
+    NGpuLayersOpt,
+    ParallelOpt,
+    ThreadsOpt,
+    TrustEnvOpt,
+    parallel_count,
+)
 
 if TYPE_CHECKING:
     from evaluator.backends import BackendFactory
@@ -46,17 +57,15 @@ def bench(
     """
     import json
 
-    from evaluator.cli import _factory, _server, _spinner, reported
-
     if endpoint:
-        server = _server(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
-        factory = _factory("llama-cpp", model, n_ctx, threads, parallel=parallel_count(parallel), **server)
+        server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+        factory = model_factory("llama-cpp", model, n_ctx, threads, parallel=parallel_count(parallel), **server)
         return _bench_servers(factory, cases, max_cases, max_tokens, as_json)
 
     from evaluator.backends import ModelOptions
     from evaluator.batch.cases import discover
-    from evaluator.bench import BenchOptions, run_bench
-    from evaluator.cli_output import print_bench
+    from evaluator.bench.local import BenchOptions, run_bench
+    from evaluator.cli.output import print_bench
     from evaluator.reviewer.engine import ReviewSettings
 
     options = BenchOptions(
@@ -68,7 +77,7 @@ def bench(
         parallel=parallel_count(parallel),
         settings=ReviewSettings(max_tokens=max_tokens),
     )
-    with reported(), _spinner() as update:
+    with reported(), spinner() as update:
         report = run_bench(discover(cases), options, update)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -80,12 +89,11 @@ def _bench_servers(factory: BackendFactory, cases: Path, max_cases: int, max_tok
     import json
 
     from evaluator.batch.cases import discover
-    from evaluator.bench_server import bench_servers
-    from evaluator.cli import _spinner, reported
-    from evaluator.cli_server import print_server_bench
+    from evaluator.bench.server import bench_servers
+    from evaluator.cli.output import print_server_bench
     from evaluator.reviewer.engine import ReviewSettings
 
-    with reported(), _spinner() as update:
+    with reported(), spinner() as update:
         report = bench_servers(discover(cases)[:max_cases], factory, ReviewSettings(max_tokens=max_tokens), update)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))

@@ -28,11 +28,11 @@ from evaluator.batch.capacity import plan_capacity
 from evaluator.batch.cases import Case
 from evaluator.documents.read import read_document
 from evaluator.errors import EvaluatorError
-from evaluator.grounding.profiles import DEFAULT_PROFILE, load_profile
+from evaluator.grounding.profiles import DEFAULT_PROFILE
 from evaluator.review.record import Usage
 from evaluator.reviewer.engine import Reviewer, ReviewSettings
-from evaluator.reviewer.prompts import Prompts
 from evaluator.reviewer.schemas import generation_schema, prose_model
+from evaluator.reviewer.setup import ReviewSetup
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def run_bench(cases: list[Case], options: BenchOptions, progress: Callable[[str]
         raise EvaluatorError(
             "no case with requirements to benchmark — give a folder with designs and requirements", settings=("cases",)
         )
-    profile = load_profile(options.profile)
+    setup = ReviewSetup.load(options.profile, settings=options.settings)  # a bad profile fails before loading
     from evaluator.backends.gguf import GGUFFactory, default_threads
 
     factory = GGUFFactory(options.model)  # the raw measurements drive llama.cpp itself: local GGUF only
@@ -149,7 +149,7 @@ def run_bench(cases: list[Case], options: BenchOptions, progress: Callable[[str]
     report.kv_cache_bytes = capacity.parallel * capacity.kv_bytes_per_seq
     docs = [(read_document(c.requirements), read_document(c.design)) for c in usable]  # type: ignore[arg-type]
     with factory.open(capacity.parallel) as backend:
-        _measure(backend, docs, profile, Prompts(), options, report, progress)
+        _measure(backend, docs, setup, options, report, progress)
     if options.naive:
         report.naive_seconds_per_case = _naive(usable, options, progress)
     return report
@@ -158,19 +158,18 @@ def run_bench(cases: list[Case], options: BenchOptions, progress: Callable[[str]
 def _measure(
     backend: Any,
     docs: list[Any],
-    profile: Any,
-    prompts: Prompts,
+    setup: ReviewSetup,
     options: BenchOptions,
     report: BenchReport,
     progress: Callable[[str], None],
 ) -> None:
     """Every in-process measurement, on one loaded backend."""
-    runner = _Pipeline(backend, Reviewer(backend, profile, prompts, options.settings), progress)
+    runner = _Pipeline(backend, setup.reviewer(backend), progress)
     _pipeline(runner, docs, report)
-    _shared(backend, prompts, profile, docs, runner.usages, report)
+    _shared(backend, runner.reviewer, docs, runner.usages, report)
     report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # before the raw contexts
     first = runner.reviewer.prose_messages(*docs[0])
-    _grammar_cost(backend, first, options, report, progress)
+    _grammar_cost(backend, first, setup, options, report, progress)
     backend.engine.reset()
     tokens = backend.tokenize_messages(first)[0]
     _raw(backend.llama, tokens, options, report, progress)
@@ -219,22 +218,22 @@ def _pipeline(runner: _Pipeline, docs: list[Any], report: BenchReport) -> None:
     report.batched_completion_tps = completion / seconds
 
 
-def _shared(
-    backend: Any, prompts: Prompts, profile: Any, docs: list[Any], usages: list[Usage], report: BenchReport
-) -> None:
-    shared = _shared_prefix(backend, prompts, profile, docs)
+def _shared(backend: Any, reviewer: Reviewer, docs: list[Any], usages: list[Usage], report: BenchReport) -> None:
+    shared = _shared_prefix(backend, reviewer, docs)
     report.shared_prefix_tokens = shared
     later = usages[1:]
     if later and shared:
         report.shared_prefix_cached_share = statistics.median(min(u.cached_tokens, shared) / shared for u in later)
 
 
-def _grammar_cost(backend: Any, messages: list[Any], options: BenchOptions, report: BenchReport, progress: Any) -> None:
+def _grammar_cost(
+    backend: Any, messages: list[Any], setup: ReviewSetup, options: BenchOptions, report: BenchReport, progress: Any
+) -> None:
     """The same generation with the sample-first and the full grammar check, and without a grammar.
 
     The prompt is cached after the first call, so only generation differs.
     """
-    schema = generation_schema(prose_model(load_profile(options.profile)))
+    schema = generation_schema(prose_model(setup.profile))
     sampling, engine = Sampling(), backend.engine
     figures: dict[str, list[float]] = {"sample-first": [], "full": [], "plain": []}
     for run in range(options.runs):
@@ -345,11 +344,10 @@ class _RawContext:
         self._lib.llama_free(self.ctx)
 
 
-def _shared_prefix(backend: Any, prompts: Prompts, profile: Any, docs: list[Any]) -> int:
+def _shared_prefix(backend: Any, reviewer: Reviewer, docs: list[Any]) -> int:
     """Tokens at the start of the first two cases' prompts that are identical."""
     if len(docs) < 2:
         return 0
-    reviewer = Reviewer(backend, profile, prompts)
     token_lists = [backend.tokenize_messages(reviewer.prose_messages(r, d))[0] for r, d in docs[:2]]
     n = 0
     for a, b in zip(*token_lists, strict=False):

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evaluator.cli_options import DEFAULT_DB, CaseGlobOpt, DbOpt, FailOn, JunitOpt, MinCompletenessOpt, SarifOpt
+from evaluator.cli.common import err, reported
+from evaluator.cli.options import DEFAULT_DB, CaseGlobOpt, DbOpt, FailOn, JunitOpt, MinCompletenessOpt, SarifOpt
 from evaluator.errors import EvaluatorError
 
 if TYPE_CHECKING:  # the gate reads the store (duckdb): `evaluator --help` should not pay for it
-    from evaluator.gate import GateResult
+    from evaluator.reports.gate import GateResult
 
 
 def gate(
@@ -32,9 +33,8 @@ def gate(
     configuration error, 3 when the store holds no review for a selected case (this wins over 1).
     Example: evaluator gate --db evaluator.duckdb --fail-on critical --junit gate.xml --sarif gate.sarif
     """
-    from evaluator.cli import err, reported
-    from evaluator.cli_output import print_gate
-    from evaluator.gate import GateOptions, evaluate
+    from evaluator.cli.output import print_gate
+    from evaluator.reports.gate import GateOptions, evaluate
 
     with reported(), _writing():
         result = evaluate(db, GateOptions(fail_on.value, min_completeness, tuple(case or ())))
@@ -45,8 +45,7 @@ def gate(
 
 def write_gate_files(db: Path, keys: list[str], junit: Path | None, sarif: Path | None) -> None:
     """The gate's JUnit/SARIF files for the cases of a batch run (failing on critical findings)."""
-    from evaluator.cli import err, reported
-    from evaluator.gate import GateOptions, evaluate
+    from evaluator.reports.gate import GateOptions, evaluate
 
     with reported(), _writing():
         for path in _write(evaluate(db, GateOptions(keys=tuple(keys))), junit, sarif):
@@ -54,7 +53,7 @@ def write_gate_files(db: Path, keys: list[str], junit: Path | None, sarif: Path 
 
 
 def _write(result: GateResult, junit: Path | None, sarif: Path | None) -> list[Path]:
-    from evaluator.gate_reports import write_junit, write_sarif
+    from evaluator.reports.gate_files import write_junit, write_sarif
 
     writers: tuple[tuple[Path | None, Callable[[GateResult, Path], Path]], ...] = (
         (junit, write_junit),

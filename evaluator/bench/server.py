@@ -26,11 +26,11 @@ from evaluator.backends.base import Backend, BackendFactory, Generation, Message
 from evaluator.batch.cases import Case
 from evaluator.documents.read import Document, read_document
 from evaluator.errors import ContextError, DocumentError, GenerationError
-from evaluator.grounding.profiles import DEFAULT_PROFILE, Profile, load_profile
+from evaluator.grounding.profiles import DEFAULT_PROFILE
 from evaluator.offline import enforce_offline
-from evaluator.reviewer.engine import Reviewer, ReviewSettings
-from evaluator.reviewer.prompts import Prompts
+from evaluator.reviewer.engine import ReviewSettings
 from evaluator.reviewer.schemas import generation_schema
+from evaluator.reviewer.setup import ReviewSetup
 
 CONCURRENCIES = (1, 2, 4, 8)
 
@@ -110,8 +110,7 @@ def bench_servers(
 ) -> ServerBenchReport:
     """Read ``cases``, open ``factory`` (the servers) and measure them; see :func:`run_server_bench`."""
     enforce_offline()
-    reviewer_profile = load_profile(profile, prompts_dir)
-    prompts = Prompts(prompts_dir)
+    setup = ReviewSetup.load(profile, prompts_dir, settings)
     docs = [
         (read_document(c.requirements, role="requirements"), read_document(c.design, role="design"))
         for c in cases
@@ -121,18 +120,14 @@ def bench_servers(
         raise DocumentError("no case with a requirements document to measure with", settings=("cases",))
     progress("probing the servers")
     with factory.open() as backend:
-        return run_server_bench(
-            backend, docs, profile=reviewer_profile, prompts=prompts, settings=settings, progress=progress
-        )
+        return run_server_bench(backend, docs, setup=setup, progress=progress)
 
 
 def run_server_bench(
     backend: Backend,
     docs: list[tuple[Document, Document]],
     *,
-    profile: Profile,
-    prompts: Prompts,
-    settings: ReviewSettings,
+    setup: ReviewSetup,
     progress: Callable[[str], None],
     concurrencies: tuple[int, ...] = CONCURRENCIES,
     rounds: int = 2,
@@ -145,8 +140,9 @@ def run_server_bench(
     Only cases whose review fits one pass are used, so both sides send the same requests;
     raises ContextError when none does.
     """
-    schema = generation_schema(Reviewer(backend, profile, prompts, settings).prose_model())
-    cases = _single_pass(backend, docs, profile, prompts, settings)
+    settings = setup.settings
+    schema = generation_schema(setup.reviewer(backend).prose_model())
+    cases = _single_pass(backend, docs, setup)
     info = getattr(backend, "info", None)
     report = ServerBenchReport(
         model=backend.name,
@@ -166,18 +162,16 @@ def run_server_bench(
         report.server_requests_per_min[n] = len(requests) * 60 / seconds
     report.best_concurrency = max(report.server_tps, key=lambda n: report.server_tps[n])
     progress(f"pipeline, {report.best_concurrency} review(s) at a time")
-    _pipeline(backend, _rounds(cases, report.best_concurrency, rounds), profile, prompts, settings, report)
+    _pipeline(backend, _rounds(cases, report.best_concurrency, rounds), setup, report)
     return report
 
 
-def _single_pass(
-    backend: Backend, docs: list[tuple[Document, Document]], profile: Profile, prompts: Prompts, s: ReviewSettings
-) -> list[_Case]:
+def _single_pass(backend: Backend, docs: list[tuple[Document, Document]], setup: ReviewSetup) -> list[_Case]:
     cases = []
-    reviewer = Reviewer(backend, profile, prompts, s)
+    reviewer = setup.reviewer(backend)
     for requirements, design in docs:
         messages = reviewer.prose_messages(requirements, design)
-        if backend.count_tokens(messages) + s.max_tokens <= backend.n_ctx:
+        if backend.count_tokens(messages) + setup.settings.max_tokens <= backend.n_ctx:
             cases.append(_Case(requirements, design, messages))
     if not cases:
         raise ContextError(f"no case fits one review pass in a {backend.n_ctx}-token context — use smaller cases")
@@ -208,16 +202,9 @@ def _timed(requests: list[Any], work: Callable[[Any], int], concurrency: int) ->
     return time.perf_counter() - started, total
 
 
-def _pipeline(
-    backend: Backend,
-    cases: list[_Case],
-    profile: Profile,
-    prompts: Prompts,
-    settings: ReviewSettings,
-    report: ServerBenchReport,
-) -> None:
+def _pipeline(backend: Backend, cases: list[_Case], setup: ReviewSetup, report: ServerBenchReport) -> None:
     counting = _Counting(backend)
-    reviewer = Reviewer(counting, profile, prompts, settings)
+    reviewer = setup.reviewer(counting)
     n = report.best_concurrency
     counts = {"retries": 0, "failures": 0}
 

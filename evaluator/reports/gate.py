@@ -5,7 +5,7 @@ when it has a finding at or above a severity (``critical``, or ``recommendation`
 counts critical ones) or a completeness score below a minimum. The exit code a CI job acts
 on is :attr:`GateResult.exit_code`: 0 every case passes, 1 some fail, 3 some selected case
 has no review in the store (the gate could not judge it; this wins over 1). Usage and
-configuration errors are :class:`EvaluatorError` (exit 2). :mod:`evaluator.gate_reports`
+configuration errors are :class:`EvaluatorError` (exit 2). :mod:`evaluator.reports.gate_files`
 writes the result as JUnit XML and SARIF 2.1.0.
 """
 

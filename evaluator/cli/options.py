@@ -1,17 +1,12 @@
-"""The CLI's shared option types and choices (Typer annotations); the commands are in cli.py."""
+"""The CLI's shared option types and choices (Typer annotations): what the commands accept, nothing else."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    from evaluator.backends import ModelOptions
-    from evaluator.batch.plan import BatchOptions
-    from evaluator.batch.ray_executor import RayExecutor
 
 ProfileOpt = Annotated[
     str, typer.Option("--profile", "-p", help="Reviewer profile name (see `evaluator profiles`) or a .toml path.")
@@ -171,52 +166,32 @@ CaseGlobOpt = Annotated[
 ]
 
 
-def batch_options(
-    db: Path,
-    profile: str,
-    prompts_dir: Path | None,
-    limit: int | None,
-    seed: int,
-    max_tokens: int,
-    timeout: float | None,
-    parallel: str,
-    **limits: Any,
-) -> BatchOptions:
-    """The options `batch` and `calibrate` share, built in one place."""
-    from evaluator.backends import Sampling
-    from evaluator.batch.plan import BatchOptions
-    from evaluator.reviewer.engine import ReviewSettings
-
-    settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout)
-    return BatchOptions(
-        db=db,
-        profile=profile,
-        settings=settings,
-        prompts_dir=prompts_dir,
-        limit=limit,
-        parallel=parallel_count(parallel),
-        **limits,
-    )
-
-
-def executor_for(
-    kind: ExecutorKind, address: str | None, workers: int | None, model: ModelOptions
-) -> RayExecutor | None:
-    """The executor `--executor` names (None: the batch's threads); Ray's actors open ``model`` themselves.
-
-    Raises :class:`~evaluator.errors.ClusterError` when Ray is not installed or nothing
-    answers at ``address``.
-    """
-    if kind is ExecutorKind.thread:
-        if address or workers:
-            raise typer.BadParameter("only with --executor ray", param_hint="--ray-address/--workers")
-        return None
-    from functools import partial
-
-    from evaluator.backends import backend_factory
-    from evaluator.batch.ray_executor import RayExecutor, import_ray
-
-    import_ray(local=address is None)
-    executor = RayExecutor(partial(backend_factory, model), address, workers)
-    executor.check_address()  # before the store records a run
-    return executor
+# Where the model runs: model servers or a GPU in-process (review, batch, calibrate, bench).
+EndpointOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--endpoint",
+        help="URL of an OpenAI-compatible server (llama-server, vLLM, Ollama) to review with; repeat it to use "
+        "several at once. --model is then the server's model id.",
+    ),
+]
+ApiKeyEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key-env", help="Name of the environment variable that holds the servers' API key (never the key)."
+    ),
+]
+AllowRemoteOpt = Annotated[
+    bool, typer.Option("--allow-remote", help="Allow endpoints that are not on this machine (refused otherwise).")
+]
+TrustEnvOpt = Annotated[
+    bool, typer.Option("--trust-env", help="Reach the endpoints through HTTP_PROXY/HTTPS_PROXY (ignored otherwise).")
+]
+NGpuLayersOpt = Annotated[
+    int,
+    typer.Option(
+        "--n-gpu-layers",
+        min=-1,
+        help="Model layers offloaded to the GPU in-process (-1: all); needs a GPU build of llama-cpp-python.",
+    ),
+]

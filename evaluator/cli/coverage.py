@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from evaluator.cli_options import DEFAULT_DB, DbOpt, TrendFormat
-from evaluator.cli_tables import print_tables
+from evaluator.cli.common import reported
+from evaluator.cli.options import DEFAULT_DB, DbOpt, TrendFormat
+from evaluator.cli.tables import print_tables
 
 
 def coverage(
@@ -24,8 +25,7 @@ def coverage(
     Statuses: covered, partial, not_addressed, contradicted (the design decides against it).
     Example: evaluator coverage 'clinic-appointments/sound/*' --db evaluator.duckdb
     """
-    from evaluator.cli import reported
-    from evaluator.report_data import case_coverage
+    from evaluator.reports.data import case_coverage
 
     with reported():
         key, rows = case_coverage(db, case)

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evaluator.gate import GateCase, GateFinding, GateResult
+from evaluator.reports.gate import GateCase, GateFinding, GateResult
 from evaluator.version import __version__
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -30,7 +30,7 @@ def write_junit(result: GateResult, path: Path) -> Path:
 
     suite = TestSuite("evaluator gate")
     for case in result.cases:
-        test = TestCase(case.key, classname="evaluator.gate")
+        test = TestCase(case.key, classname="evaluator.reports.gate")
         if case.status == "fail":
             failure = Failure("; ".join(case.reasons), "gate")
             failure.text = _failure_text(case)

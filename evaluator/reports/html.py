@@ -7,7 +7,7 @@ folder beside it (``report_files/page-0001.html`` …), linked both ways with re
 the folder opens offline from disk, without a server, and the first page stays small at
 any number of cases (a list entry of ~150 bytes per page of cases).
 
-Everything is inline: styles, charts as SVG (see :mod:`evaluator.charts`), every latest
+Everything is inline: styles, charts as SVG (see :mod:`evaluator.reports.charts`), every latest
 review rendered from markdown. There is no script and nothing is fetched from a network.
 Text from documents and models is untrusted: the Jinja environment escapes everything, and
 reviews go through markdown-it with raw HTML and images disabled, so a ``<script>`` in a
@@ -26,8 +26,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it_pyrs import MarkdownIt
 from markupsafe import Markup, escape
 
-from evaluator import charts
-from evaluator import report_data as data
+import evaluator.reports.charts as charts
+import evaluator.reports.data as data
 from evaluator.errors import ReportError
 from evaluator.review.record import ASSESSMENTS, READINESS
 from evaluator.store import require_database, snapshot
@@ -126,7 +126,7 @@ def _sibling(names: list[str], k: int) -> str | None:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("evaluator", "templates"),
+        loader=PackageLoader("evaluator.reports", "templates"),
         autoescape=True,  # every value from the store is untrusted text
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -1,8 +1,8 @@
-"""Lines for :mod:`evaluator.parse`, and what one line says.
+"""Lines for :mod:`evaluator.ingest.parse`, and what one line says.
 
 Pure functions: the lines of markdown-it nodes, and readers of one line — a summary label and its
 values, a finding's parts, a "nothing here" sentinel, a checklist mark, a heading's numbering.
-They decide what a line *is*, never what a document contains: :mod:`evaluator.parse` reads the
+They decide what a line *is*, never what a document contains: :mod:`evaluator.ingest.parse` reads the
 structure.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from markdown_it.tree import SyntaxTreeNode
 
 from evaluator.review.record import ASSESSMENTS, READINESS, Finding, Severity
-from evaluator.text import one_line
+from evaluator.text import clip, one_line
 
 # --- lines of markdown-it nodes -----------------------------------------------------------
 
@@ -129,7 +129,7 @@ _WORD = re.compile(
 
 
 @dataclass(frozen=True)
-class Check:
+class ChecklistLine:
     """A checklist line: its text without the mark, and whether it is checked."""
 
     text: str
@@ -142,7 +142,7 @@ def _tidy(text: str, note: str = "") -> str:
     return f"{text} — {note}" if note and not note.startswith("(") else f"{text} {note}".strip()
 
 
-def read_check(line: str, *, table_row: bool = False) -> Check | None:
+def read_check(line: str, *, table_row: bool = False) -> ChecklistLine | None:
     """A checklist line read from plain text, or None when it carries no mark.
 
     Marks: ``[x]``/``[X]``/``[ ]`` boxes, ✅ ✔ ☑ ✓ (checked) and ❌ ☐ ✗ ✘ ⚠ (not checked) before
@@ -153,16 +153,16 @@ def read_check(line: str, *, table_row: bool = False) -> Check | None:
     box = _BOX.match(line)
     if box and box.group("text").strip():
         mark = box.group("box") or ""
-        return Check(box.group("text").strip(), mark in ("x", "X") or (mark != "" and mark in _CHECKED))
+        return ChecklistLine(box.group("text").strip(), mark in ("x", "X") or (mark != "" and mark in _CHECKED))
     for regex in (_LEADING, _TRAILING):
         match = regex.match(line)
         if match and re.search(r"\w", match.group("text")):
             note = match.groupdict().get("note") or ""
-            return Check(_tidy(match.group("text"), note), match.group("mark") in _CHECKED)
+            return ChecklistLine(_tidy(match.group("text"), note), match.group("mark") in _CHECKED)
     word = _WORD.match(line)
     # In a table the status has its own cell; on a line it must stand alone: 'Data model: No', not 'Data: no PII'.
     if word and (table_row or re.match(r"^\s*(?:$|[.,;:(–—-])", word.group("note"))):
-        return Check(_tidy(word.group("text"), word.group("note")), word.group("yes") is not None)
+        return ChecklistLine(_tidy(word.group("text"), word.group("note")), word.group("yes") is not None)
     return None
 
 
@@ -204,7 +204,7 @@ def first_sentence(text: str, limit: int = 90) -> str:
     sentence = (match.group(1) if match else text).rstrip(".")
     if len(sentence) <= limit:
         return sentence
-    return (sentence[:limit].rsplit(" ", 1)[0] or sentence[:limit]).rstrip(" ,;:")
+    return clip(sentence, limit, mark="").rstrip(" ,;:")
 
 
 def _choice(text: str, options: tuple[str, ...]) -> str | None:

@@ -1,6 +1,6 @@
 """Bringing existing review markdown (by people, or a hosted assistant) into the store.
 
-Each file is parsed (pure, see :mod:`evaluator.parse`) into the same review, findings,
+Each file is parsed (pure, see :mod:`evaluator.ingest.parse`) into the same review, findings,
 section and checklist rows as a generated review, marked ``source = 'ingested'`` with its
 path. A review is identified by its content (and the profile), so ingesting the same files
 again adds nothing; with ``reparse`` a file already stored is parsed again and its rows are
@@ -22,7 +22,7 @@ from evaluator.documents.formats import SUPPORTED_SUFFIXES
 from evaluator.documents.read import read_document
 from evaluator.errors import EvaluatorError
 from evaluator.grounding.profiles import DEFAULT_PROFILE, Profile, load_profile
-from evaluator.parse import parse_review
+from evaluator.ingest.parse import parse_review
 from evaluator.store import ReviewRecord, Store
 
 
