@@ -145,9 +145,9 @@ def check_format(text: str) -> None:
 
 
 def sample_cases() -> list[tuple[Path, Path]]:
-    """Every design in datasets/ with the requirements file of its group."""
+    """Every labelled design in datasets/ with the requirements file of its group."""
     cases = []
-    for design in sorted(DATASETS.glob("*/*/tech-design.md")):
+    for design in sorted(p.parent / "tech-design.md" for p in DATASETS.glob("*/*/labels.toml")):
         group = design.parent.parent
         requirements = next(p for p in (group / "requirements.md", group / "docs" / "requirements.md") if p.is_file())
         cases.append((requirements, design))

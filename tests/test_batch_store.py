@@ -273,7 +273,7 @@ def test_findings_are_stored_with_their_source_and_evidence_lines(tmp_path: Path
     folder = tmp_path / "cases"
     (folder / "d0").mkdir(parents=True)
     (folder / "requirements.md").write_text("# Orders\n\n- Failed events must be retried and must not be lost.\n")
-    design = "# Orders\n\n## Consumer\n\nThe consumer polls `orders.v1`.\nWe chose not to retry: failures are logged.\n"
+    design = "# Orders\n\n## Consumer\n\nThe consumer polls the `orders.v1` Kafka topic.\nWe chose not to retry: failures are logged.\n"
     (folder / "d0" / "tech-design.md").write_text(design)
     db = tmp_path / "e.duckdb"
     run_batch(discover(folder), BatchOptions(db=db), backend=FakeBackend.answering())
@@ -281,7 +281,7 @@ def test_findings_are_stored_with_their_source_and_evidence_lines(tmp_path: Path
     by_check = {r[2]: r for r in rows}
     severity, source, _, start, end, evidence, found = by_check["consumer-dead-letter"]
     assert (severity, source, found) == ("critical", "check", True)
-    assert (start, end) == (5, 6) and "chose not to retry" in evidence  # the passage's lines in the design
+    assert (start, end) == (6, 6) and "chose not to retry" in evidence  # the passage's lines in the design
     [(status,)] = _rows(db, "SELECT status FROM requirement_coverage")
     assert status in ("covered", "partial", "contradicted")
 

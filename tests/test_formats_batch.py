@@ -155,7 +155,9 @@ def test_batch_help_shows_the_manifest_format_and_no_type_labels() -> None:
 def test_cli_batch_writes_junit_and_sarif_for_its_cases(tmp_path: Path) -> None:
     root, db = tmp_path / "cases", tmp_path / "e.duckdb"
     (root / "docs").mkdir(parents=True)
-    (root / "docs" / "requirements.md").write_text("# R\n\nFR-1: accept applications asynchronously.\n")
+    (root / "docs" / "requirements.md").write_text(
+        "# R\n\nFR-1: accept applications asynchronously.\n\nFR-2: the PAN shall be encrypted at rest in every table.\n"
+    )
     write_design(root / "a", "html")
     junit, sarif = tmp_path / "gate.xml", tmp_path / "gate.sarif"
     args = ["batch", str(root), "--db", str(db), "--backend", "fake", "--parallel", "1"]

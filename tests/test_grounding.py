@@ -94,7 +94,11 @@ def test_traceability_tells_covered_contradicted_and_missing() -> None:
     assert "decided not to use a dead-letter topic" in evidence["R1"][0].text
     severities = {f.requirement_id: f.severity for f in g.findings}
     assert severities == {"R1": "critical", "R3": "recommendation"}
-    assert all(f.source == "coverage" and f.line_start for f in g.findings)
+    contradicted, missing = (next(f for f in g.findings if f.requirement_id == r) for r in ("R1", "R3"))
+    assert contradicted.evidence_kind == "shows" and contradicted.line_start == 5
+    assert contradicted.matched == "decided not to use a dead-letter"  # the decision and the word it negates
+    assert missing.evidence_kind == "absent" and missing.line_start is None and missing.evidence == ""
+    assert missing.requirement_line == 5 and missing.searched_for
 
 
 DLQ_REQUIREMENTS = "# R\n\n- Failed messages must be retried and must not be lost.\n"
@@ -186,7 +190,7 @@ def test_pii_in_a_log_example_and_a_plain_text_column_are_detected() -> None:
     g = run_analyses(_grounding(requirements, design), [CheckAnalysis(load_profile().checks)])
     failed = {r.check.id: r for r in g.checks if r.status == "failed"}
     assert {"pii-in-logs", "pii-encryption-at-rest"} <= set(failed)
-    assert failed["pii-encryption-at-rest"].evidence[0].text.startswith("CREATE TABLE recipient")
+    assert failed["pii-encryption-at-rest"].evidence[0].words == "phone text NOT NULL"  # the column's own line
     assert protected_fields("The phone number shall be encrypted at field level.") == {"phone"}
 
 
@@ -258,7 +262,7 @@ def test_cli_coverage_shows_the_traceability_of_a_batch_case(tmp_path) -> None: 
     from evaluator.backends.fake import FakeBackend
     from evaluator.batch import BatchOptions, run_batch
     from evaluator.batch.cases import discover
-    from evaluator.cli import app
+    from evaluator.cli.main import app
 
     folder = tmp_path / "cases"
     (folder / "orders").mkdir(parents=True)

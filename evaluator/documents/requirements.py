@@ -9,8 +9,9 @@ Recognised, in any mix:
   criteria in Given/When/Then form, one requirement per criterion: ``US-04/AC-2``, with the story
   as its section (a story with criteria is traced through them);
 * table rows that carry such an id, or a modal verb ("shall", "must", ...);
-* numbered or bulleted statements with a modal verb, and every item under a heading that
-  says it lists requirements, constraints, use cases, user stories or acceptance criteria;
+* numbered or bulleted statements with a modal verb, every item under a heading that says it
+  lists requirements, constraints, use cases, user stories or acceptance criteria, and every item
+  directly under the document's title (a requirements document that is one list);
 * requirement sentences inside prose paragraphs ("The service shall publish ...").
 
 Not requirements: whatever sits in a context, risk or meta section (background, motivation, history,
@@ -279,7 +280,7 @@ def _statements(block: Block, context: bool, soft: bool, background: bool = Fals
                     shape = "goal"  # "G-5: Meet our obligations …" under Goals
                 found.append(_Statement(match.group(1), body, number, section, shape))
             continue
-        every = block.kind == "item" and bool(_LIST_HEADING.search(heading))
+        every = block.kind == "item" and (bool(_LIST_HEADING.search(heading)) or len(block.path) <= 1)
         for sentence in _requirement_sentences(line, every or soft):
             at = line.find(sentence)
             number_here = number + (line.count("\n", 0, at) if at > 0 else 0)

@@ -183,8 +183,13 @@ _SCORE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*(?:/|out\s+of)\s*10(?:\.0+
 _BOLD = re.compile(r"^[^\w*]*(\*\*|__)(?P<title>.+?)\1(?P<rest>.*)$", re.S)
 
 _META = re.compile(
-    r"^[*_]{0,2}(?P<label>section|evidence|concerns)[*_]{0,2}\s*:\s*[*_]{0,2}\s*(?P<value>.*)$", re.I | re.S
+    r"^[*_]{0,2}(?P<label>section|evidence|concerns|requirement|searched for)[*_]{0,2}\s*:\s*[*_]{0,2}\s*(?P<value>.*)$",
+    re.I | re.S,
 )
+# A grounded review's "Requirement: “text” (requirements, line 3)" and "Searched for: a, b (not found in the design)".
+_REQUIREMENT = re.compile(r"^[\"“](?P<text>.*)[\"”]\s*(?:\(requirements,\s+line\s+(?P<line>\d+)\))?\s*$", re.S)
+_SEARCHED = re.compile(r"^(?P<terms>.*?)\s*(?:\(not found in the design\))?\s*$", re.S)
+_BOLD_MATCH = re.compile(r"\*\*(.+?)\*\*")
 
 # "(found in the design)", "(not found in the design)", or a grounded review's "(design, lines 12–14)".
 _EVIDENCE = re.compile(
@@ -271,6 +276,11 @@ def _evidence(value: str) -> dict[str, Any]:
         quote = quote[1:-1]
     found = None if match.group("where") is None else match.group("neg") is None
     fields: dict[str, Any] = {"evidence": quote, "evidence_found": found}
+    marked = _BOLD_MATCH.search(quote)
+    if marked and match.group("start"):  # a grounded review's quote with the matched words in bold
+        plain = quote[: marked.start()] + marked.group(1) + _BOLD_MATCH.sub(r"\1", quote[marked.end() :])
+        fields.update(evidence=plain, evidence_kind="shows", match_start=marked.start(),
+                      match_end=marked.start() + len(marked.group(1)))  # fmt: skip
     if match.group("start"):
         fields["line_start"] = int(match.group("start"))
         fields["line_end"] = int(match.group("end") or match.group("start"))
@@ -299,6 +309,15 @@ def finding(severity: Severity, lines: list[str], title: str | None = None) -> F
             meta["section"] = one_line(match.group("value"))
         elif match and label == "concerns":
             meta.update(_concerns(match.group("value")))
+        elif match and label == "requirement":
+            quoted = _REQUIREMENT.match(one_line(match.group("value")))
+            if quoted:
+                meta["requirement_text"] = quoted.group("text")
+                meta["requirement_line"] = int(quoted.group("line")) if quoted.group("line") else None
+        elif match and label == "searched for":
+            terms = _SEARCHED.match(one_line(match.group("value")))
+            meta["searched_for"] = [t.strip() for t in (terms.group("terms") if terms else "").split(",") if t.strip()]
+            meta["evidence_kind"] = "absent"
         elif match:
             meta.update(_evidence(match.group("value")))
         else:

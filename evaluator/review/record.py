@@ -149,6 +149,7 @@ class Processing(BaseModel):
     parts: list[str] = []
     retries: int = 0
     repairs: list[str] = []
+    model_parts: list[str] = []  # the parts of a grounded review whose text the model wrote (and that were kept)
 
     def describe(self) -> str:
         """One human line, e.g. 'design reviewed in 3 parts, then a summary pass'."""
@@ -156,6 +157,8 @@ class Processing(BaseModel):
             text = "design reviewed in one pass"
         elif self.mode == "grounded":
             text = f"grounded review: analyses plus {self.passes} model pass{'' if self.passes == 1 else 'es'}"
+            wrote = ", ".join(p.replace("_", " ") for p in self.model_parts)
+            text += f" (the model wrote: {wrote})" if wrote else " (no model text was kept: the analyses wrote it all)"
         elif self.mode == "sectioned":
             n = len(self.parts)
             text = f"design too long for one pass: reviewed in {n} part{'' if n == 1 else 's'}, then a summary pass"

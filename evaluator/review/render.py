@@ -112,6 +112,9 @@ def _findings(findings: list[Finding]) -> str:
 
 
 def _finding(f: Finding) -> str:
+    """A finding: title and detail, then what it concerns, the requirement it rests on (quoted,
+    with its line), and either the evidence with the matched words in bold or, for something
+    absent, what the design was searched for."""
     detail = inline(f.detail)
     lines = [f"- **{inline(f.title)}**: {detail}" if detail else f"- **{inline(f.title)}**"]
     if f.section.strip():
@@ -119,13 +122,26 @@ def _finding(f: Finding) -> str:
     concerns = ", ".join(x for x in (f.requirement_id, f.check_id and f"check {f.check_id}") if x)
     if concerns:
         lines.append(f"  - Concerns: {inline(concerns)}")
+    if f.requirement_text.strip():
+        at = f" (requirements, line {f.requirement_line})" if f.requirement_line else ""
+        lines.append(f"  - Requirement: “{inline(f.requirement_text)}”{at}")
     if f.evidence.strip():
         if f.lines:
             where = f" (design, {f.lines})"
         else:
             where = {True: " (found in the design)", False: " (not found in the design)", None: ""}[f.evidence_found]
-        lines.append(f'  - Evidence: "{inline(f.evidence)}"{where}')
+        lines.append(f'  - Evidence: "{inline(_marked(f))}"{where}')
+    elif f.evidence_kind == "absent" and f.searched_for:
+        lines.append(f"  - Searched for: {inline(', '.join(f.searched_for))} (not found in the design)")
     return "\n".join(lines)
+
+
+def _marked(f: Finding) -> str:
+    """The evidence with the words the rule matched in bold."""
+    if f.match_start is None or f.match_end is None or not 0 <= f.match_start < f.match_end <= len(f.evidence):
+        return f.evidence
+    words = f.evidence[f.match_start : f.match_end].replace("*", "")
+    return f"{f.evidence[: f.match_start]}**{words.strip()}**{f.evidence[f.match_end :]}"
 
 
 def _checklist(review: Review) -> str:

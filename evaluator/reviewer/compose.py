@@ -52,6 +52,11 @@ def where(passage: Passage) -> str:
     return f"“{passage.heading}”, {passage.lines}" if passage.heading else passage.lines
 
 
+def where_inline(passage: Passage) -> str:
+    """``“3.4 Notification delivery” (lines 97–98)``, to stand inside a sentence."""
+    return f"“{passage.heading}” ({passage.lines})" if passage.heading else passage.lines
+
+
 def quoted(hit: Hit, chars: int = 90) -> str:
     """What a hit shows, as a short quote: the matched words with a little context, or the passage."""
     text = hit.passage.plain
@@ -82,10 +87,14 @@ def sentence(text: str) -> str:
     return text + "."
 
 
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)[.!?](?=\s+[A-Z(“\"]|\s*$)")
+
+
 def first_sentence(text: str) -> str:
-    """The first sentence of a piece of advice or a problem statement."""
-    match = re.match(r"(.+?[.!?])(?:\s|$)", text.strip())
-    return match.group(1) if match else text.strip()
+    """The first sentence of a piece of advice or a problem statement ("e.g." does not end one)."""
+    text = text.strip()
+    match = _SENTENCE_END.search(text)
+    return text[: match.end()] if match else text
 
 
 def lower_first(text: str) -> str:
@@ -104,6 +113,7 @@ class Composer:
         self._words = " ".join(re.findall(r"[a-z0-9]+", g.design.text.lower()))
         self._identifiers = {t.lower() for t in re.findall(r"`([^`\n]{4,40})`", g.design.text)}
         self._checks = {c.id: c for c in profile.checks}
+        self.model_parts: list[str] = []  # the parts where the model's text was kept, in review order
 
     # --- grounding of model text ---------------------------------------------------------------
 
@@ -124,8 +134,15 @@ class Composer:
         runs = (" ".join(words[i : i + _RUN]) for i in range(len(words) - _RUN + 1))
         return any(f" {run} " in f" {self._words} " for run in runs)
 
-    def _keep(self, items: list[str]) -> list[str]:
-        return [sentence(i) for i in items if isinstance(i, str) and self.grounded(i)]
+    def _keep(self, items: list[str], part: str) -> list[str]:
+        kept = [sentence(i) for i in items if isinstance(i, str) and self.grounded(i)]
+        if kept:
+            self._wrote(part)
+        return kept
+
+    def _wrote(self, part: str) -> None:
+        if part not in self.model_parts:
+            self.model_parts.append(part)
 
     # --- the prompt ------------------------------------------------------------------------------
 
@@ -203,7 +220,7 @@ class Composer:
                 f"sections that decide, for example {c.requirement.id} in {where(c.evidence[0])}."
             )
         own += self._own_weighing()
-        return _unique(self._keep(model)[:2] + own)[:5]
+        return _unique(self._keep(model, "strengths")[:2] + own)[:5]
 
     def _passes(self) -> list[CheckResult]:
         """Checks the rules passed on a deciding passage, most important first, one per passage."""
@@ -233,10 +250,10 @@ class Composer:
         for section in self.profile.sections:
             facts = self._business() if section.key == "business_requirements" else self._facts(section.key, findings)
             prose = model.get(section.key, "") if isinstance(model, dict) else ""
-            parts = ([sentence(prose)] if prose and self.grounded(prose) else []) + facts
+            parts = self._keep([prose], "section_reviews") + facts
             if not parts:
-                parts = [f"The review raises nothing about {lower_first(section.title)}: none of its checks for this "
-                         "area applies to this design or found a problem."]  # fmt: skip
+                parts = [f"The review raises nothing about {_lower_title(section.title)}: none of its checks for "
+                         "this area applies to this design or found a problem."]  # fmt: skip
             result.append(SectionFeedback(key=section.key, title=section.title, feedback=" ".join(parts)))
         return result
 
@@ -297,13 +314,13 @@ class Composer:
         own = []
         for r in self._results("failed"):
             if r.evidence and r.check.advice and r.requirement is not None:
-                own.append(f"Instead of what {where(r.evidence[0].passage)} describes, "
+                own.append(f"Instead of what {where_inline(r.evidence[0].passage)} describes, "
                            f"{lower_first(first_sentence(r.check.advice))}")  # fmt: skip
         considered = next((p for p in self.g.passages if p.kind == "heading" and p.role == "alternatives"), None)
         if considered is not None and not own:
             own.append(f"The design already weighs the alternatives in “{considered.text}” (line "
                        f"{considered.line_start}); none of the findings calls for another approach.")  # fmt: skip
-        kept = _unique(self._keep(model) + [sentence(o) for o in own])[:3]
+        kept = _unique(self._keep(model, "alternative_approaches") + [sentence(o) for o in own])[:3]
         return kept or ["None of the findings calls for a different approach."]
 
     def risk(self, model: str, findings: list[Finding]) -> str:
@@ -324,7 +341,7 @@ class Composer:
         risks = next((p for p in self.g.passages if p.kind == "heading" and p.role == "risks"), None)
         if risks is not None:
             own += f" The design's own risk section, “{risks.text}” (line {risks.line_start}), lists what it accepts."
-        return f"{sentence(model)} {own}" if model and self.grounded(model) else own
+        return " ".join([*self._keep([model], "risk_assessment"), own])
 
     def next_steps(self, model: list[str], findings: list[Finding]) -> list[str]:
         """One step per blocking finding (most severe first), then grounded model steps."""
@@ -339,7 +356,7 @@ class Composer:
             if step:
                 about = f.requirement_id or (f"“{f.section}”" if f.section else "")
                 own.append(f"{step.rstrip('.')} ({about})." if about else sentence(step))
-        steps = _unique(own[:5] + self._keep(model))[:6]
+        steps = _unique(own[:5] + self._keep(model, "next_steps"))[:6]
         return steps or ["No finding blocks implementation: confirm the design with its owners and start building."]
 
     def checklist(self, findings: list[Finding]) -> list[ChecklistEntry]:
@@ -388,6 +405,11 @@ class Composer:
             )
             for c in self.g.coverage
         ]
+
+
+def _lower_title(title: str) -> str:
+    """``"Data Model"`` -> ``"data model"``, ``"API Design"`` -> ``"API design"``: a title inside a sentence."""
+    return " ".join(w if w.isupper() else w.lower() for w in title.split())
 
 
 def _ids(ids: list[str]) -> str:

@@ -129,7 +129,20 @@ class Reviewer:
         findings.sort(key=lambda f: SEVERITIES.index(f.severity))
         mandatory = [c.status for c in g.coverage if c.requirement.mandatory]
         v = verdict(findings, coverage_ratio(mandatory))
-        processing = Processing(mode="grounded", passes=tally.passes, retries=tally.retries, repairs=tally.repairs)
+        parts = {
+            "strengths": composer.strengths(prose.get("strengths", [])),
+            "sections": composer.sections(prose.get("section_reviews", {}), findings),
+            "alternative_approaches": composer.alternatives(prose.get("alternative_approaches", [])),
+            "risk_assessment": composer.risk(prose.get("risk_assessment", ""), findings),
+            "next_steps": composer.next_steps(prose.get("next_steps", []), findings),
+        }
+        processing = Processing(
+            mode="grounded",
+            passes=tally.passes,
+            retries=tally.retries,
+            repairs=tally.repairs,
+            model_parts=composer.model_parts,
+        )
         return Review(
             title=design.title,
             profile=self.profile.name,
@@ -137,14 +150,14 @@ class Reviewer:
             completeness_score=v.completeness,
             technical_soundness_score=v.soundness,
             implementation_readiness=v.readiness,
-            strengths=composer.strengths(prose.get("strengths", [])),
+            strengths=parts["strengths"],
             findings=findings,
-            sections=composer.sections(prose.get("section_reviews", {})),
-            missing_elements=composer.missing_elements(),
-            alternative_approaches=composer.alternatives(prose.get("alternative_approaches", [])),
-            risk_assessment=composer.risk(prose.get("risk_assessment", ""), findings),
+            sections=parts["sections"],
+            missing_elements=composer.missing_elements(findings),
+            alternative_approaches=parts["alternative_approaches"],
+            risk_assessment=parts["risk_assessment"],
             checklist=composer.checklist(findings),
-            next_steps=composer.next_steps(prose.get("next_steps", []), findings),
+            next_steps=parts["next_steps"],
             injection_flags=sorted({f.label for f in g.injection_flags}),
             coverage=composer.coverage(),
             model_completeness_score=prose.get("completeness_score"),

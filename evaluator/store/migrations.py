@@ -255,4 +255,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE documents ADD COLUMN converter VARCHAR;  -- e.g. 'markitdown 0.1.9'; NULL when read as it is
         """,
     ),
+    (
+        "findings that show or state an absence, on a requirement, with a fingerprint",
+        """
+        -- 'shows': evidence quotes a deciding passage and evidence[match_start:match_end] are the words
+        -- the rule matched; 'absent': no quote, searched_for says what was looked for. NULL: ingested/model.
+        ALTER TABLE findings ADD COLUMN evidence_kind VARCHAR;
+        ALTER TABLE findings ADD COLUMN match_start INTEGER;
+        ALTER TABLE findings ADD COLUMN match_end INTEGER;
+        ALTER TABLE findings ADD COLUMN requirement_text VARCHAR;   -- the requirement it rests on, as written
+        ALTER TABLE findings ADD COLUMN requirement_line INTEGER;   -- its line in the requirements document
+        ALTER TABLE findings ADD COLUMN searched_for VARCHAR[];
+        ALTER TABLE findings ADD COLUMN expected_in VARCHAR;        -- the design section where it would belong
+        ALTER TABLE findings ADD COLUMN model_verdict VARCHAR;      -- a capable model's yes / no / unclear
+        ALTER TABLE findings ADD COLUMN fingerprint VARCHAR;        -- stable across re-reviews (Finding.fingerprint)
+        -- Which parts of a generated review a model wrote (e.g. ['risk_assessment']); empty: none.
+        ALTER TABLE reviews ADD COLUMN model_parts VARCHAR[];
+        """,
+    ),
 ]

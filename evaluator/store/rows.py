@@ -86,7 +86,10 @@ def _finding_row(review_id: str, position: int, f: Finding) -> dict[str, Any]:
         "review_id": review_id, "position": position, "severity": f.severity, "title": f.title,
         "detail": f.detail, "section": f.section, "evidence": f.evidence, "evidence_found": f.evidence_found,
         "source": f.source, "requirement_id": f.requirement_id, "check_id": f.check_id,
-        "line_start": f.line_start, "line_end": f.line_end,
+        "line_start": f.line_start, "line_end": f.line_end, "evidence_kind": f.evidence_kind,
+        "match_start": f.match_start, "match_end": f.match_end, "requirement_text": f.requirement_text or None,
+        "requirement_line": f.requirement_line, "searched_for": f.searched_for or None,
+        "expected_in": f.expected_in or None, "model_verdict": f.model_verdict, "fingerprint": f.fingerprint,
     }  # fmt: skip
 
 
@@ -133,6 +136,8 @@ def _review_columns(rv: Review, *, checked: bool) -> dict[str, Any]:
     }  # fmt: skip
     if processing:
         columns.update(processing_mode=processing.mode, passes=processing.passes, retries=processing.retries)
+        if processing.mode == "grounded":
+            columns["model_parts"] = processing.model_parts
     if usage:
         columns.update(
             prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
