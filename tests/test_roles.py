@@ -57,12 +57,12 @@ def test_the_document_kind_settles_context() -> None:
     assert document_kind(["Overview", "API", "Storage"]) == "plain"
 
 
-def test_subsections_inherit_and_the_title_is_never_classified() -> None:
+def test_subsections_inherit_and_a_title_classifies_only_as_a_whole_phrase() -> None:
     paths = [("Background jobs",), ("Background jobs", "Context"), ("Background jobs", "Context", "Exporter"),
              ("Background jobs", "Proposal"), ("Background jobs", "Proposal", "Risks"),
              ("Background jobs", "Alternatives", "Option B: Kafka")]  # fmt: skip
-    assert section_roles(paths, title="Background jobs") == ["design", "context", "context", "design", "risks",
-                                                             "alternatives"]  # fmt: skip
+    assert section_roles(paths) == ["design", "context", "context", "design", "risks", "alternatives"]
+    assert section_roles([("Problem description",), ("Problem description", "Details")]) == ["context", "context"]
 
 
 @pytest.mark.parametrize(

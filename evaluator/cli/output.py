@@ -109,8 +109,9 @@ class BatchProgress(BatchObserver):
         key = outcome.case.key
         if outcome.status == "ok" and outcome.review:
             r = outcome.review
+            completeness = "not assessed" if r.completeness_score is None else f"{r.completeness_score:g}/10"
             self._console.print(
-                f"[green]✓[/] {key}: {r.overall_assessment}, completeness {r.completeness_score:g}/10, "
+                f"[green]✓[/] {key}: {r.overall_assessment}, completeness {completeness}, "
                 f"soundness {r.technical_soundness_score:g}/10"
             )
         elif outcome.status == "failed":
@@ -328,7 +329,8 @@ def print_gate(console: Console, result: GateResult, written: list[Path]) -> Non
     marks = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "missing": "[yellow]?[/]"}
     for case in result.cases:
         why = f": {'; '.join(case.reasons)}" if case.reasons else ""
-        console.print(f"{marks[case.status]} {escape(case.key + why)}", soft_wrap=True, highlight=False)
+        note = f" ({'; '.join(case.notes)})" if case.notes else ""
+        console.print(f"{marks[case.status]} {escape(case.key + why + note)}", soft_wrap=True, highlight=False)
         for finding in (f for f in case.findings if f.breaks):
             where = f", line {finding.line}" if finding.line else ""
             console.print(f"    [{finding.severity}] {finding.title}{where}", soft_wrap=True, markup=False)

@@ -188,7 +188,7 @@ def passages(text: str) -> list[Passage]:
     """Split a markdown document into passages; see the module docstring."""
     found: list[Passage] = []
     every = list(blocks(text))
-    roles = section_roles([b.path for b in every], document_title(every))
+    roles = section_roles([b.path for b in every])
     for block, role in zip(every, roles, strict=True):
         section = " › ".join(block.path)
         pieces = _sentences(block.text) if block.kind in ("sentence", "item") else [(0, block.text)]
@@ -199,15 +199,6 @@ def passages(text: str) -> list[Passage]:
             found.append(Passage(f"P{len(found) + 1}", block.kind, section, start, end, piece, own))
     return found
 
-
-def document_title(every: list[Block]) -> str | None:
-    """The document's title heading: its only heading of the top level used, when that comes first."""
-    headings = [b for b in every if b.kind == "heading"]
-    if not headings:
-        return None
-    top = min(b.level for b in headings)
-    first = [b for b in headings if b.level == top]
-    return headings[0].text if len(first) == 1 and first[0] is headings[0] else None
 
 
 _PER_THREAD = threading.local()

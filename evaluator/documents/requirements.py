@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evaluator.documents.passages import Block, blocks, document_title
+from evaluator.documents.passages import Block, blocks
 from evaluator.documents.roles import SectionRole, bare_heading, describes_present, section_roles
 from evaluator.documents.terms import STOP_WORDS, content_stems, tokens
 
@@ -72,7 +72,7 @@ _STEP = re.compile(r"^\W*(?:when|then|and|but)\b", re.IGNORECASE)
 _GWT = re.compile(r"\bgiven\b.+?\bwhen\b.+?\bthen\b", re.IGNORECASE | re.DOTALL)
 _CRITERION_ID = re.compile(r"^\s*(?:\*\*|__)?((?:AC|Scenario|Criterion)[-_ ]?\d+)(?:\*\*|__)?\s*[:.)–—-]?\s*", re.I)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_DOT_LEADER = re.compile(r"(?:\.{4,}|…{2,}|\t)\s*\d+\s*$")
+_DOT_LEADER = re.compile(r"(?:\.{4,}|…{2,}|\t)\s*\d+\s*$|(?:\.\s){4,}")  # "Glossary .... 8", "Goals . . . . iii"
 _QUOTED_MODAL = re.compile(
     r"[\"“'‘*]+(?:must|shall|should|may|required|recommended|optional)(?: not)?[\"”'’*]+|"
     r"\b(?:MUST|SHALL|SHOULD|MAY|REQUIRED|RECOMMENDED|OPTIONAL)\b"
@@ -155,7 +155,7 @@ def key_terms(text: str) -> tuple[str, ...]:
 def parse_requirements(text: str) -> list[Requirement]:
     """Every requirement statement of a markdown requirements document, in order."""
     every = list(blocks(text))
-    roles = section_roles([b.path for b in every], document_title(every))
+    roles = section_roles([b.path for b in every])
     reader = _Reader()
     for block, role in zip(every, roles, strict=True):
         reader.read(block, role)

@@ -17,8 +17,7 @@ the analyses. Roles:
 
 Roles come from headings, matched as whole phrases ("Background", "Background and motivation",
 "Current state of billing") so that a heading such as "Background workers" stays a design
-section; a section without a role heading inherits its parent's, and the document's title is
-never classified. The document's structure settles the one ambiguous word: in arc42, "Context and
+section; a section without a role heading inherits its parent's. The document's structure settles the one ambiguous word: in arc42, "Context and
 Scope" describes the system's own boundary (design), elsewhere "Context" is background. Within
 a deciding section, a sentence that opens with "Today," / "Currently," / "In the current system"
 describes the present, not the design.
@@ -152,20 +151,16 @@ def document_kind(headings: Sequence[str]) -> DocumentKind:
     return "plain"
 
 
-def section_roles(paths: Sequence[tuple[str, ...]], title: str | None = None) -> list[SectionRole]:
-    """The role of each heading path (outermost heading first), in the given order.
-
-    ``title`` is the document's title heading (its single level-1 heading), never classified.
-    The innermost heading that names a role decides; otherwise ``design``.
-    """
+def section_roles(paths: Sequence[tuple[str, ...]]) -> list[SectionRole]:
+    """The role of each heading path (outermost heading first), in the given order: the innermost
+    heading that names a role decides; otherwise ``design``. A document's title gives a role only
+    when it is itself a role phrase ("Problem description" as the title of an extract)."""
     kind = document_kind([h for path in paths for h in path])
     cache: dict[str, SectionRole | None] = {}
     roles: list[SectionRole] = []
     for path in paths:
         role: SectionRole = "design"
         for heading in reversed(path):
-            if heading == title:
-                continue
             if heading not in cache:
                 cache[heading] = heading_role(heading, kind)
             if cache[heading] is not None:

@@ -64,6 +64,7 @@ class GateCase:
     review_id: str | None = None
     findings: list[GateFinding] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # why it failed, or why it has no review
+    notes: list[str] = field(default_factory=list)  # what the gate could not judge, without failing for it
 
     @property
     def converted(self) -> bool:
@@ -178,8 +179,10 @@ def _judge(key: str, review: dict[str, Any], rows: list[dict[str, Any]], options
     if breaking:
         case.reasons.append(f"{len(breaking)} finding(s) at or above {options.fail_on}")
     minimum, score = options.min_completeness, case.completeness
-    if minimum is not None and (score is None or score < minimum):
-        case.reasons.append(f"completeness {'n/a' if score is None else f'{score:g}'}/10 is below {minimum:g}")
+    if minimum is not None and score is None:
+        case.notes.append("completeness not assessed: the requirements state nothing binding, --min-completeness not applied")
+    elif minimum is not None and score is not None and score < minimum:
+        case.reasons.append(f"completeness {score:g}/10 is below {minimum:g}")
     case.status = "fail" if case.reasons else "pass"
     return case
 
