@@ -8,9 +8,9 @@ light. Nothing inside the package imports this face.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from evaluator.lazy import lazy_exports
 from evaluator.version import __version__
 
 if TYPE_CHECKING:
@@ -20,16 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["__version__", "calibrate", "review_files", "run_batch"]
 
-_HOMES = {
-    "review_files": "evaluator.api",
-    "run_batch": "evaluator.batch.run",
-    "calibrate": "evaluator.batch.calibration",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import a name of the library API from its home on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'evaluator' has no attribute {name!r}")
-    return getattr(import_module(home), name)
+__getattr__ = lazy_exports(
+    __name__,
+    {"review_files": "evaluator.api", "run_batch": "evaluator.batch.run", "calibrate": "evaluator.batch.calibration"},
+)

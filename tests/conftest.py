@@ -4,7 +4,7 @@ the guard that keeps unit tests off the real model.
 Every test not marked ``model`` runs with :func:`guard_real_model` active: resolving,
 hashing or loading a real GGUF file fails the test, which must pass a
 :class:`~evaluator.backends.fake.FakeBackend` instead. Real-model fixtures live in
-``tests/real.py``.
+``tests/support/real.py``.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from hypothesis import HealthCheck, settings
 from evaluator.backends import ModelOptions, register_backend, unregister_backend
 from evaluator.backends import catalogue as models
 from evaluator.backends.fake import FakeBackend
-from evaluator.documents.read import Document, parse_document
+from evaluator.documents.read import Document
 from evaluator.grounding.profiles import Profile, load_profile
 from evaluator.reviewer.prompts import Prompts
+from tests.support.data import ROOT, doc
 
-ROOT = Path(__file__).resolve().parent.parent
-DATASETS = ROOT / "datasets"
 STUB_GGUF_BYTES = 1 << 20  # a .gguf larger than this is a real model, not a test's stub file
 
 # A fixed budget for CI: the same examples every run, no example database, no deadline
@@ -103,10 +102,6 @@ def prompts() -> Prompts:
     return Prompts()
 
 
-def doc(text: str, name: str = "doc.md") -> Document:
-    return parse_document(text, Path(name))
-
-
 @pytest.fixture
 def requirements() -> Document:
     return doc("# Requirements\n\nFR-1: accept loan applications asynchronously (202 Accepted).\n", "requirements.md")
@@ -146,8 +141,8 @@ def real_factory(real_model: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def real_batch(tmp_path_factory: pytest.TempPathFactory, real_factory: Any) -> Any:
-    """The one real batch of the session, whose rows many tests read; see :mod:`tests.real`."""
-    from tests.real import run_shared_batch
+    """The one real batch of the session, whose rows many tests read; see :mod:`tests.support.real`."""
+    from tests.support.real import run_shared_batch
 
     return run_shared_batch(tmp_path_factory.mktemp("real-batch"), real_factory)
 
@@ -159,7 +154,7 @@ def real_batch(tmp_path_factory: pytest.TempPathFactory, real_factory: Any) -> A
 def ray_cluster() -> Iterator[Any]:
     """A local Ray instance on 127.0.0.1 (2 CPUs, no dashboard, no usage statistics) for the whole session.
 
-    Its workers import this checkout (``tests.ray_workers`` and ``evaluator``) through PYTHONPATH,
+    Its workers import this checkout (``tests.support.ray_workers`` and ``evaluator``) through PYTHONPATH,
     which Ray's processes inherit.
     """
     from evaluator.batch.ray_executor import import_ray

@@ -23,8 +23,8 @@ from evaluator.batch.cases import discover
 from evaluator.cli.main import app
 from evaluator.offline import OFFLINE_ENVIRONMENT, enforce_offline
 from evaluator.store import Store, query
-from tests.conftest import DATASETS
-from tests.netguard import NetworkGuard, guarded, inet_sockets
+from tests.support.data import DATASETS
+from tests.support.netguard import NetworkGuard, guarded, inet_sockets
 
 runner = CliRunner()
 REQ = DATASETS / "clinic-appointments" / "requirements.md"

@@ -1,8 +1,8 @@
 """Injection-proof and interruptible with the real embedded model: the tokenizer checks and
 the timeout check take seconds on the session's model.
 
-The air-gap runs with the real model are the review in tests/test_real_cli.py and the
-session batch in tests/real.py, both with every outbound connection refused.
+The air-gap runs with the real model are the review in tests/cli/test_real_cli.py and the
+session batch in tests/support/real.py, both with every outbound connection refused.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from evaluator.backends.llama_cpp import LlamaCppBackend
 from evaluator.grounding.profiles import Profile
 from evaluator.reviewer.prompts import Prompts
 from evaluator.reviewer.schemas import generation_schema, prose_model
-from tests.test_injection import PLANTED
+from tests.grounding.test_injection import PLANTED
 
 pytestmark = pytest.mark.model
 
