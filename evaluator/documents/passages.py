@@ -200,7 +200,6 @@ def passages(text: str) -> list[Passage]:
     return found
 
 
-
 _PER_THREAD = threading.local()
 
 

@@ -47,8 +47,58 @@ _LEADING_ID = re.compile(rf"^\s*(?:\*\*|__)?\[?({_ID})\]?(?:\*\*|__)?(\s*[:.)\]�
 _ROW_ID = re.compile(rf"^(?:\*\*|__)?({_ID})(?:\*\*|__)?$")
 # Names that look like glued ids but are standards, protocols or units: "HTTP2", "SHA256", "ISO27001".
 _NOT_IDS = frozenset(
-    "HTTP HTTPS TLS SSL SHA MD UTF ISO IEC IEEE IPV IP AES RSA PCI SOC TCP UDP DNS SQL API JSON XML CSV PDF "
-    "HL FHIR GS EAN OWASP CWE CVE ES EC GPT LLM RFC BCP NIST FIPS PKCS OIDC SAML SMS MP HD UHD DDR USB WCAG".split()
+    {
+        "HTTP",
+        "HTTPS",
+        "TLS",
+        "SSL",
+        "SHA",
+        "MD",
+        "UTF",
+        "ISO",
+        "IEC",
+        "IEEE",
+        "IPV",
+        "IP",
+        "AES",
+        "RSA",
+        "PCI",
+        "SOC",
+        "TCP",
+        "UDP",
+        "DNS",
+        "SQL",
+        "API",
+        "JSON",
+        "XML",
+        "CSV",
+        "PDF",
+        "HL",
+        "FHIR",
+        "GS",
+        "EAN",
+        "OWASP",
+        "CWE",
+        "CVE",
+        "ES",
+        "EC",
+        "GPT",
+        "LLM",
+        "RFC",
+        "BCP",
+        "NIST",
+        "FIPS",
+        "PKCS",
+        "OIDC",
+        "SAML",
+        "SMS",
+        "MP",
+        "HD",
+        "UHD",
+        "DDR",
+        "USB",
+        "WCAG",
+    }
 )
 _MODAL = re.compile(
     r"\b(?:shall|must|is required to|are required to|has to|have to|needs to|need to|is expected to|"
@@ -85,7 +135,11 @@ _DEFINES = re.compile(
 )
 _NOTE = re.compile(r"^\W*\(?\s*(?:note|nb|n\.b)\b\s*[:.\-–—)]", re.IGNORECASE)
 _VERSION_CELL = re.compile(r"^(?:v(?:ersion)?\s*)?\d+(?:\.\d+){0,3}(?:[-+][\w.]+)?$", re.I)
-_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4}\b", re.I)
+_DATE = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|"
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4}\b",
+    re.I,
+)
 _REQUIREMENTS_CONTEXT = re.compile(r"^(?:overview|summary|abstract|vision|about|executive summary)\b")
 _WAIVER = re.compile(
     r"\b(?:is|are) not (?:required|needed|necessary|mandatory|in scope|a requirement)\b|"
@@ -217,8 +271,10 @@ class _Reader:
         if self.story is not None and block.level <= self.story_level:
             self.story = None
         match = _LEADING_ID.match(block.text)
-        if match and _plausible_id(match) and (
-            _STORY.match(block.text[match.end() :]) or re.match(r"US|STORY|UC", match.group(1), re.I)
+        if (
+            match
+            and _plausible_id(match)
+            and (_STORY.match(block.text[match.end() :]) or re.match(r"US|STORY|UC", match.group(1), re.I))
         ):
             self.story, self.story_level, self.story_heading = match.group(1), block.level, True
 

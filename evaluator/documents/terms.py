@@ -212,7 +212,6 @@ DISTANCING = re.compile(
 )
 
 
-
 _PER_THREAD = threading.local()
 
 

@@ -18,9 +18,9 @@ from evaluator.grounding.detectors import Subject
 from evaluator.grounding.profiles import Check
 from evaluator.grounding.retrieval import Retriever
 from evaluator.review.record import CoverageStatus, Finding
-from evaluator.text import clip, one_line
 
 _EVIDENCE_CHARS = 300
+
 
 class Ask(Protocol):
     """A narrow model question: (question, passages, the requirement it concerns or "") ->

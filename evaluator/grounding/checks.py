@@ -244,7 +244,9 @@ def _earnest(text: str, match: re.Match[str], pattern: str) -> bool:
 def _compiled(pattern: str) -> re.Pattern[str]:
     """A check pattern, case-insensitive, anchored at a word start when it begins with a word."""
     flags = pattern.startswith("(?") and not pattern.startswith(("(?:", "(?<", "(?=", "(?!"))
-    starts_word = pattern[:1].isalnum() or pattern.startswith(("(?:", "[")) or (pattern[:1] == "(" and pattern[1:2] != "?")
+    starts_word = (
+        pattern[:1].isalnum() or pattern.startswith(("(?:", "[")) or (pattern[:1] == "(" and pattern[1:2] != "?")
+    )
     guard = "(?<![A-Za-z0-9])" if starts_word and not flags else ""
     return re.compile(guard + pattern, re.IGNORECASE)
 
@@ -289,7 +291,8 @@ def finding_of(result: CheckResult, g: Grounding) -> Finding | None:
 def expected_in(check: Check, g: Grounding) -> str:
     """The deciding section of the design whose heading is about the check's topic ("" when none is)."""
     for p in g.passages:
-        if p.kind == "heading" and p.role in DECIDING and p.text != g.design.title:
-            if any(_search(s, p.plain) for s in check.scope) or any(_search(re.escape(t), p.plain) for t in check.look_for):
-                return p.text
+        if p.kind != "heading" or p.role not in DECIDING or p.text == g.design.title:
+            continue
+        if any(_search(s, p.plain) for s in check.scope) or any(_search(re.escape(t), p.plain) for t in check.look_for):
+            return p.text
     return ""

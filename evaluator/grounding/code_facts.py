@@ -343,7 +343,9 @@ def _class(node: ast.ClassDef, at: object, facts: CodeFacts) -> None:
         if isinstance(statement, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__tablename__" for t in statement.targets
         ):
-            table, mapped = (statement.value.value, True) if isinstance(statement.value, ast.Constant) else (table, True)
+            mapped = True
+            if isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str):
+                table = statement.value.value
     for statement in node.body:
         line, text = at(statement)  # type: ignore[operator]
         if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
@@ -389,8 +391,15 @@ def _route(node: ast.FunctionDef | ast.AsyncFunctionDef, at: object, facts: Code
                 bounded.append(arg.arg)
         line, text = at(decorator)  # type: ignore[operator]
         facts.routes.append(
-            Route(method.upper(), str(decorator.args[0].value), status if isinstance(status, int) else None,
-                  tuple(params), tuple(bounded), line, text)  # fmt: skip
+            Route(
+                method.upper(),
+                str(decorator.args[0].value),
+                status if isinstance(status, int) else None,
+                tuple(params),
+                tuple(bounded),
+                line,
+                text,
+            )
         )
 
 

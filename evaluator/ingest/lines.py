@@ -183,7 +183,8 @@ _SCORE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*(?:/|out\s+of)\s*10(?:\.0+
 _BOLD = re.compile(r"^[^\w*]*(\*\*|__)(?P<title>.+?)\1(?P<rest>.*)$", re.S)
 
 _META = re.compile(
-    r"^[*_]{0,2}(?P<label>section|evidence|concerns|requirement|searched for)[*_]{0,2}\s*:\s*[*_]{0,2}\s*(?P<value>.*)$",
+    r"^[*_]{0,2}(?P<label>section|evidence|concerns|requirement|searched for)[*_]{0,2}"
+    r"\s*:\s*[*_]{0,2}\s*(?P<value>.*)$",
     re.I | re.S,
 )
 # A grounded review's "Requirement: “text” (requirements, line 3)" and "Searched for: a, b (not found in the design)".

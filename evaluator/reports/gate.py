@@ -180,7 +180,9 @@ def _judge(key: str, review: dict[str, Any], rows: list[dict[str, Any]], options
         case.reasons.append(f"{len(breaking)} finding(s) at or above {options.fail_on}")
     minimum, score = options.min_completeness, case.completeness
     if minimum is not None and score is None:
-        case.notes.append("completeness not assessed: the requirements state nothing binding, --min-completeness not applied")
+        case.notes.append(
+            "completeness not assessed: the requirements state nothing binding, --min-completeness not applied"
+        )
     elif minimum is not None and score is not None and score < minimum:
         case.reasons.append(f"completeness {score:g}/10 is below {minimum:g}")
     case.status = "fail" if case.reasons else "pass"

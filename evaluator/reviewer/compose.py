@@ -82,7 +82,7 @@ def sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    if text[-1] in ".!?" or (text[-1] in "”’\"" and text[-2:-1] in (".", "!", "?")):
+    if text[-1] in ".!?" or (text[-1] in '”’"' and text[-2:-1] in (".", "!", "?")):
         return text
     return text + "."
 
@@ -173,7 +173,9 @@ class Composer:
         counts = ", ".join(f"{statuses.count(s)} {s.replace('_', ' ')}" for s in dict.fromkeys(statuses))
         gaps = [c.requirement.id for c in self.g.coverage if c.status in ("not_addressed", "contradicted")]
         more = f" (and {len(gaps) - 20} more)" if len(gaps) > 20 else ""
-        return f"- {len(statuses)} requirements: {counts}" + (f"\n- not met: {', '.join(gaps[:20])}{more}" if gaps else "")
+        return f"- {len(statuses)} requirements: {counts}" + (
+            f"\n- not met: {', '.join(gaps[:20])}{more}" if gaps else ""
+        )
 
     def _passages(self, ids: list[str]) -> list[Passage]:
         return [p for p in (self.g.passage(i) for i in ids) if p is not None]

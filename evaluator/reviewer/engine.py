@@ -26,13 +26,13 @@ from evaluator.backends.base import Backend, Message, Sampling
 from evaluator.documents.passages import Passage
 from evaluator.documents.read import Document
 from evaluator.errors import ContextError, GenerationError
-from evaluator.grounding.base import Ask, Grounding, run_analyses
+from evaluator.grounding.base import Analysis, Ask, Grounding, run_analyses
 from evaluator.grounding.checks import CheckAnalysis
 from evaluator.grounding.coverage import CoverageAnalysis
 from evaluator.grounding.injection import InjectionAnalysis
+from evaluator.grounding.profiles import Profile
 from evaluator.grounding.reconcile import reconcile
 from evaluator.grounding.verify import verify
-from evaluator.grounding.profiles import Profile
 from evaluator.review.record import SEVERITIES, Processing, Review, Usage
 from evaluator.review.rubric import coverage_ratio, verdict
 from evaluator.reviewer.compose import Composer
@@ -103,7 +103,11 @@ class Reviewer:
     def ground(self, requirements: Document, design: Document, ask: Ask | None = None) -> Grounding:
         """Run the analyses (coverage, checks, injection) over one case, let a capable model confirm
         or refute their blocking findings (when ``ask``), and reconcile them per requirement."""
-        analyses = [CoverageAnalysis(), CheckAnalysis(self.profile.checks, self.profile.technologies), InjectionAnalysis()]
+        analyses: list[Analysis] = [
+            CoverageAnalysis(),
+            CheckAnalysis(self.profile.checks, self.profile.technologies),
+            InjectionAnalysis(),
+        ]
         g = run_analyses(Grounding.of(requirements, design, ask), analyses)
         return reconcile(verify(g, self.profile.checks))
 
@@ -129,13 +133,11 @@ class Reviewer:
         findings.sort(key=lambda f: SEVERITIES.index(f.severity))
         mandatory = [c.status for c in g.coverage if c.requirement.mandatory]
         v = verdict(findings, coverage_ratio(mandatory))
-        parts = {
-            "strengths": composer.strengths(prose.get("strengths", [])),
-            "sections": composer.sections(prose.get("section_reviews", {}), findings),
-            "alternative_approaches": composer.alternatives(prose.get("alternative_approaches", [])),
-            "risk_assessment": composer.risk(prose.get("risk_assessment", ""), findings),
-            "next_steps": composer.next_steps(prose.get("next_steps", []), findings),
-        }
+        strengths = composer.strengths(prose.get("strengths", []))
+        sections = composer.sections(prose.get("section_reviews", {}), findings)
+        alternatives = composer.alternatives(prose.get("alternative_approaches", []))
+        risk = composer.risk(prose.get("risk_assessment", ""), findings)
+        next_steps = composer.next_steps(prose.get("next_steps", []), findings)
         processing = Processing(
             mode="grounded",
             passes=tally.passes,
@@ -150,14 +152,14 @@ class Reviewer:
             completeness_score=v.completeness,
             technical_soundness_score=v.soundness,
             implementation_readiness=v.readiness,
-            strengths=parts["strengths"],
+            strengths=strengths,
             findings=findings,
-            sections=parts["sections"],
+            sections=sections,
             missing_elements=composer.missing_elements(findings),
-            alternative_approaches=parts["alternative_approaches"],
-            risk_assessment=parts["risk_assessment"],
+            alternative_approaches=alternatives,
+            risk_assessment=risk,
             checklist=composer.checklist(findings),
-            next_steps=parts["next_steps"],
+            next_steps=next_steps,
             injection_flags=sorted({f.label for f in g.injection_flags}),
             coverage=composer.coverage(),
             model_completeness_score=prose.get("completeness_score"),

@@ -273,7 +273,10 @@ def test_findings_are_stored_with_their_source_and_evidence_lines(tmp_path: Path
     folder = tmp_path / "cases"
     (folder / "d0").mkdir(parents=True)
     (folder / "requirements.md").write_text("# Orders\n\n- Failed events must be retried and must not be lost.\n")
-    design = "# Orders\n\n## Consumer\n\nThe consumer polls the `orders.v1` Kafka topic.\nWe chose not to retry: failures are logged.\n"
+    design = (
+        "# Orders\n\n## Consumer\n\nThe consumer polls the `orders.v1` Kafka topic.\n"
+        "We chose not to retry: failures are logged.\n"
+    )
     (folder / "d0" / "tech-design.md").write_text(design)
     db = tmp_path / "e.duckdb"
     run_batch(discover(folder), BatchOptions(db=db), backend=FakeBackend.answering())

@@ -227,7 +227,10 @@ def test_user_stories_are_traced_through_their_acceptance_criteria() -> None:
     assert list(found) == ["US-04/AC-1", "US-04/AC-2", "US-05/AC1", "US-07", "US-06/AC1"]
     assert found["US-04/AC-2"].text.endswith("then no second reading is stored.")  # across a line break
     assert found["US-04/AC-2"].kind == "criterion" and "US-04" in found["US-04/AC-2"].section
-    assert found["US-05/AC1"].text == "Given I am logged in When I open the bill history Then I see at most 24 bills, newest first"
+    assert (
+        found["US-05/AC1"].text
+        == "Given I am logged in When I open the bill history Then I see at most 24 bills, newest first"
+    )
     assert found["US-07"].kind == "story" and found["US-07"].text.startswith("As a customer I can switch")
     assert all(r.mandatory for r in found.values())
     assert "US-06" in found["US-06/AC1"].section

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from evaluator.grounding.code_facts import read_code
 
-DESIGN = '''# Payroll
+DESIGN = """# Payroll
 
 ## Data model
 
@@ -55,7 +55,7 @@ bank:
   client_secret: <from vault>
   token_ttl_seconds: 3600
 ```
-'''
+"""
 
 
 def test_sql_tables_columns_keys_updates_and_grants() -> None:

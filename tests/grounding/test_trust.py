@@ -14,7 +14,7 @@ from evaluator.grounding.coverage import CoverageAnalysis
 from evaluator.grounding.profiles import load_profile
 from evaluator.grounding.reconcile import reconcile
 from evaluator.review.record import Finding
-from tests.conftest import doc
+from tests.support.data import doc
 
 PROFILE = load_profile()
 
