@@ -13,7 +13,9 @@ A check (:class:`evaluator.grounding.profiles.Check`) is evaluated in this order
    "should" or a document's goal, at most a recommendation. The finding names and quotes that requirement.
 3. **Failed**: a deciding passage (:mod:`evaluator.documents.roles`: not background, not a
    rejected alternative, not a risk) matches ``contradicts`` in earnest — not negated, not in a
-   clause that rejects or avoids it — or the check's ``detector`` finds a hit; or a deciding
+   clause that rejects or avoids it, not inside a condition, not across a clause boundary
+   ("stored beside the ciphertext; plaintext keys …") — or the check's ``detector`` finds a hit;
+   or a deciding
    passage names what would address the check only to deny it ("we are not setting up metrics").
    The evidence quotes the passage and marks the matched words.
 4. **Passed**: a passage that decides or mitigates matches ``addresses``, or an
@@ -206,8 +208,8 @@ def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool =
         for match in _compiled(pattern).finditer(text):
             if DISTANCING.search(_clause_before(text, match.start())):
                 continue  # "we rejected retrying forever", "we considered a unique index"
-            if contradiction and _in_condition(text, match):
-                continue
+            if contradiction and (_in_condition(text, match) or re.search(r"[;:] ", match.group(0))):
+                continue  # a condition, or a gap of the pattern that runs into the next clause
             if _earnest(text, match, pattern):
                 return Hit(passage, match.start(), match.end())
     return None
