@@ -164,3 +164,56 @@ def calibrate(
     print_calibration(result, output_format.value)
     if result.batch.interrupted:
         raise typer.Exit(130)
+
+
+def precision(
+    dataset: Annotated[Path, typer.Argument(help="Folder of judged real designs (judgements.toml or SOURCE.toml).")],
+    db: DbOpt = DEFAULT_DB,
+    template: Annotated[
+        bool, typer.Option("--template", help="Append the findings nobody judged yet to each judgements.toml.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Review at most N new cases in this run.")] = None,
+    profile: ProfileOpt = DEFAULT_PROFILE,
+    backend: BackendOpt = "llama-cpp",
+    model: ModelOpt = None,
+    n_ctx: NCtxOpt = None,
+    threads: ThreadsOpt = None,
+    seed: SeedOpt = 42,
+    max_tokens: MaxTokensOpt = 2048,
+    timeout: CaseTimeoutOpt = None,
+    prompts_dir: PromptsOpt = None,
+    parallel: ParallelOpt = "auto",
+    output_format: Annotated[TrendFormat, typer.Option("--format", "-f", help="Output format.")] = TrendFormat.table,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_remote: AllowRemoteOpt = False,
+    trust_env: TrustEnvOpt = False,
+    n_gpu_layers: NGpuLayersOpt = 0,
+) -> None:
+    """Review judged real designs and report the precision of the blocking findings.
+
+    Every design folder with a judgements.toml (or a SOURCE.toml) is reviewed into the DuckDB
+    file like `batch` does; each critical and recommendation finding is looked up by its
+    fingerprint among the verdicts a reviewer wrote (supported / false). Reported: precision
+    (supported / judged), findings not judged yet, findings whose quote shows what they claim or
+    that state an absence tied to a requirement, and approved designs judged "Requires Rework".
+    --template appends the findings nobody judged yet for a person to fill in.
+    """
+    from evaluator.batch.precision import measure_precision, write_template
+    from evaluator.cli.output import BatchProgress, StopFlag, print_precision, print_summary
+
+    options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
+    server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
+    chosen = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
+    factory, runner = batch_backend(ExecutorKind.thread, None, None, backend, model, n_ctx, threads, **chosen)
+    with reported(), StopFlag(err) as stop, BatchProgress(err) as progress:
+        result = measure_precision(
+            dataset, options, backend=factory, observer=progress, should_stop=stop.is_set, executor=runner
+        )
+        written = write_template(result, dataset) if template else 0
+    print_summary(err, result.batch, db)
+    print_precision(result, output_format.value)
+    if template:
+        err.print(f"{written} finding(s) to judge appended to the judgements.toml files")
+    if result.batch.interrupted:
+        raise typer.Exit(130)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from evaluator.cli.batch import batch, calibrate
+from evaluator.cli.batch import batch, calibrate, precision
 from evaluator.cli.bench import bench
 from evaluator.cli.coverage import coverage
 from evaluator.cli.gate import gate
@@ -35,7 +35,7 @@ app = typer.Typer(
 plain_help_labels()
 
 # In the order `evaluator --help` lists them.
-for command in (review, profiles, models, convert, batch, calibrate, sql, export, trends, report, ingest):
+for command in (review, profiles, models, convert, batch, calibrate, precision, sql, export, trends, report, ingest):
     app.command()(command)
 app.command(name="status")(status)
 app.command(name="coverage")(coverage)

@@ -27,8 +27,9 @@ from evaluator.cli.tables import print_tables
 from evaluator.reports.trends import Trend
 from evaluator.review.record import Review, Usage
 
-if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it
-    from evaluator.bench.local import BenchReport
+if TYPE_CHECKING:
+    from evaluator.batch.precision import Precision
+    from evaluator.bench.local import BenchReport  # the bench pulls in numpy; batch, sql and trends should not pay for it
     from evaluator.bench.server import ServerBenchReport
     from evaluator.ingest.reviews import Ingested
     from evaluator.reports.gate import GateResult
@@ -254,6 +255,34 @@ def print_calibration(calibration: Calibration, fmt: str) -> None:
     print_tables(_cases_table(calibration), _metrics_table(calibration))
     if calibration.batch.interrupted:
         Console().print("[yellow]interrupted[/] — not recorded; run the same command again to resume")
+
+
+def print_precision(result: Precision, fmt: str) -> None:
+    """Per-case verdict counts and the totals on stdout, or the report as JSON."""
+    from evaluator.batch.precision import precision_report
+
+    if fmt == "json":
+        json.dump(precision_report(result), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    table = Table("approved", "assessment", "blocking", "supported", "false", "unjudged")
+    width = max((len(c.key) for c in result.cases), default=4)
+    table.columns.insert(0, Column("case", no_wrap=True, min_width=width))
+    table.title = f"precision on {result.dataset}"
+    for c in result.cases:
+        table.add_row(Text(c.key), _yes(c.approved), c.assessment or "-", str(len(c.findings)),
+                      str(c.count("supported")), str(c.count("false")), str(c.count("unjudged")))  # fmt: skip
+    rework = ", ".join(result.approved_rework) or "none"
+    figures = Table("figure", "value", title="precision of critical + recommendation findings")
+    for name, value in (
+        ("precision (supported / judged)", _share(result.precision)),
+        ("supported / false / not judged", f"{result.total('supported')} / {result.total('false')} / "
+                                           f"{result.total('unjudged')}"),  # fmt: skip
+        ("quote shows it, or absence tied to a requirement", f"{result.shown} of {result.blocking}"),
+        ("approved designs judged 'Requires Rework'", rework),
+    ):
+        figures.add_row(name, value)
+    print_tables(table, figures)
 
 
 def _cases_table(c: Calibration) -> Table:

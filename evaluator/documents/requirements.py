@@ -123,6 +123,7 @@ _GWT = re.compile(r"\bgiven\b.+?\bwhen\b.+?\bthen\b", re.IGNORECASE | re.DOTALL)
 _CRITERION_ID = re.compile(r"^\s*(?:\*\*|__)?((?:AC|Scenario|Criterion)[-_ ]?\d+)(?:\*\*|__)?\s*[:.)–—-]?\s*", re.I)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _DOT_LEADER = re.compile(r"(?:\.{4,}|…{2,}|\t)\s*\d+\s*$|(?:\.\s){4,}")  # "Glossary .... 8", "Goals . . . . iii"
+_ROMAN_PAGE = re.compile(r"\s(?:[ivxlc]{1,6}|[IVXLC]{1,6})(?:\s+\d{1,2})?$")  # "Business Use Case: Submitting xi"
 _QUOTED_MODAL = re.compile(
     r"[\"“'‘*]+(?:must|shall|should|may|required|recommended|optional)(?: not)?[\"”'’*]+|"
     r"\b(?:MUST|SHALL|SHOULD|MAY|REQUIRED|RECOMMENDED|OPTIONAL)\b"
@@ -319,8 +320,9 @@ def _statements(block: Block, context: bool, soft: bool, background: bool = Fals
     if block.kind not in ("sentence", "item"):
         return []
     found: list[_Statement] = []
-    for offset, line in _lines_with_ids(block.text):
+    for offset, raw in _lines_with_ids(block.text):
         number = block.line + block.text.count("\n", 0, offset) + 1
+        line = _CID.sub("", raw)
         if _boilerplate(line) or describes_present(line):
             continue
         criterion = _CRITERION_ID.match(line)
@@ -343,8 +345,8 @@ def _statements(block: Block, context: bool, soft: bool, background: bool = Fals
             shape = _shape(sentence)
             if shape == "statement" and soft and not _MODAL.search(sentence):
                 shape = "goal"
-            if describes_present(sentence) or sentence.rstrip().endswith(":"):
-                continue  # "Today, head node failure is catastrophic", "The goals of this proposal:"
+            if describes_present(sentence) or sentence.rstrip().endswith((":", "?")):
+                continue  # "Today, head node failure is catastrophic", "The goals of this proposal:", a question
             if _binds(sentence, context and shape != "story", background) and not _WAIVER.search(sentence):
                 found.append(_Statement(None, _clean(sentence), number_here, section, shape))
     return found
@@ -358,6 +360,12 @@ def _shape(text: str) -> RequirementKind:
     return "statement"
 
 
+def _wordy(text: str) -> bool:
+    """At least three tokens, two of them words of three letters or more ("X — X — X" is a table of ticks)."""
+    found = tokens(text)
+    return len(found) >= 3 and sum(len(t) >= 3 and t.isalpha() for t in found) >= 2
+
+
 def _binds(text: str, context: bool, background: bool = False) -> bool:
     if background:
         return bool(re.search(r"\bshall\b", text, re.IGNORECASE))  # "Redis must be provisioned separately" describes
@@ -369,6 +377,8 @@ def _boilerplate(line: str) -> bool:
     linkless = _LINK.sub(lambda m: "" if m.group(0).startswith("!") or "](#" in m.group(0) else m.group(1), line)
     if not re.sub(r"[\W\d_]+", "", linkless) or _DOT_LEADER.search(line):
         return True
+    if _ROMAN_PAGE.search(line) and not _MODAL.search(line):
+        return True  # a table-of-contents line of a PDF: a title and its page number
     if not re.sub(r"[\W_]+", "", _LINK.sub("", line)):
         return True  # a line that is only a link: a reference, not a statement
     if _NOTE.match(line) and not _STRONG_MODAL.search(line):
@@ -429,16 +439,24 @@ def _requirement_sentences(text: str, every_item: bool) -> list[str]:
 
 
 def _row(block: Block, section: str, context: bool) -> list[_Statement]:
-    cells = [c.strip() for c in block.text.split(" | ")]
+    cells = [_CID.sub("", c).strip() for c in block.text.split(" | ")]
     if cells and _VERSION_CELL.match(cells[0].strip("*_ ")) and any(_DATE.search(c) for c in cells[1:]):
         return []  # a revision-history row: "1.2 | 2024-03-01 | J. Doe | Added FR-9"
     ids = [i for i, c in enumerate(cells) if _ROW_ID.match(c) and _glued_ok(c)]
     rest = [c for i, c in enumerate(cells) if i not in ids[:1] and c]
     body = _clean(" — ".join(rest))
-    if not body or len(tokens(body)) < 3 or _boilerplate(body) or _WAIVER.search(body):
+    if not _wordy(body) or _boilerplate(body) or _WAIVER.search(body):
         return []
+    if ids and cells[ids[0]].strip("*_ ")[:1].isdigit() and not _MODAL.search(body) and len(tokens(body)) < 8:
+        return []  # "21.2 | Effects on the Installed Systems": a numbered heading in a table, not a requirement
+    if body.rstrip().endswith((":", "?")):
+        return []  # a lead-in or a question
     if ids:
         return [_Statement(_ROW_ID.match(cells[ids[0]]).group(1), body, block.line + 1, section, "row")]  # type: ignore[union-attr]
+    leading = _LEADING_ID.match(cells[0]) if cells else None
+    if leading and _plausible_id(leading) and not leading.group(1)[:1].isdigit():
+        text = _clean(" — ".join([cells[0][leading.end() :], *cells[1:]]).strip(" —"))
+        return [_Statement(leading.group(1), text, block.line + 1, section, "row")]  # "FR1.1. The system must …"
     if _MODAL.search(body) and _binds(body, context):
         return [_Statement(None, body, block.line + 1, section, "row")]
     return []
@@ -450,5 +468,8 @@ def _glued_ok(cell: str) -> bool:
     return glued is None or glued.group(1) not in _NOT_IDS
 
 
+_CID = re.compile(r"\(cid:\d+\)\s*")  # a glyph a PDF's font does not map (a bullet, a dash): pdfminer's placeholder
+
+
 def _clean(text: str) -> str:
-    return " ".join(text.replace("**", "").replace("__", "").split())
+    return " ".join(_CID.sub("", text).replace("**", "").replace("__", "").split())

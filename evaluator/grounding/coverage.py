@@ -131,11 +131,11 @@ def coverage_finding(c: Coverage) -> Finding | None:
     if c.status == "contradicted" and c.shows is not None:
         severity = "critical" if r.mandatory else "recommendation"
         title = f"The design decides against {r.id}"
-        detail = f"{r.id} asks: “{short}” The design decides otherwise. Change the design, or agree a change to {r.id}."
+        detail = f"{r.id} asks: “{short}”. The design decides otherwise: change it, or agree a change to {r.id}."
         evidence = shown([c.shows])
     elif c.status == "not_addressed" and r.mandatory:
         severity, title = "recommendation", f"{r.id} is not addressed by the design"
-        detail = f"{r.id} asks: “{short}” No deciding passage of the design takes it up. Add how the design meets it."
+        detail = f"{r.id} asks: “{short}”. No deciding section of the design takes it up: add how the design meets it."
         evidence = absence(searched_terms(r), "")
     else:
         return None

@@ -357,7 +357,8 @@ class Composer:
                 step = f"Show in the design how it meets {f.requirement_id}."
             if step:
                 about = f.requirement_id or (f"“{f.section}”" if f.section else "")
-                own.append(f"{step.rstrip('.')} ({about})." if about else sentence(step))
+                cited = about and about not in step
+                own.append(f"{step.rstrip('.')} ({about})." if cited else sentence(step))
         steps = _unique(own[:5] + self._keep(model, "next_steps"))[:6]
         return steps or ["No finding blocks implementation: confirm the design with its owners and start building."]
 
