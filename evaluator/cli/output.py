@@ -27,9 +27,9 @@ from evaluator.cli.tables import print_tables
 from evaluator.reports.trends import Trend
 from evaluator.review.record import Review, Usage
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the bench pulls in numpy; batch, sql and trends should not pay for it
     from evaluator.batch.precision import Precision
-    from evaluator.bench.local import BenchReport  # the bench pulls in numpy; batch, sql and trends should not pay for it
+    from evaluator.bench.local import BenchReport
     from evaluator.bench.server import ServerBenchReport
     from evaluator.ingest.reviews import Ingested
     from evaluator.reports.gate import GateResult
@@ -273,11 +273,11 @@ def print_precision(result: Precision, fmt: str) -> None:
         table.add_row(Text(c.key), _yes(c.approved), c.assessment or "-", str(len(c.findings)),
                       str(c.count("supported")), str(c.count("false")), str(c.count("unjudged")))  # fmt: skip
     rework = ", ".join(result.approved_rework) or "none"
+    verdicts = " / ".join(str(result.total(v)) for v in ("supported", "false", "unjudged"))
     figures = Table("figure", "value", title="precision of critical + recommendation findings")
     for name, value in (
         ("precision (supported / judged)", _share(result.precision)),
-        ("supported / false / not judged", f"{result.total('supported')} / {result.total('false')} / "
-                                           f"{result.total('unjudged')}"),  # fmt: skip
+        ("supported / false / not judged", verdicts),
         ("quote shows it, or absence tied to a requirement", f"{result.shown} of {result.blocking}"),
         ("approved designs judged 'Requires Rework'", rework),
     ):

@@ -20,10 +20,11 @@ from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 
-from evaluator.documents.roles import SectionRole, describes_present, section_roles
+from evaluator.documents.roles import SectionRole, describes_present, run_in_role, section_roles
 
 PassageKind = Literal["heading", "sentence", "item", "row", "code"]
 _CODE_CHUNK_LINES = 6
+_LABEL = re.compile(r"\s*(?:\*\*|__)[^*_\n]{2,40}?[.:]?(?:\*\*|__)[.:]?")  # "**Context.**", "**Note**:"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
@@ -33,7 +34,9 @@ class Passage:
 
     ``id`` is ``P<n>`` in document order; ``section`` the heading path joined by " › "
     (empty before the first heading); ``line_start``/``line_end`` 1-based, inclusive;
-    ``role`` what its section is for (:mod:`evaluator.roles`): only ``design`` passages decide.
+    ``role`` what its section is for (:mod:`evaluator.documents.roles`; a paragraph that opens with a
+    bold label — "**Context.** …", "**Alternatives:** …" — takes the label's role): only ``design``
+    passages decide.
     """
 
     id: str
@@ -190,6 +193,7 @@ def passages(text: str) -> list[Passage]:
     every = list(blocks(text))
     roles = section_roles([b.path for b in every])
     for block, role in zip(every, roles, strict=True):
+        role = run_in_role(block.text) or role if block.kind in ("sentence", "item") else role
         section = " › ".join(block.path)
         pieces = _sentences(block.text) if block.kind in ("sentence", "item") else [(0, block.text)]
         for offset, piece in pieces:
@@ -224,7 +228,11 @@ def _sentences(text: str) -> list[tuple[int, str]]:
         return [(0, text.strip())] if text.strip() else []
     found: list[tuple[int, str]] = []
     # pysbd ends a sentence at every line break; hard-wrapped prose must not be cut there.
-    for span in _segmenter().segment(text.replace("\n", " ")):
+    # A bold run-in label ("**Rate limiting.** Not implemented …") belongs to its first sentence: its
+    # full stop is hidden from the splitter (same length, so the spans still slice ``text``).
+    label = _LABEL.match(text)
+    masked = text[: label.end()].replace(".", " ").replace(":", " ") + text[label.end() :] if label else text
+    for span in _segmenter().segment(masked.replace("\n", " ")):
         raw = text[span.start : span.end]
         stripped = raw.strip()
         if stripped:

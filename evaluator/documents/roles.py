@@ -290,6 +290,16 @@ def section_roles(paths: Sequence[tuple[str, ...]]) -> list[SectionRole]:
     return roles
 
 
+_RUN_IN = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{2,40}?)[.:]?(?:\*\*|__)\s*[.:—–-]?\s+\S")
+
+
+def run_in_role(paragraph: str) -> SectionRole | None:
+    """The role a paragraph's bold run-in label gives it ("**Context.** The app needs …" -> context),
+    as ADRs and wiki pages label their parts without headings; None without such a label."""
+    match = _RUN_IN.match(paragraph)
+    return heading_role(match.group(1)) if match else None
+
+
 def describes_present(sentence: str) -> bool:
     """Whether a sentence describes how things are today rather than what the design decides."""
     return bool(_PRESENT.match(sentence))

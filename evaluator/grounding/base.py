@@ -14,9 +14,9 @@ from evaluator.documents.passages import Hit, Passage, passages
 from evaluator.documents.read import Document
 from evaluator.documents.requirements import Requirement, parse_requirements
 from evaluator.grounding.code_facts import CodeFacts, read_code
-from evaluator.grounding.detectors import Subject
 from evaluator.grounding.profiles import Check
 from evaluator.grounding.retrieval import Retriever
+from evaluator.grounding.subject import Subject
 from evaluator.review.record import CoverageStatus, Finding
 
 _EVIDENCE_CHARS = 300

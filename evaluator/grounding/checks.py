@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 
 from evaluator.documents.passages import Hit, Passage
@@ -66,22 +67,41 @@ class CheckAnalysis:
 
 
 def technologies_used(technologies: Sequence[Technology], passages: Sequence[Passage]) -> set[str]:
-    """The ids of the technologies the design uses (see :class:`Technology`)."""
+    """The ids of the technologies the design uses (see :class:`Technology`): its code shows it, or a
+    deciding passage names it beside one of its context words, or two deciding passages name it."""
     deciding = [p for p in passages if p.role in DECIDING]
-    return {t.id for t in technologies if any(_uses(t, p) for p in deciding)}
+    used = set()
+    for t in technologies:
+        named = [_uses(t, p) for p in deciding]
+        if "in use" in named or named.count("named") >= 2:
+            used.add(t.id)
+    return used
 
 
-def _uses(t: Technology, passage: Passage) -> bool:
+def _uses(t: Technology, passage: Passage) -> str:
+    """``in use`` (code, or a name with a context word), ``named`` (a bare name) or "" for one passage."""
     if passage.kind == "code" and any(_search(c, passage.text) for c in t.code):
-        return True
-    text = passage.plain
+        return "in use"
+    text, found = passage.plain, ""
     for name in t.names:
         for match in _compiled(name).finditer(text):
-            if text.count("(", 0, match.start()) > text.count(")", 0, match.start()):
-                continue  # "(CockroachDB, TiKV, Kafka Streams)": an example, not a component
+            if _an_example(text, match.start()):
+                continue  # "used in projects (CockroachDB, TiKV, Kafka Streams)": an example, not a component
             if not t.context or any(_search(c, text) for c in t.context):
-                return True
-    return False
+                return "in use"
+            found = "named"
+    return found
+
+
+_EXAMPLES = re.compile(r"\b(?:e\.g|i\.e|such as|like|for example|for instance|used (?:in|by)|as in|projects?|companies)\b", re.I)
+
+
+def _an_example(text: str, at: int) -> bool:
+    """Whether the word at ``at`` is an example in parentheses ("used in projects (CockroachDB, Kafka Streams)")."""
+    opened = text.rfind("(", 0, at)
+    if opened == -1 or text.count(")", opened, at):
+        return False
+    return bool(_EXAMPLES.search(text[max(0, opened - 40) : at]))
 
 
 def evaluate(check: Check, g: Grounding, used: set[str] | None = None) -> CheckResult:
@@ -91,6 +111,7 @@ def evaluate(check: Check, g: Grounding, used: set[str] | None = None) -> CheckR
     requirement = demanding(check, g.requirements)
     if not _applies(check, g):
         return CheckResult(check, "not_applicable", "requirements")
+    subject = replace(g.subject, focus=requirement.text if requirement is not None else "")
     scoped = [p for p in g.passages if p.kind != "heading" and _in_scope(check, p, g)]
     deciding = [p for p in scoped if p.role in DECIDING]
     failing = [
@@ -102,12 +123,12 @@ def evaluate(check: Check, g: Grounding, used: set[str] | None = None) -> CheckR
     ]
     if check.detector:
         seen = {h.passage.id for h in failing}
-        failing += [h for h in DETECTORS[check.detector](g.subject) if h.passage.id not in seen]
+        failing += [h for h in DETECTORS[check.detector](subject) if h.passage.id not in seen]
     if failing:
         return CheckResult(check, "failed", "detector" if check.detector else "rule", tuple(failing[:3]), requirement)
     addressing = [h for p in scoped if p.role in ADDRESSING for h in [_earnest_hit(check.addresses, p)] if h]
     for rule in check.addressed_by:
-        addressing += DETECTORS[rule](g.subject)
+        addressing += DETECTORS[rule](subject)
     if addressing:
         return CheckResult(check, "passed", "rule", tuple(addressing[:2]), requirement)
     denied = [h for p in deciding for h in [_denial(check.addresses, p)] if h]

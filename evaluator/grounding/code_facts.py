@@ -9,10 +9,14 @@ parsers can:
 * SQL (fenced ``sql`` blocks, unlabelled blocks that parse as SQL, and inline code spans that
   start with a statement keyword) through **sqlglot**, PostgreSQL dialect, one statement at a
   time: tables and column types, primary keys, unique constraints and indexes, ``UPDATE``
-  assignments and ``WHERE`` columns, grants, ``INSERT … ON CONFLICT``;
-* Python through the standard **ast**: Pydantic and dataclass fields with their annotations,
+  assignments (and increments) and ``WHERE`` columns, ``SELECT`` filters and sort keys, grants,
+  ``INSERT … ON CONFLICT``;
+* Python through the standard **ast**: SQL in its string literals (``conn.execute("UPDATE …")``),
+  Pydantic and dataclass fields with their annotations,
   SQLAlchemy columns, FastAPI routes (method, path, status code, parameters and their bounds),
   log calls (which names they pass, and which of those go through a masking function);
+* cache and Redis key templates (``portal:payslips:{employee_number}:{year}``) in code and inline
+  code, with their fields;
 * configuration (YAML, TOML, ``.env``, INI, JSON, Helm values), line by line: keys that name a
   secret with a literal value.
 
@@ -60,11 +64,34 @@ class Key:
 
 @dataclass(frozen=True)
 class Update:
-    """An ``UPDATE``: the columns it assigns and the columns its ``WHERE`` clause tests."""
+    """An ``UPDATE``: the columns it assigns, those it increments from their own value
+    (``balance = balance + :amount``: not idempotent), and the columns its ``WHERE`` clause tests."""
 
     table: str
     assigned: tuple[str, ...]
     predicate: tuple[str, ...]
+    line: int
+    text: str
+    increments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Select:
+    """A ``SELECT``: the table of its ``FROM``, the columns its ``WHERE`` tests and those it orders by."""
+
+    table: str
+    predicate: tuple[str, ...]
+    order: tuple[str, ...]
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """A cache or Redis key template (``portal:payslips:{employee_number}:{year}``) and its fields."""
+
+    template: str
+    fields: tuple[str, ...]
     line: int
     text: str
 
@@ -92,6 +119,7 @@ class Route:
     bounded: tuple[str, ...]
     line: int
     text: str
+    returns: str = ""  # the return annotation or response_model, e.g. "list[PayslipOut]"
 
 
 @dataclass(frozen=True)
@@ -121,6 +149,8 @@ class CodeFacts:
     columns: list[Column] = field(default_factory=list)
     keys: list[Key] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    selects: list[Select] = field(default_factory=list)
+    cache_keys: list[CacheKey] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     upserts: list[str] = field(default_factory=list)  # tables written with INSERT … ON CONFLICT
     routes: list[Route] = field(default_factory=list)
@@ -137,23 +167,34 @@ _SQL_START = re.compile(r"^\s*(?:create|alter|update|insert|delete|select|grant|
 _SQL_LANGUAGES = {"sql", "postgres", "postgresql", "psql", "plpgsql", "pgsql", "ddl"}
 _PYTHON_LANGUAGES = {"python", "py", "python3", "pycon"}
 _CONFIG_LANGUAGES = {"yaml", "yml", "toml", "ini", "env", "dotenv", "properties", "json", "conf", "cfg", "helm", ""}
+# A key template: words joined by colons with at least one {field}, e.g. "portal:payslips:{employee_number}:{year}".
+_CACHE_KEY = re.compile(r"(?<![\w/{])[a-z][\w.-]*(?::(?:[\w.-]+|\{[\w.\[\]'\"!:]+\})){2,}(?![\w}])", re.IGNORECASE)
 _INLINE_SQL = re.compile(r"`((?:CREATE|ALTER|UPDATE|INSERT|DELETE|SELECT|GRANT)\b[^`\n]{8,})`", re.IGNORECASE)
 
 
 def read_code(text: str) -> CodeFacts:
     """The facts of every code block and inline SQL span of a markdown design."""
     facts = CodeFacts()
-    for block in code_blocks(text):
+    blocks = code_blocks(text)
+    for block in blocks:
         language = block.language
         if language in _SQL_LANGUAGES or (not language and _SQL_START.match(block.text)):
             _read_sql(block, facts)
         elif language in _PYTHON_LANGUAGES:
             _read_python(block, facts)
         if language in _CONFIG_LANGUAGES or language in _PYTHON_LANGUAGES:
-            _read_config(block, facts)
+            _read_config(block, facts, python=language in _PYTHON_LANGUAGES)
     for number, line in enumerate(text.split("\n"), 1):
         for match in _INLINE_SQL.finditer(line):
             _read_sql(CodeBlock("sql", match.group(1), number), facts)
+        in_code = any(b.line <= number < b.line + b.text.count("\n") + 1 for b in blocks)
+        for match in _CACHE_KEY.finditer(line):
+            if "{" not in match.group(0):
+                continue
+            if in_code or f"`{match.group(0)}" in line or "key" in line.lower() or "cache" in line.lower():
+                found = re.findall(r"\{[^{}]+\}", match.group(0))
+                fields = tuple(f.strip("{} ").split(".")[-1].split("!")[0] for f in found)
+                facts.cache_keys.append(CacheKey(match.group(0), fields, number, line.strip()))
     return facts
 
 
@@ -200,10 +241,22 @@ def _read_sql(block: CodeBlock, facts: CodeFacts) -> None:
             _alter(tree, line, statement, facts)
         elif isinstance(tree, exp.Update):
             table = _table_name(tree.this)
-            assigned = tuple(_name(e.this) for e in tree.expressions if isinstance(e, exp.EQ))
-            where = tree.args.get("where")
-            predicate = tuple(sorted({_name(c) for c in where.find_all(exp.Column)})) if where else ()
-            facts.updates.append(Update(table, assigned, predicate, line, statement))
+            pairs = [e for e in tree.expressions if isinstance(e, exp.EQ)]
+            assigned = tuple(_name(e.this) for e in pairs)
+            increments = tuple(
+                _name(e.this)
+                for e in pairs
+                if isinstance(e.expression, exp.Add | exp.Sub)
+                and _name(e.this) in {_name(c) for c in e.expression.find_all(exp.Column)}
+            )
+            facts.updates.append(Update(table, assigned, _columns(tree.args.get("where")), line, statement, increments))
+        elif isinstance(tree, exp.Select) and tree.find(exp.From) is not None:
+            source = tree.find(exp.From)
+            order = tree.args.get("order")
+            ordered = tuple(_name(c) for o in (order.expressions if order else []) for c in o.find_all(exp.Column))
+            facts.selects.append(
+                Select(_table_name(source.this), _columns(tree.args.get("where")), ordered, line, statement)
+            )
         elif isinstance(tree, exp.Grant):
             privileges = tuple(p.this.sql().upper() for p in tree.args.get("privileges") or [] if p.this)
             grantee = ", ".join(_name(p.this) for p in tree.args.get("principals") or [])
@@ -277,6 +330,16 @@ def _alter(tree: object, line: int, statement: str, facts: CodeFacts) -> None:
             )
 
 
+def _columns(where: object) -> tuple[str, ...]:
+    """The column names a WHERE clause (or None) tests, sorted."""
+    from sqlglot import exp
+
+    if where is None:
+        return ()
+    assert isinstance(where, exp.Expression)
+    return tuple(sorted({_name(c) for c in where.find_all(exp.Column)}))
+
+
 def _line_of(statement: str, word: str, first: int, also: tuple[str, ...] = ()) -> int:
     """The line of the statement where a column (or a constraint over ``also``) is declared."""
     for i, text in enumerate(statement.split("\n")):
@@ -326,6 +389,8 @@ def _read_python(block: CodeBlock, facts: CodeFacts) -> None:
         return block.line + number - 1, lines[number - 1].strip() if number - 1 < len(lines) else ""
 
     for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL_START.match(node.value):
+            _read_sql(CodeBlock("sql", node.value, block.line + node.lineno - 1), facts)  # SQL in a Python string
         if isinstance(node, ast.ClassDef):
             _class(node, at, facts)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -390,6 +455,8 @@ def _route(node: ast.FunctionDef | ast.AsyncFunctionDef, at: object, facts: Code
             if re.search(r"\ble\s*=|\blt\s*=|conint\(|Le\(|Lt\(|max_length", annotation + " " + source):
                 bounded.append(arg.arg)
         line, text = at(decorator)  # type: ignore[operator]
+        model = next((k.value for k in decorator.keywords if k.arg == "response_model"), None)
+        returns = ast.unparse(model) if model is not None else ast.unparse(node.returns) if node.returns else ""
         facts.routes.append(
             Route(
                 method.upper(),
@@ -399,6 +466,7 @@ def _route(node: ast.FunctionDef | ast.AsyncFunctionDef, at: object, facts: Code
                 tuple(bounded),
                 line,
                 text,
+                returns,
             )
         )
 
@@ -463,20 +531,25 @@ _PLACEHOLDER = re.compile(
 )
 
 
-def _read_config(block: CodeBlock, facts: CodeFacts) -> None:
+def _read_config(block: CodeBlock, facts: CodeFacts, *, python: bool = False) -> None:
     for i, line in enumerate(block.text.split("\n")):
         match = _SECRET_KEY.match(line)
         value = match.group(2).split(" #")[0].strip() if match else ""
-        secret = match is not None and _literal_secret(value)
+        secret = match is not None and _literal_secret(value, quoted_only=python)
         url = _CREDENTIALS_URL.search(line)
         if secret or (url and not _PLACEHOLDER.match(url.group(1))):
             facts.secrets.append(Secret(match.group(1) if secret and match else "url credentials", block.line + i,
                                         line.strip()))  # fmt: skip
 
 
-def _literal_secret(value: str) -> bool:
-    """A literal, non-placeholder value of at least 6 characters (a key's own name or a number is not one)."""
+def _literal_secret(value: str, quoted_only: bool = False) -> bool:
+    """A literal, non-placeholder value of at least 6 characters: not a key's own name, a number, a
+    type or an expression (``Annotated[str, Field(…)]``); in Python only a quoted string."""
     bare = value.strip("\"'")
+    if quoted_only and not re.fullmatch(r"([\"']).+\1", value.strip()):
+        return False
     if len(bare) < 6 or _PLACEHOLDER.match(value) or _PLACEHOLDER.match(bare) or bare.isdigit():
+        return False
+    if not re.fullmatch(r"([\"']).+\1", value.strip()) and re.search(r"[\[\](){}]", bare):
         return False
     return not re.fullmatch(r"[A-Za-z_][\w.]*\(.*\)|[A-Z_][A-Z0-9_]*", bare)  # a call or a constant's name

@@ -1,8 +1,9 @@
 """Deterministic rules that a check names: ``detector = "..."`` fails it, ``addressed_by = [...]`` passes it.
 
-Each rule reads a :class:`Subject` — the design's passages, the code facts its parsers read
-(:mod:`evaluator.grounding.code_facts`) and the requirements text — and returns :class:`Hit`\\ s:
-the passage and the words that show what the rule found. They look for shapes and code, not
+Each rule reads a :class:`~evaluator.grounding.subject.Subject` — the design's passages, the code
+facts its parsers read (:mod:`evaluator.grounding.code_facts`) and the requirements text — and
+returns hits: the passage and the words that show what the rule found. The rules over code facts
+live in :mod:`evaluator.grounding.code_rules`; :data:`DETECTORS` names them all. They look for shapes and code, not
 wording: a personal-data field passed unmasked to a log call, a column of a field the
 requirements want encrypted declared as plain text, a 200 where 202 is required, a dedup table
 whose key makes redelivery harmless. Only passages that decide count (:mod:`evaluator.documents.roles`):
@@ -15,12 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+import evaluator.grounding.code_rules as code_rules
 from evaluator.documents.passages import Hit, Passage
-from evaluator.documents.roles import DECIDING
-from evaluator.documents.terms import negated_before
-from evaluator.grounding.code_facts import CodeFacts
+from evaluator.documents.terms import negated_before, stem
+from evaluator.grounding.subject import Subject, unique
 
 # Shapes of personal data. Card numbers are Luhn-checked; national ids: US SSN, Indian PAN,
 # UK NINO; IBAN per ISO 13616 (country, check digits, 11–30 alphanumerics).
@@ -68,36 +68,6 @@ _EVENT_PII_KEY = re.compile(
     re.IGNORECASE,
 )
 _EVENT_WORDS = re.compile(r"\bevents?\b|kafka|topic|payload|message|publish|produce", re.IGNORECASE)
-_DEDUP_COLUMN = re.compile(r"idempot\w*|dedup\w*|event_id|message_id|request_id|delivery_id|\w*_event_id", re.I)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What a rule reads: the design's passages (with their roles), its code facts, and the
-    requirements document's text."""
-
-    passages: list[Passage]
-    facts: CodeFacts
-    requirements: str
-
-    def deciding(self) -> list[Passage]:
-        """The passages that state the design's own choices."""
-        return [p for p in self.passages if p.role in DECIDING]
-
-    def at(self, line: int, words: str = "") -> Hit | None:
-        """The deciding passage that holds ``line`` of the design, with ``words`` marked in it."""
-        for p in self.passages:
-            if p.line_start <= line <= p.line_end and p.kind != "heading":
-                return mark(p, words) if p.role in DECIDING else None
-        return None
-
-
-def mark(passage: Passage, words: str) -> Hit:
-    """A hit on ``passage`` with the first occurrence of ``words`` marked (whole passage when absent)."""
-    text = passage.plain
-    plain = " ".join(words.replace("`", "").replace("**", "").split())
-    start = text.lower().find(plain.lower()) if plain else -1
-    return Hit(passage, start, start + len(plain)) if start >= 0 else Hit(passage)
 
 
 def _search_hit(passage: Passage, pattern: re.Pattern[str]) -> Hit | None:
@@ -132,13 +102,15 @@ def _pii_match(text: str) -> tuple[str, re.Match[str]] | None:
 def pii_in_logs(s: Subject) -> list[Hit]:
     """Log calls, log examples and error messages that carry personal data unmasked.
 
-    Python log calls are read from the code facts: a field passed through a masking, hashing or
-    redacting function (``mask_pan(pan)``) does not count. Elsewhere (a JSON log line, a log
+    Python log calls are read from the code facts: a personal-data field, or a field the demanding
+    requirement names in a sentence about logs ("the MPRN and account number never appear in logs"),
+    counts unless passed through a masking, hashing or redacting function (``mask_pan(pan)``). Elsewhere (a JSON log line, a log
     format in prose), a personal-data value, or a field named in a log context that no masking
     word qualifies."""
     found: list[Hit] = []
+    named = [x for x in re.split(r"(?<=[.;])\s+", s.focus) if re.search(r"\blog", x, re.IGNORECASE)]
     for call in s.facts.logs:
-        leaked = [n for n in call.names if _PII_NAME.search(n) and n not in call.masked]
+        leaked = [n for n in call.names if (_PII_NAME.search(n) or named_in(n, named)) and n not in call.masked]
         hit = s.at(call.line, leaked[0]) if leaked else None
         if hit is not None:
             found.append(hit)
@@ -158,7 +130,7 @@ def pii_in_logs(s: Subject) -> list[Hit]:
             start = logging.start() + field.start()
             if not _MASKED.search(text[max(0, start - 40) : start + len(field.group(0)) + 25]):
                 found.append(Hit(p, start, start + len(field.group(0))))
-    return _unique(found)
+    return unique(found)
 
 
 def protected_fields(requirements: str) -> set[str]:
@@ -168,29 +140,65 @@ def protected_fields(requirements: str) -> set[str]:
     insurance number is additionally protected at field level" -> {"insurance"}.
     """
     words: set[str] = set()
-    for sentence in re.split(r"(?<=[.;])\s+", requirements):
-        if re.search(r"field[- ]level|column[- ]level|additionally (?:protected|encrypted)", sentence, re.I):
-            for match in re.finditer(_PII_FIELDS.replace("_", "[_ ]"), sentence, re.IGNORECASE):
-                words.add(re.split(r"[_ ]", match.group(0).lower())[0])
+    for sentence in _field_level_sentences(requirements):
+        for match in re.finditer(_PII_FIELDS.replace("_", "[_ ]"), sentence, re.IGNORECASE):
+            words.add(re.split(r"[_ ]", match.group(0).lower())[0])
     return words
+
+
+_GENERIC_COLUMN_WORDS = frozenset("id no number num code value text data hash at date type status key ref".split())
+
+
+def _field_level_sentences(requirements: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.;])\s+", requirements)
+            if re.search(r"field[- ]level|column[- ]level|additionally (?:protected|encrypted)", s, re.I)]  # fmt: skip
+
+
+def _wanted(column: str, fields: set[str], sentences: list[str]) -> str | None:
+    """The word by which the requirements want ``column`` encrypted: a personal-data field they name,
+    or a field their sentences name (:func:`named_in`)."""
+    word = next((w for w in fields if w in column.lower()), None)
+    return word if word is not None else named_in(column, sentences)
+
+
+def named_in(name: str, sentences: list[str]) -> str | None:
+    """The first informative word of an identifier when requirement ``sentences`` name that field:
+    its informative words as a phrase ("national_insurance_number" in "national insurance numbers"),
+    or a one-word name as the sentence's acronym ("mprn" in "the MPRN"); None otherwise."""
+    parts = [p for p in name.lower().split("_") if len(p) > 2 and p not in _GENERIC_COLUMN_WORDS]
+    if not parts:
+        return None
+    phrase = [stem(p) for p in parts]
+    for sentence in sentences:
+        if len(parts) == 1:
+            if re.search(rf"\b{re.escape(parts[0].upper())}s?\b", sentence):
+                return parts[0]
+            continue
+        words = [stem(w) for w in re.findall(r"[a-z]+", sentence.lower())]
+        if any(words[i : i + len(phrase)] == phrase for i in range(len(words))):
+            return parts[0]
+    return None
 
 
 def pii_plaintext_columns(s: Subject) -> list[Hit]:
     """Columns (DDL or ORM) of the fields the requirements want encrypted, declared as plain text or
-    numbers — unless the column's name or type says it holds ciphertext, or the design states
-    that field is encrypted at the application (envelope encryption, a data key, pgcrypto)."""
-    wanted = protected_fields(s.requirements)
+    numbers — unless the column's name or type says it holds ciphertext, or the design states that
+    field is encrypted at the application (envelope encryption, a data key, pgcrypto). A column is
+    wanted when the requirements name its field ("the IBAN … at field level") or every informative
+    word of its name ("national_insurance_number" in "national insurance numbers are encrypted at
+    field level")."""
+    fields, sentences = protected_fields(s.requirements), _field_level_sentences(s.requirements)
     found: list[Hit] = []
     for column in s.facts.columns:
         if column.source == "model" or not _TEXT_TYPE.match(column.type) or _PROTECTED.search(column.text):
             continue
-        word = next((w for w in wanted if w in column.name.lower()), None)
+        word = _wanted(column.name, fields, sentences)
         if word is None or _said_encrypted(s, word):
             continue
         hit = s.at(column.line, column.text)
         if hit is not None:
             found.append(hit)
-    return _unique(found)
+    return unique(found)
 
 
 def _said_encrypted(s: Subject, word: str) -> bool:
@@ -240,44 +248,20 @@ def idempotency_without_unique(s: Subject) -> list[Hit]:
     backed = re.compile(
         r"unique|primary key|on conflict|exclude using|insert[^.\n]*if not exists|setnx|\bset\b[^\n]*\bnx\b", re.I
     )
-    if not mentions or dedup_key(s) or any(backed.search(p.plain) for p in s.deciding()):
+    if not mentions or code_rules.dedup_key(s) or any(backed.search(p.plain) for p in s.deciding()):
         return []
     return mentions[:1]
-
-
-def dedup_key(s: Subject) -> list[Hit]:
-    """A primary key, unique constraint or conflict target over an event, message or idempotency id:
-    redelivered messages and retried requests are recorded once (an inbox, a dedup table)."""
-    found: list[Hit] = []
-    for key in s.facts.keys:
-        if key.kind != "index" and not key.partial and any(_DEDUP_COLUMN.fullmatch(c) for c in key.columns):
-            hit = s.at(key.line, key.text)
-            if hit is not None:
-                found.append(hit)
-    return _unique(found)
-
-
-def indexes_defined(s: Subject) -> list[Hit]:
-    """Indexes the design declares (``CREATE INDEX``, unique indexes), beyond primary keys."""
-    return _unique([h for k in s.facts.keys if k.kind == "index" or k.text.lower().startswith("create unique")
-                    for h in [s.at(k.line, k.text)] if h])  # fmt: skip
-
-
-def _unique(hits: list[Hit]) -> list[Hit]:
-    seen: set[str] = set()
-    return [h for h in hits if not (h.passage.id in seen or seen.add(h.passage.id))]  # type: ignore[func-returns-value]
 
 
 # A rule: what it reads -> where it found what it looks for
 Detector = Callable[[Subject], list[Hit]]
 
 DETECTORS: dict[str, Detector] = {
+    **code_rules.RULES,
     "pii_in_logs": pii_in_logs,
     "pii_plaintext_columns": pii_plaintext_columns,
     "pii_metric_labels": pii_metric_labels,
     "pii_in_events": pii_in_events,
     "accepted_status": accepted_status,
     "idempotency_without_unique": idempotency_without_unique,
-    "dedup_key": dedup_key,
-    "indexes_defined": indexes_defined,
 }
