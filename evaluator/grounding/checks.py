@@ -223,12 +223,16 @@ def _denial(patterns: list[str], passage: Passage) -> Hit | None:
 def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool = False) -> Hit | None:
     """The first match of a pattern that says what it says (see the module docstring). A
     contradiction must also not sit inside a condition: "if the request is unauthenticated,
-    answer 401" handles the case, it does not decide to allow it."""
+    answer 401" handles the case, it does not decide to allow it; an address must not be
+    hypothetical: "a .v2 topic, dual-published, would keep the old names alive" weighs it."""
     text = passage.plain  # a pattern's space matches a line break of hard-wrapped prose
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
-            if DISTANCING.search(_clause_before(text, match.start())):
+            clause = _clause_before(text, match.start())
+            if DISTANCING.search(clause):
                 continue  # "we rejected retrying forever", "we considered a unique index"
+            if not contradiction and _HYPOTHETICAL.search(clause + text[match.start() : match.end() + 60]):
+                continue
             if contradiction and (_in_condition(text, match) or re.search(r"[;:] ", match.group(0))):
                 continue  # a condition, or a gap of the pattern that runs into the next clause
             if _earnest(text, match, pattern):
@@ -236,6 +240,7 @@ def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool =
     return None
 
 
+_HYPOTHETICAL = re.compile(r"\b(?:would|could|might)\b(?! (?:not|never))", re.IGNORECASE)
 _CONDITION = re.compile(r"\b(?:if|when|whenever|unless|in case|should)\b", re.IGNORECASE)
 
 

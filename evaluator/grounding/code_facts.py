@@ -163,6 +163,7 @@ class CodeFacts:
         return [k for k in self.keys if k.table == table and k.kind != "index" and not k.partial]
 
 
+_PYTHON_START = re.compile(r"^\s*(?:def |async def |class \w+|import \w|from [\w.]+ import |@\w)", re.M)
 _SQL_START = re.compile(r"^\s*(?:create|alter|update|insert|delete|select|grant|with)\b", re.IGNORECASE)
 _SQL_LANGUAGES = {"sql", "postgres", "postgresql", "psql", "plpgsql", "pgsql", "ddl"}
 _PYTHON_LANGUAGES = {"python", "py", "python3", "pycon"}
@@ -178,12 +179,13 @@ def read_code(text: str) -> CodeFacts:
     blocks = code_blocks(text)
     for block in blocks:
         language = block.language
+        python = language in _PYTHON_LANGUAGES or (not language and _PYTHON_START.match(block.text) is not None)
         if language in _SQL_LANGUAGES or (not language and _SQL_START.match(block.text)):
             _read_sql(block, facts)
-        elif language in _PYTHON_LANGUAGES:
-            _read_python(block, facts)
-        if language in _CONFIG_LANGUAGES or language in _PYTHON_LANGUAGES:
-            _read_config(block, facts, python=language in _PYTHON_LANGUAGES)
+        elif python:
+            _read_python(block, facts)  # converted documents lose the language: "def …" is Python
+        if language in _CONFIG_LANGUAGES or python:
+            _read_config(block, facts, python=python)
     for number, line in enumerate(text.split("\n"), 1):
         for match in _INLINE_SQL.finditer(line):
             _read_sql(CodeBlock("sql", match.group(1), number), facts)
@@ -389,8 +391,9 @@ def _read_python(block: CodeBlock, facts: CodeFacts) -> None:
         return block.line + number - 1, lines[number - 1].strip() if number - 1 < len(lines) else ""
 
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL_START.match(node.value):
-            _read_sql(CodeBlock("sql", node.value, block.line + node.lineno - 1), facts)  # SQL in a Python string
+        sql = _string_of(node)
+        if sql is not None and _SQL_START.match(sql):
+            _read_sql(CodeBlock("sql", sql, block.line + node.lineno - 1), facts)  # SQL in a Python string
         if isinstance(node, ast.ClassDef):
             _class(node, at, facts)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -398,6 +401,16 @@ def _read_python(block: CodeBlock, facts: CodeFacts) -> None:
         elif isinstance(node, ast.Call) and _is_log_call(node):
             names, masked = _log_names(node)
             facts.logs.append(LogCall(tuple(names), tuple(masked), *at(node)))
+
+
+def _string_of(node: ast.AST) -> str | None:
+    """A string literal's text; an f-string's with each ``{…}`` as the identifier ``x`` (so that
+    ``f"SELECT {cols} FROM t WHERE a = $1"`` still parses); None for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "x" for v in node.values)
+    return None
 
 
 def _class(node: ast.ClassDef, at: object, facts: CodeFacts) -> None:

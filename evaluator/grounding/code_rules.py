@@ -104,6 +104,8 @@ def query_without_index(s: Subject) -> list[Hit]:
         leads = {k.columns[0] for k in s.facts.keys if k.table == q.table and k.columns}
         if not leads & set(q.predicate):
             hit = s.at(q.line, q.text.split("\n")[0])
+            if hit is not None and hit.end <= hit.start:
+                hit = s.at(q.line, q.table)  # an f-string's SQL is not verbatim in the passage: mark the table
             if hit is not None:
                 found.append(hit)
     return unique(found)
