@@ -33,6 +33,7 @@ FLAGS = {
     "max_bytes": "--max-bytes", "max_cases": "--max-cases", "case_key": "--case-key", "since": "--since",
     "cases": "--case/--cases", "endpoints": "--endpoint", "api_key_env": "--api-key-env",
     "allow_remote": "--allow-remote", "trust_env": "--trust-env", "n_gpu_layers": "--n-gpu-layers",
+    "waivers": "--waivers", "baseline": "--baseline",
 }  # fmt: skip
 # The instructions and requirements come on top of the review's own tokens; a server whose
 # context per request cannot hold both is refused before any case (each case is checked again).

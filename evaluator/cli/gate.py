@@ -26,20 +26,46 @@ def gate(
     case: CaseGlobOpt = None,
     junit: JunitOpt = None,
     sarif: SarifOpt = None,
+    waivers: Annotated[
+        Path | None,
+        typer.Option(
+            "--waivers", metavar="FILE", help="Accepted findings (TOML): a waived finding does not fail its design."
+        ),
+    ] = None,
+    strict_waivers: Annotated[
+        bool, typer.Option("--strict-waivers", help="Also fail when a waiver has expired or matches no finding.")
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline", metavar="STORE|SARIF", help="Fail only on findings new against this store or SARIF file."
+        ),
+    ] = None,
 ) -> None:
     """Check the latest review of each design against thresholds, for CI.
 
-    Exit status: 0 when every selected design passes, 1 when some fail, 2 on a usage or
-    configuration error, 3 when the store holds no review for a selected case (this wins over 1).
-    Example: evaluator gate --db evaluator.duckdb --fail-on critical --junit gate.xml --sarif gate.sarif
+    Exit status: 0 when every selected design passes, 1 when some fail (with --strict-waivers,
+    also when a waiver has expired or matches no finding), 2 on a usage or configuration error,
+    3 when the store holds no review for a selected case (this wins over 1).
+    Example: evaluator gate --db evaluator.duckdb --waivers waivers.toml --baseline main.sarif --sarif gate.sarif
     """
     from evaluator.cli.output import print_gate
-    from evaluator.reports.gate import GateOptions, evaluate
+    from evaluator.reports.gate import GateOptions, evaluate, load_baseline, record_waivers
+    from evaluator.reports.waivers import load_waivers
 
     with reported(), _writing():
-        result = evaluate(db, GateOptions(fail_on.value, min_completeness, tuple(case or ())))
+        options = GateOptions(
+            fail_on.value,
+            min_completeness,
+            tuple(case or ()),
+            waivers=load_waivers(waivers) if waivers else None,
+            baseline=load_baseline(baseline) if baseline else None,
+            strict_waivers=strict_waivers,
+        )
+        result = evaluate(db, options)
         written = _write(result, junit, sarif)
-    print_gate(err, result, written)
+        recorded = record_waivers(db, result)
+    print_gate(err, result, written, recorded)
     raise typer.Exit(result.exit_code)
 
 

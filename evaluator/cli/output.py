@@ -6,6 +6,7 @@ import csv
 import json
 import signal
 import sys
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +25,7 @@ from evaluator.batch.capacity import Capacity
 from evaluator.batch.cases import Case
 from evaluator.batch.plan import BatchObserver, BatchSummary, CaseOutcome
 from evaluator.cli.tables import print_tables
+from evaluator.reports.lifecycle import STATES, Lifecycle
 from evaluator.reports.trends import Trend
 from evaluator.review.record import Review, Usage
 
@@ -171,8 +173,9 @@ def print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> Non
         print_tables(table)
 
 
-def print_trends(series: list[Trend], by: str, fmt: str) -> None:
-    """Score trends as a table with bars, or JSON."""
+def print_trends(series: list[Trend], by: str, fmt: str, history: dict[str, Lifecycle] | None = None) -> None:
+    """Score trends as a table with bars, or JSON; by case, with what the latest revision changed."""
+    history = history or {}
     if fmt == "json":
         data = [
             {
@@ -183,6 +186,7 @@ def print_trends(series: list[Trend], by: str, fmt: str) -> None:
                 ],
                 "completeness_change": t.change("completeness"),
                 "soundness_change": t.change("soundness"),
+                **({"lifecycle": lifecycle_json(history[t.key])} if t.key in history else {}),
             }
             for t in series
         ]
@@ -192,9 +196,47 @@ def print_trends(series: list[Trend], by: str, fmt: str) -> None:
     table = Table("n", "completeness", "soundness")
     # The key identifies the series: never fold it; the other cells give way first.
     table.columns.insert(0, Column(by, no_wrap=True, min_width=max((len(t.key) for t in series), default=4)))
+    if history:
+        for name in ("revision", *STATES):
+            table.add_column(name, justify="right")
     for t in series:
-        table.add_row(Text(t.key), str(len(t.points)), _cell(t, "completeness"), _cell(t, "soundness"))
+        cells: list[Text | str] = [Text(t.key), str(len(t.points)), _cell(t, "completeness"), _cell(t, "soundness")]
+        if history:
+            cells += _lifecycle_cells(history.get(t.key))
+        table.add_row(*cells)
     print_tables(table)
+    _print_changes(series, history)
+
+
+def lifecycle_json(lifecycle: Lifecycle) -> dict[str, Any]:
+    """A case's revisions (counts per state) and its latest revision's findings with their state."""
+    return {
+        "revisions": [{**asdict(s), "at": s.at.isoformat()} for s in lifecycle.steps],
+        "findings": [asdict(f) for f in lifecycle.findings],
+    }
+
+
+def _lifecycle_cells(lifecycle: Lifecycle | None) -> list[str]:
+    if lifecycle is None or not lifecycle.steps:
+        return ["-"] * 4
+    latest = lifecycle.latest
+    return [str(latest.revision), str(latest.new), str(latest.persisting), str(latest.resolved)]
+
+
+def _print_changes(series: list[Trend], history: dict[str, Lifecycle]) -> None:
+    """Under the table, what each case's latest revision (from the second on) brought and resolved."""
+    lines = []
+    for t in series:
+        lifecycle = history.get(t.key)
+        if lifecycle is None or not lifecycle.steps or lifecycle.latest.revision < 2:
+            continue
+        for f in lifecycle.of("new") + lifecycle.of("resolved"):
+            lines.append(f"{t.key} r{lifecycle.latest.revision}: {f.state} [{f.severity}] {f.title}")
+    if lines:
+        console = Console(highlight=False, soft_wrap=True)
+        console.print("\nchanged by the latest revision:", markup=False)
+        for line in lines:
+            console.print(f"  {line}", markup=False)
 
 
 def _cell(trend: Trend, attribute: str) -> str:
@@ -353,8 +395,9 @@ def _yes(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
-def print_gate(console: Console, result: GateResult, written: list[Path]) -> None:
-    """One line per case (✓ pass, ✗ fail with why, ? no review), the files written, and the counts."""
+def print_gate(console: Console, result: GateResult, written: list[Path], recorded: str = "") -> None:
+    """One line per case (✓ pass, ✗ fail with why, ? no review) with the findings that fail it and
+    those waived, then the waivers that expired or match nothing, the files written, and the counts."""
     marks = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "missing": "[yellow]?[/]"}
     for case in result.cases:
         why = f": {'; '.join(case.reasons)}" if case.reasons else ""
@@ -362,12 +405,22 @@ def print_gate(console: Console, result: GateResult, written: list[Path]) -> Non
         console.print(f"{marks[case.status]} {escape(case.key + why + note)}", soft_wrap=True, highlight=False)
         for finding in (f for f in case.findings if f.breaks):
             where = f", line {finding.line}" if finding.line else ""
-            console.print(f"    [{finding.severity}] {finding.title}{where}", soft_wrap=True, markup=False)
+            new = " (new)" if finding.baseline_state == "new" else ""
+            console.print(f"    [{finding.severity}] {finding.title}{where}{new}", soft_wrap=True, markup=False)
+        for finding, w in ((f, f.waiver) for f in case.findings if f.at_or_above):
+            if w is not None:
+                by = f"approved by {w.approved_by} until {w.expires}"
+                console.print(f"    waived [{finding.severity}] {finding.title} — {by}", soft_wrap=True, markup=False)
+    for problem in result.waiver_problems:
+        console.print(f"[yellow]![/] {escape(problem)}", soft_wrap=True, highlight=False)
     for path in written:
         console.print(f"{path} written", soft_wrap=True)
+    if recorded:
+        console.print(recorded, soft_wrap=True, markup=False, highlight=False)
+    waived = f", {len(result.waived)} finding(s) waived" if result.options.waivers is not None else ""
     console.print(
         f"gate: {result.count('pass')} passed, {result.count('fail')} failed, "
-        f"{result.count('missing')} without a review — exit {result.exit_code}"
+        f"{result.count('missing')} without a review{waived} — exit {result.exit_code}"
     )
 
 

@@ -22,13 +22,19 @@ def trends(
     by: Annotated[TrendBy, typer.Option("--by", help="One series per case, model, profile or prompt.")] = TrendBy.case,
     output_format: Annotated[TrendFormat, typer.Option("--format", "-f", help="Output format.")] = TrendFormat.table,
 ) -> None:
-    """Score trends across runs and document revisions, with the change since the last review."""
+    """Score trends across runs and document revisions, with the change since the last review.
+
+    By case, also what the latest revision of each design changed: findings new, persisting
+    (present since an earlier revision) and resolved, matched by fingerprint.
+    """
     from evaluator.cli.output import print_trends
+    from evaluator.reports.lifecycle import lifecycles
     from evaluator.reports.trends import trends as load_trends
 
     with reported():
         series = load_trends(db, by.value)
-    print_trends(series, by.value, output_format.value)
+        history = lifecycles(db) if by.value == "case" else {}
+    print_trends(series, by.value, output_format.value, history)
 
 
 def report(

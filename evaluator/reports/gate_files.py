@@ -1,27 +1,55 @@
 """The gate's result as files CI systems read: JUnit XML and SARIF 2.1.0.
 
 JUnit (written with ``junitparser``): one test case per design; a failing case carries a
-failure listing the findings that broke the gate, a case with no review an error. SARIF:
-one result per finding of the selected reviews, rule id = the finding's check or
-requirement id (a slug of its title when it has neither), level from severity, location =
-the design file and the evidence line, or the whole file when there is no line or the
-design was converted from another format (its lines are the converted markdown's, not
-the file's). ``partialFingerprints`` come from the case, rule, title and evidence, so a
-re-run of the same review does not open new alerts.
+failure listing the findings that broke the gate (with a baseline: the new ones, marked so),
+a case with no review an error; with a baseline each case's output names its new findings.
+
+SARIF: one result per finding of the selected reviews. The rule is the same in every design:
+a check's id, or one rule per kind of finding (a requirement not addressed, a requirement
+decided against, prompt injection, a model's own finding, an ingested one) with the
+requirement id in the message and properties — never a requirement id, which means one thing
+in one requirements document and another elsewhere. Level from severity. Location: evidence
+that shows something points at its lines in the design (the whole file when the design was
+converted from another format: its lines are the converted markdown's); a finding about
+something absent has no quote, so it points at the requirement's line in the requirements
+file when known, else at the design as a whole. ``partialFingerprints`` carry the finding's
+fingerprint (stable across re-reviews and line moves), ``baselineState`` its state against a
+baseline (new / unchanged, and a result for each baseline finding now absent), and
+``suppressions`` the waiver that accepted it, with its justification.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from evaluator.reports.gate import GateCase, GateFinding, GateResult
+from evaluator.reports.baseline import FINGERPRINT_KEY, BaselineFinding
+from evaluator.reports.gate import (
+    CONTRADICTED,
+    INJECTION,
+    MODEL,
+    NOT_ADDRESSED,
+    REVIEWER,
+    GateCase,
+    GateFinding,
+    GateResult,
+)
+from evaluator.reports.waivers import Waiver
 from evaluator.version import __version__
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {"critical": "error", "recommendation": "warning", "suggestion": "note"}
-FINGERPRINT_KEY = "evaluatorFinding/v1"
+__all__ = ["FINGERPRINT_KEY", "artifact_uri", "sarif", "write_junit", "write_sarif"]
+# What a rule that stands for a kind of finding says (a check's rule says the check's title).
+KINDS = {
+    NOT_ADDRESSED: "A requirement is not addressed by the design",
+    CONTRADICTED: "The design decides against a requirement",
+    INJECTION: "A document contains text aimed at the reviewer (possible prompt injection)",
+    MODEL: "A finding the model raised on its own",
+    REVIEWER: "A finding of an ingested review",
+}
 
 
 def write_junit(result: GateResult, path: Path) -> Path:
@@ -37,6 +65,8 @@ def write_junit(result: GateResult, path: Path) -> Path:
             test.result = [failure]
         elif case.status == "missing":
             test.result = [Error("; ".join(case.reasons), "no-review")]
+        if result.options.baseline is not None and case.status != "missing":
+            test.system_out = _new_text(case)
         suite.add_testcase(test)
     xml = JUnitXml("evaluator")
     xml.add_testsuite(suite)
@@ -47,20 +77,36 @@ def write_junit(result: GateResult, path: Path) -> Path:
 
 def _failure_text(case: GateCase) -> str:
     lines = [f"design: {case.design_path or case.key}"]
-    for f in (f for f in case.findings if f.breaks):
-        where = f" (line {f.line})" if f.line else ""
-        lines.append(f"[{f.severity}] {f.rule_id}: {f.title}{where}" + (f" — {f.detail}" if f.detail else ""))
+    lines += [_line(f) for f in case.findings if f.breaks]
     return "\n".join(lines)
 
 
+def _new_text(case: GateCase) -> str:
+    new = [_line(f) for f in case.findings if f.baseline_state == "new"]
+    gone = [f"[{b.severity}] {b.rule_id}: {b.title}" for b in case.absent]
+    text = f"new against the baseline: {len(new)}" + "".join(f"\n  {line}" for line in new)
+    return text + (f"\nno longer found: {len(gone)}" + "".join(f"\n  {line}" for line in gone) if gone else "")
+
+
+def _line(f: GateFinding) -> str:
+    where = f" (line {f.line})" if f.line else ""
+    new = " [new]" if f.baseline_state == "new" else ""
+    return f"[{f.severity}] {f.rule_id}: {f.title}{where}{new}" + (f" — {f.detail}" if f.detail else "")
+
+
 def sarif(result: GateResult) -> dict[str, Any]:
-    """The SARIF 2.1.0 log of every finding of the selected reviews."""
+    """The SARIF 2.1.0 log of every finding of the selected reviews (and, with a baseline, the absent ones)."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
+
+    def index(rule_id: str, title: str, severity: str) -> int:
+        return int(rules.setdefault(rule_id, _rule(rule_id, title, severity, len(rules)))["index"])
+
     for case in result.cases:
-        for finding in case.findings:
-            rule = rules.setdefault(finding.rule_id, _rule(finding, len(rules)))
-            results.append(_result(case, finding, rule["index"]))
+        for f in case.findings:
+            results.append(_result(case, f, index(f.rule_id, f.title, f.severity), result))
+        for gone in case.absent:
+            results.append(_absent(case, gone, index(gone.rule_id, gone.title, gone.severity)))
     driver = {
         "name": "evaluator",
         "version": __version__,
@@ -76,36 +122,92 @@ def write_sarif(result: GateResult, path: Path) -> Path:
     return path
 
 
-def _rule(finding: GateFinding, index: int) -> dict[str, Any]:
+def _rule(rule_id: str, title: str, severity: str, index: int) -> dict[str, Any]:
     return {
         "index": index,
-        "id": finding.rule_id,
-        "shortDescription": {"text": finding.title},
-        "defaultConfiguration": {"level": LEVELS.get(finding.severity, "warning")},
+        "id": rule_id,
+        "shortDescription": {"text": KINDS.get(rule_id, title)},
+        "defaultConfiguration": {"level": LEVELS.get(severity, "warning")},
     }
 
 
-def _result(case: GateCase, finding: GateFinding, rule_index: int) -> dict[str, Any]:
+def _result(case: GateCase, finding: GateFinding, rule_index: int, gate: GateResult) -> dict[str, Any]:
+    physical, note = _location(case, finding)
     text = finding.title + (f": {finding.detail}" if finding.detail else "")
-    if finding.line and case.converted:
-        text += f" (line {finding.line} of the markdown converted from this {case.source_format} file)"
-    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(case.design_path or case.key)}}
-    if finding.line and not case.converted:
-        physical["region"] = {"startLine": finding.line, "endLine": max(finding.end_line or 0, finding.line)}
-    return {
+    if finding.requirement_id and finding.requirement_id not in text:
+        text += f" (requirement {finding.requirement_id})"
+    properties: dict[str, Any] = {
+        "case": case.key, "severity": finding.severity, "breaksGate": finding.breaks, "title": finding.title,
+    }  # fmt: skip
+    if finding.requirement_id:
+        properties["requirementId"] = finding.requirement_id
+    result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": LEVELS.get(finding.severity, "warning"),
-        "message": {"text": text},
+        "message": {"text": text + note},
         "locations": [{"physicalLocation": physical}],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
-        "properties": {"case": case.key, "severity": finding.severity, "breaksGate": finding.breaks},
+        "properties": properties,
+    }
+    if finding.baseline_state is not None:
+        result["baselineState"] = finding.baseline_state
+    if finding.waiver is not None and gate.options.waivers is not None:
+        result["suppressions"] = [_suppression(finding.waiver, gate.options.waivers.path)]
+    return result
+
+
+def _suppression(w: Waiver, path: Path) -> dict[str, Any]:
+    """A waiver as a SARIF suppression: accepted outside the design, with its justification."""
+    properties = {"approvedBy": w.approved_by, "expires": w.expires.isoformat(), "waiver": w.describe(),
+                  "waiversFile": str(path)}  # fmt: skip
+    return {"kind": "external", "status": "accepted", "justification": w.justification, "properties": properties}
+
+
+def _location(case: GateCase, finding: GateFinding) -> tuple[dict[str, Any], str]:
+    """Where a result points, and what its message must add about it.
+
+    Evidence that shows: its lines in the design. Something absent: the requirement's line in
+    the requirements file, else the design as a whole. A converted file: the whole file, and the
+    message gives the line of the converted markdown.
+    """
+    if finding.evidence_kind == "absent":
+        if finding.requirement_line and case.requirements_path:
+            return _region(case.requirements_path, finding.requirement_line, None, case.requirements_converted,
+                           case.requirements_format, "requirement")  # fmt: skip
+        return {"artifactLocation": {"uri": artifact_uri(case.design_path or case.key)}}, ""
+    return _region(case.design_path or case.key, finding.line, finding.end_line, case.converted,
+                   case.source_format, "evidence")  # fmt: skip
+
+
+def _region(
+    path: str, line: int | None, end: int | None, converted: bool, fmt: str, what: str
+) -> tuple[dict[str, Any], str]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(path)}}
+    if line and converted:
+        return physical, f" (the {what} is at line {line} of the markdown converted from this {fmt} file)"
+    if line:
+        physical["region"] = {"startLine": line, "endLine": max(end or 0, line)}
+    return physical, ""
+
+
+def _absent(case: GateCase, gone: BaselineFinding, rule_index: int) -> dict[str, Any]:
+    """A finding of the baseline that the latest review no longer has."""
+    return {
+        "ruleId": gone.rule_id,
+        "ruleIndex": rule_index,
+        "level": LEVELS.get(gone.severity, "warning"),
+        "message": {"text": f"{gone.title} (in the baseline, no longer found)"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(case.design_path or case.key)}}}],
+        "partialFingerprints": {FINGERPRINT_KEY: gone.fingerprint},
+        "baselineState": "absent",
+        "properties": {"case": case.key, "severity": gone.severity, "breaksGate": False, "title": gone.title},
     }
 
 
 def artifact_uri(path: str) -> str:
     """A repository-relative URI where the design lies under the working folder, else a file URI."""
-    candidate = Path(path)
+    candidate = Path(os.path.normpath(path))  # 'pd/case/../requirements.md' -> 'pd/requirements.md'
     if not candidate.is_absolute():
         return candidate.as_posix()
     try:

@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 
 import evaluator.reports.charts as charts
 import evaluator.reports.data as data
+import evaluator.reports.lifecycle as lifecycle
 from evaluator.errors import ReportError
 from evaluator.review.record import ASSESSMENTS, READINESS
 from evaluator.store import require_database, snapshot
@@ -106,7 +107,7 @@ def _files(db: Path, scope: data.Scope, index_name: str, folder_name: str) -> tu
     files: dict[str, str] = {}
     first: list[dict[str, Any]] = []
     for k, chunk in enumerate(chunks):
-        views = [_case_view(c, k * PAGE_CASES + i + 1) for i, c in enumerate(chunk)]
+        views = [_case_view(c, k * PAGE_CASES + i + 1, context) for i, c in enumerate(chunk)]
         first = first or [
             {**v, "href": names[0] + v["href"], "review_href": names[0] + v["review_href"]} for v in views
         ]
@@ -158,6 +159,8 @@ def _context(db: Path, scope: data.Scope) -> dict[str, Any]:
         "distribution": _distribution(cases),
         "findings": data.frequent_critical_findings(db, scope),
         "comparisons": _comparisons(db, scope),
+        "lifecycles": lifecycle.lifecycles(db, scope),
+        "waived": lifecycle.waived(db, scope),
     }
 
 
@@ -173,7 +176,7 @@ def _describe(scope: data.Scope) -> str:
     return "; ".join(parts) or "all reviews"
 
 
-def _case_view(case: data.CaseData, anchor: int) -> dict[str, Any]:
+def _case_view(case: data.CaseData, anchor: int, context: dict[str, Any]) -> dict[str, Any]:
     rows = case.rows
     revisions: dict[str, int] = {}
     for row in rows:
@@ -197,6 +200,8 @@ def _case_view(case: data.CaseData, anchor: int) -> dict[str, Any]:
         "chart": chart,
         "review_html": markdown_html(case.markdown),
         "coverage_html": _coverage_html(case.coverage),
+        **_history_view(context["lifecycles"].get(case.key)),
+        "waived_html": _waived_html(context["waived"].get(case.key, [])),
         "latest_at": case.latest_at,
         "latest_model": case.latest_model,
         "latest_profile": case.latest_profile,
@@ -211,6 +216,45 @@ def _coverage_html(rows: list[data.CoverageRow]) -> Markup:
             f'<td>{escape(r.status.replace("_", " "))}</td><td class="n">{r.line_start or "–"}</td>'
             f"<td>{escape(r.text)}</td></tr>"
             for r in rows
+        )
+    )
+
+
+def _history_view(history: lifecycle.Lifecycle | None) -> dict[str, Any]:
+    """A case's findings by revision (new / persisting / resolved) and the latest revision's lists, escaped."""
+    if history is None or not history.steps:
+        return {"history_html": Markup(""), "history_lists": Markup(""), "history_revisions": 0}
+    rows = "\n".join(
+        f'<tr><td class="n">r{s.revision}</td><td class="n">{_when(s.at)}</td><td class="n">{s.new}</td>'
+        f'<td class="n">{s.persisting}</td><td class="n">{s.resolved}</td></tr>'
+        for s in history.steps[-TABLE_ROWS:][::-1]
+    )
+    latest = history.latest.revision
+    heads = {"new": f"new in r{latest}", "persisting": "persisting", "resolved": f"resolved by r{latest}"}
+    lists = []
+    for state in lifecycle.STATES:
+        found = history.of(state)
+        if found:
+            items = "".join(f"<li>{_tracked_html(f)}</li>" for f in found)
+            lists.append(f'<p class="{state}">{heads[state]} ({len(found)})</p><ul class="{state}">{items}</ul>')
+    return {"history_html": Markup(rows), "history_lists": Markup("\n".join(lists)), "history_revisions": latest}
+
+
+def _tracked_html(f: lifecycle.Tracked) -> str:
+    since = ""
+    if f.state == "persisting":
+        since = f' <span class="muted">since r{f.first_revision}, {f.revisions} revisions</span>'
+    return f'[{escape(f.severity)}] {escape(f.title)}{since} <code class="muted">{escape(f.fingerprint)}</code>'
+
+
+def _waived_html(rows: list[lifecycle.Waived]) -> Markup:
+    """The waived findings of a case's latest review, with who accepted them, why and until when (escaped)."""
+    return Markup(
+        "".join(
+            f'<li>[{escape(w.severity)}] {escape(w.title)} <code class="muted">{escape(w.fingerprint)}</code> — '
+            f'{escape(w.justification)} <span class="muted">(approved by {escape(w.approved_by)}, '
+            f"until {w.expires:%Y-%m-%d})</span></li>"
+            for w in rows
         )
     )
 

@@ -93,9 +93,10 @@ def write_synthetic(db: Path, cases: int, reviews_per_case: int = 10, seed: int 
         )
         con.execute(_INSERT_REVIEWS, [start, cases, reviews_per_case])
         con.execute(
-            "INSERT INTO findings (review_id, position, severity, title, detail, section, evidence, evidence_found) "
-            "SELECT r.review_id, f.k, CASE WHEN f.k = 0 THEN 'critical' ELSE 'recommendation' END, "
-            "'Finding ' || ((hash(r.case_key) + f.k) % 50), 'Detail of the finding.', 'Data Model', NULL, NULL "
+            "INSERT INTO findings (review_id, position, severity, title, detail, section, evidence, evidence_found, "
+            "fingerprint) SELECT r.review_id, f.k, CASE WHEN f.k = 0 THEN 'critical' ELSE 'recommendation' END, "
+            "'Finding ' || ((hash(r.case_key) + f.k + (r.design_sha256 < '4')::INTEGER) % 50), "
+            "'Detail of the finding.', 'Data Model', NULL, NULL, left(md5(title), 16) "
             "FROM reviews r, range(3) f(k) WHERE r.source = 'synthetic' AND r.status = 'ok'"
         )
     return SyntheticStore(db, cases, cases * reviews_per_case, reviews_per_case)

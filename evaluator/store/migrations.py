@@ -273,4 +273,75 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE reviews ADD COLUMN model_parts VARCHAR[];
         """,
     ),
+    (
+        "finding history across revisions; waivers applied",
+        """
+        -- A case's revisions: its successful reviews in order, a new revision where the design's or the
+        -- requirements' digest differs from the review before; a revision stands for its latest review.
+        CREATE VIEW case_revisions AS
+        WITH series AS (
+            SELECT review_id, case_key, created_at, design_sha256, requirements_sha256,
+                   CASE WHEN lag(review_id) OVER w IS NULL
+                          OR lag(design_sha256) OVER w IS DISTINCT FROM design_sha256
+                          OR lag(requirements_sha256) OVER w IS DISTINCT FROM requirements_sha256
+                        THEN 1 ELSE 0 END AS starts
+            FROM reviews WHERE status = 'ok'
+            WINDOW w AS (PARTITION BY case_key ORDER BY created_at, review_id)
+        ), numbered AS (
+            SELECT *, sum(starts) OVER (PARTITION BY case_key ORDER BY created_at, review_id
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS revision
+            FROM series
+        )
+        SELECT case_key, revision, review_id, created_at, design_sha256, requirements_sha256,
+               revision = max(revision) OVER (PARTITION BY case_key) AS latest
+        FROM numbered
+        QUALIFY row_number() OVER (PARTITION BY case_key, revision ORDER BY created_at DESC, review_id DESC) = 1;
+        -- One row per finding of each revision's review: 'new' (not in the revision before) or 'persisting'
+        -- (present in every revision since first_revision); and one 'resolved' row per finding of the
+        -- revision before that this one no longer has. Findings match by fingerprint (Finding.fingerprint).
+        CREATE VIEW finding_history AS
+        WITH present AS (
+            SELECT r.case_key, r.revision, r.review_id, r.created_at, r.latest, f.fingerprint,
+                   min(f.position) AS position
+            FROM case_revisions r JOIN findings f ON f.review_id = r.review_id
+            WHERE f.fingerprint IS NOT NULL
+            GROUP BY r.case_key, r.revision, r.review_id, r.created_at, r.latest, f.fingerprint
+        ), streaks AS (
+            SELECT *, revision - row_number() OVER (PARTITION BY case_key, fingerprint ORDER BY revision) AS streak
+            FROM present
+        ), ranged AS (
+            SELECT *, min(revision) OVER s AS first_revision, min(created_at) OVER s AS first_seen,
+                   max(revision) OVER s AS last_revision
+            FROM streaks
+            WINDOW s AS (PARTITION BY case_key, fingerprint, streak)
+        )
+        SELECT x.case_key, x.revision, x.review_id, x.created_at, x.latest,
+               CASE WHEN x.revision = x.first_revision THEN 'new' ELSE 'persisting' END AS state,
+               x.fingerprint, f.severity, f.title, f.source, f.check_id, f.requirement_id, x.position,
+               x.first_revision, x.first_seen, x.revision - x.first_revision + 1 AS revisions
+        FROM ranged x JOIN findings f ON f.review_id = x.review_id AND f.position = x.position
+        UNION ALL
+        SELECT n.case_key, n.revision, n.review_id, n.created_at, n.latest, 'resolved' AS state,
+               x.fingerprint, f.severity, f.title, f.source, f.check_id, f.requirement_id, NULL AS position,
+               x.first_revision, x.first_seen, x.revision - x.first_revision + 1 AS revisions
+        FROM ranged x
+        JOIN case_revisions n ON n.case_key = x.case_key AND n.revision = x.revision + 1
+        JOIN findings f ON f.review_id = x.review_id AND f.position = x.position
+        WHERE x.revision = x.last_revision;
+        -- The waivers `evaluator gate --waivers` applied to a review's findings: who accepted what, why, until when.
+        CREATE TABLE finding_waivers (
+            review_id     VARCHAR NOT NULL,   -- reviews.review_id
+            position      INTEGER NOT NULL,   -- findings.position
+            fingerprint   VARCHAR NOT NULL,
+            matched_by    VARCHAR NOT NULL,   -- 'fingerprint' | 'check'
+            case_glob     VARCHAR NOT NULL,
+            justification VARCHAR NOT NULL,
+            approved_by   VARCHAR NOT NULL,
+            expires       DATE NOT NULL,
+            waivers_file  VARCHAR NOT NULL,   -- the file as given to the gate
+            applied_at    TIMESTAMP NOT NULL,
+            PRIMARY KEY (review_id, position)
+        );
+        """,
+    ),
 ]

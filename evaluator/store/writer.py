@@ -215,7 +215,13 @@ class Store:
         review_id = uuid.uuid4().hex
         with self.transaction() as db:
             if old_review_id is not None:
-                for table in ("findings", "section_feedback", "checklist_items", "requirement_coverage"):
+                for table in (
+                    "finding_waivers",
+                    "findings",
+                    "section_feedback",
+                    "checklist_items",
+                    "requirement_coverage",
+                ):
                     db.execute(f"DELETE FROM {table} WHERE review_id = ?", [old_review_id])
                 db.execute("UPDATE reviews SET status = 'superseded' WHERE review_id = ?", [old_review_id])
             for doc in (record.design, record.requirements):
@@ -231,6 +237,20 @@ class Store:
         if self._cached is not None and record.status == "ok" and record.cache_key:
             self._cached[record.cache_key] = review_id
         return review_id
+
+    def record_waivers(self, rows: list[dict[str, Any]]) -> int:
+        """Record the waivers a gate applied (rows of ``finding_waivers`` by column name), one per
+        finding: a finding waived again keeps one row, with the latest waiver's words. Returns the count."""
+        if rows:
+            columns = [c for c in rows[0] if c not in ("review_id", "position")]
+            update = ", ".join(f"{c} = excluded.{c}" for c in columns)
+            with self.transaction() as db:
+                db.executemany(
+                    insert_sql("finding_waivers", rows[0])
+                    + f" ON CONFLICT (review_id, position) DO UPDATE SET {update}",
+                    [list(r.values()) for r in rows],
+                )
+        return len(rows)
 
     def stored_review(self, cache_key: str) -> dict[str, Any] | None:
         """The successful review stored under ``cache_key``: its review_id, case_key, created_at,

@@ -33,9 +33,14 @@ def _review(title: str, completeness: float, *findings: tuple[str, str]) -> Revi
     )
 
 
-def _save(store: Store, run: str, key: str, review: Review | None, *, fmt: str = "markdown") -> None:
+def _save(
+    store: Store, run: str, key: str, review: Review | None, *, fmt: str = "markdown", requirements: str = ""
+) -> None:
     design = parse_document(f"# {key}\n\nbody of {key}\n", Path(key), source_format=fmt)
-    record = ReviewRecord(run, key, review=review, design=design, status="ok" if review else "failed")
+    wanted = parse_document(requirements, Path(key).parent / "requirements.md") if requirements else None
+    record = ReviewRecord(
+        run, key, review=review, design=design, requirements=wanted, status="ok" if review else "failed"
+    )
     record.error = None if review else "timed out: the review took longer than 60 s"
     store.save(record)
 
@@ -91,52 +96,108 @@ def test_sarif_is_valid_2_1_0_with_one_result_per_finding_and_stable_fingerprint
     log = sarif(evaluate(db, GateOptions(cases=("team/bad/*", "team/word/*"))))
     jsonschema.Draft4Validator(SCHEMA).validate(log)
     results = log["runs"][0]["results"]
+    # Findings of ingested reviews: one rule for all of them, never a rule per title.
     assert [(r["ruleId"], r["level"]) for r in results] == [
-        ("pan-stored-in-plain-text", "error"),
-        ("no-dlq", "warning"),
-        ("no-auth", "error"),
+        ("review-finding", "error"),
+        ("review-finding", "warning"),
+        ("review-finding", "error"),
     ]
+    assert [r["properties"]["title"] for r in results] == ["PAN stored in plain text", "No DLQ", "No auth"]
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
     assert uris == ["team/bad/tech-design.md", "team/bad/tech-design.md", "team/word/tech-design.docx"]
     again = sarif(evaluate(db, GateOptions(cases=("team/bad/*", "team/word/*"))))
     prints = [r["partialFingerprints"][FINGERPRINT_KEY] for r in results]
     assert prints == [r["partialFingerprints"][FINGERPRINT_KEY] for r in again["runs"][0]["results"]]
     assert len(set(prints)) == 3
+    assert "baselineState" not in results[0] and "suppressions" not in results[0]  # no baseline, no waivers
 
 
-def test_sarif_uses_check_and_requirement_ids_and_evidence_lines(tmp_path: Path) -> None:
+def test_sarif_rules_are_checks_or_kinds_and_locations_follow_the_evidence(tmp_path: Path) -> None:
     db = tmp_path / "grounded.duckdb"
     check = Finding(
         severity="critical", title="PAN stored in plain text", source="check", check_id="pii-plain-text",
-        requirement_id="NFR-3", line_start=12, line_end=14,
+        requirement_id="NFR-3", line_start=12, line_end=14, evidence_kind="shows",
     )  # fmt: skip
-    coverage = Finding(severity="recommendation", title="FR-2 not addressed", source="coverage", requirement_id="FR-2")
-    located = Finding(severity="suggestion", title="Add a diagram", line_start=4)
-    converted = Finding(severity="critical", title="No auth", check_id="authn", line_start=7, line_end=7)
+    missing = Finding(
+        severity="recommendation", title="FR-2 is not addressed by the design", source="coverage",
+        requirement_id="FR-2", requirement_line=4, evidence_kind="absent",
+    )  # fmt: skip
+    against = Finding(
+        severity="critical", title="The design decides against FR-1", source="coverage", requirement_id="FR-1",
+        line_start=2, line_end=2, evidence_kind="shows",
+    )  # fmt: skip
+    unplaced = Finding(
+        severity="suggestion", title="The design has no testing strategy", source="check", check_id="testing",
+        evidence_kind="absent", line_start=9,
+    )  # fmt: skip
+    located = Finding(severity="suggestion", title="Add a diagram", source="model", line_start=4)
+    converted = Finding(
+        severity="critical", title="No auth", source="check", check_id="authn", line_start=7, line_end=7,
+        evidence_kind="shows",
+    )  # fmt: skip
+    absent_in_docx = Finding(
+        severity="recommendation", title="FR-9 is not addressed by the design", source="coverage",
+        requirement_id="FR-9", requirement_line=3, evidence_kind="absent",
+    )  # fmt: skip
+    requirements = "# Requirements\n\nFR-1: accept async.\n\nFR-2: encrypt.\n"
     with Store(db) as store:
         run = store.begin_run("batch", "x")
-        _save(
-            store, run, "team/bad/tech-design.md", Review(title="Bad", profile="p", findings=[check, coverage, located])
-        )
-        _save(
-            store,
-            run,
-            "team/word/tech-design.docx",
-            Review(title="Word", profile="p", findings=[converted]),
-            fmt="docx",
-        )
+        review = Review(title="Bad", profile="p", findings=[check, missing, against, unplaced, located])
+        _save(store, run, "team/bad/tech-design.md", review, requirements=requirements)
+        word = Review(title="Word", profile="p", findings=[converted, absent_in_docx])
+        _save(store, run, "team/word/tech-design.docx", word, fmt="docx")
     log = sarif(evaluate(db))
     jsonschema.Draft4Validator(SCHEMA).validate(log)
     results = log["runs"][0]["results"]
-    # rule id: the check, else the requirement, else a slug of the title
-    assert [r["ruleId"] for r in results] == ["pii-plain-text", "FR-2", "add-a-diagram", "authn"]
-    regions = [r["locations"][0]["physicalLocation"].get("region") for r in results]
-    # No line: the whole file. The .docx design's line is the converted markdown's: the whole file,
-    # the line said in the message.
-    assert regions == [{"startLine": 12, "endLine": 14}, None, {"startLine": 4, "endLine": 4}, None]
-    assert "line 7 of the markdown converted from this docx file" in results[3]["message"]["text"]
-    rules = [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]]
-    assert rules == ["pii-plain-text", "FR-2", "add-a-diagram", "authn"]
+    assert [r["ruleId"] for r in results] == [
+        "pii-plain-text", "requirement-not-addressed", "requirement-contradicted", "testing", "model-finding",
+        "authn", "requirement-not-addressed",
+    ]  # fmt: skip
+    where = [
+        (loc["artifactLocation"]["uri"], loc.get("region"))
+        for loc in (r["locations"][0]["physicalLocation"] for r in results)
+    ]
+    assert where == [
+        ("team/bad/tech-design.md", {"startLine": 12, "endLine": 14}),  # evidence that shows: its lines
+        ("team/bad/requirements.md", {"startLine": 4, "endLine": 4}),  # an absence: the requirement's line
+        ("team/bad/tech-design.md", {"startLine": 2, "endLine": 2}),
+        ("team/bad/tech-design.md", None),  # an absence with no requirement: the design, never a stray line
+        ("team/bad/tech-design.md", {"startLine": 4, "endLine": 4}),
+        ("team/word/tech-design.docx", None),  # converted: the whole file, the line said in the message
+        ("team/word/tech-design.docx", None),  # an absence whose requirements file is not known: the design
+    ]
+    assert "line 7 of the markdown converted from this docx file" in results[5]["message"]["text"]
+    assert "(requirement NFR-3)" in results[0]["message"]["text"]
+    assert [r["properties"].get("requirementId") for r in results] == [
+        "NFR-3",
+        "FR-2",
+        "FR-1",
+        None,
+        None,
+        None,
+        "FR-9",
+    ]
+    rules = {r["id"]: r["shortDescription"]["text"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["requirement-not-addressed"] == "A requirement is not addressed by the design"
+    assert rules["requirement-contradicted"] == "The design decides against a requirement"
+    assert rules["pii-plain-text"] == "PAN stored in plain text"  # a check's rule: the check's title
+
+
+def test_a_requirement_id_is_never_a_rule_id_so_rules_mean_the_same_in_every_design(tmp_path: Path) -> None:
+    """'5.1' is the glossary in one requirements document and payments in another: one rule for both."""
+    db = tmp_path / "e.duckdb"
+    with Store(db) as store:
+        run = store.begin_run("batch", "x")
+        for key, text in (("a/tech-design.md", "Glossary"), ("b/tech-design.md", "Card payments shall be refunded")):
+            finding = Finding(
+                severity="recommendation", title="5.1 is not addressed by the design", detail=text,
+                source="coverage", requirement_id="5.1", evidence_kind="absent",
+            )  # fmt: skip
+            _save(store, run, key, Review(title=key, profile="p", findings=[finding]))
+    log = sarif(evaluate(db))
+    assert [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]] == ["requirement-not-addressed"]
+    assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"requirement-not-addressed"}
+    assert all(r["properties"]["requirementId"] == "5.1" for r in log["runs"][0]["results"])
 
 
 def test_cli_gate_writes_junit_and_sarif_and_exits_1(db: Path, tmp_path: Path) -> None:
