@@ -40,9 +40,11 @@ from evaluator.documents.terms import STOP_WORDS, content_stems, tokens
 RequirementKind = Literal["statement", "row", "story", "criterion", "goal"]
 
 _SEPARATED_ID = r"[A-Z][A-Z0-9]*(?:[-_][A-Z][A-Z0-9]*)*[-_]\d+(?:[.-]\d+)*[a-z]?"
-_GLUED_ID = r"[A-Z]{2,6}\d+(?:\.\d+)*(?:-\d+)?[a-z]?"
+_GLUED_ID = r"[A-Z]{2,6}\d+(?:\.\d+)*(?:-\d+(?:\.\d+)*)?[a-z]?"
+# A lower-case id ("r1", "d10_3") counts only in bold and followed by a colon: "- **r1**: Create a task".
+_LOWER_ID = r"(?<=\*\*|__)[a-z]{1,4}\d+(?:[._-]\d+)*(?=(?:\*\*|__)\s*:)"
 _NUMBER_ID = r"\d+(?:\.\d+)+"
-_ID = rf"(?:{_SEPARATED_ID}|{_GLUED_ID}|{_NUMBER_ID})"
+_ID = rf"(?:{_SEPARATED_ID}|{_GLUED_ID}|{_NUMBER_ID}|{_LOWER_ID})"
 _LEADING_ID = re.compile(rf"^\s*(?:\*\*|__)?\[?({_ID})\]?(?:\*\*|__)?(\s*[:.)\]–—-]\s*|\s+)(?=\S)")
 _ROW_ID = re.compile(rf"^(?:\*\*|__)?({_ID})(?:\*\*|__)?$")
 # Names that look like glued ids but are standards, protocols or units: "HTTP2", "SHA256", "ISO27001".
@@ -388,7 +390,7 @@ def _plausible_id(match: re.Match[str]) -> bool:
     """Whether a leading token is an id: a glued one ("FR01") must be followed by a delimiter or
     have two digits, and must not be a standard's or protocol's name ("HTTP2", "SHA256")."""
     token, after = match.group(1), match.group(2)
-    glued = re.fullmatch(r"([A-Z]{2,6})(\d+)((?:\.\d+)*)(?:-\d+)?[a-z]?", token)
+    glued = re.fullmatch(r"([A-Z]{2,6})(\d+)((?:\.\d+)*)(?:-\d+(?:\.\d+)*)?[a-z]?", token)
     if glued is None:
         return True
     if glued.group(1) in _NOT_IDS:
@@ -446,7 +448,7 @@ def _row(block: Block, section: str, context: bool) -> list[_Statement]:
 
 def _glued_ok(cell: str) -> bool:
     token = cell.strip("*_ ")
-    glued = re.fullmatch(r"([A-Z]{2,6})\d+(?:\.\d+)*(?:-\d+)?[a-z]?", token)
+    glued = re.fullmatch(r"([A-Z]{2,6})\d+(?:\.\d+)*(?:-\d+(?:\.\d+)*)?[a-z]?", token)
     return glued is None or glued.group(1) not in _NOT_IDS
 
 

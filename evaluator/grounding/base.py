@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 from evaluator.documents.passages import Hit, Passage, passages
 from evaluator.documents.read import Document
 from evaluator.documents.requirements import Requirement, parse_requirements
+from evaluator.documents.terms import content_stems
 from evaluator.grounding.code_facts import CodeFacts, read_code
 from evaluator.grounding.detectors import Subject
 from evaluator.grounding.profiles import Check
 from evaluator.grounding.retrieval import Retriever
+from evaluator.grounding.tracing import Linker, design_linker
 from evaluator.review.record import CoverageStatus, Finding
 
 _EVIDENCE_CHARS = 300
@@ -97,6 +100,16 @@ class Grounding:
         found = passages(design.text)
         facts = read_code(design.text)
         return cls(requirements, design, parse_requirements(requirements.text), found, Retriever(found), facts, ask)
+
+    @cached_property
+    def linker(self) -> Linker:
+        """Links the requirements to the design's sections (:mod:`evaluator.grounding.tracing`), built on first use."""
+        return design_linker(self.requirements, self.passages, fallback=self._nearest)
+
+    def _nearest(self, requirement: Requirement, k: int) -> list[Passage]:
+        """The review's own BM25 ranking (content stems and key terms), for passages beyond the linked sections."""
+        stems = dict.fromkeys([*requirement.stems, *(s for t in requirement.terms for s in content_stems(t))])
+        return [p for p, _ in self.retriever.search(list(stems), k)]
 
     @property
     def subject(self) -> Subject:
