@@ -23,6 +23,7 @@ from evaluator.grounding.tracing import Linker, design_linker
 from evaluator.review.record import CoverageStatus, Finding
 
 _EVIDENCE_CHARS = 300
+_NEAREST = 24  # passages ranked before those that cannot address a requirement are set aside
 
 
 class Ask(Protocol):
@@ -109,7 +110,7 @@ class Grounding:
     def _nearest(self, requirement: Requirement, k: int) -> list[Passage]:
         """The review's own BM25 ranking (content stems and key terms), for passages beyond the linked sections."""
         stems = dict.fromkeys([*requirement.stems, *(s for t in requirement.terms for s in content_stems(t))])
-        return [p for p, _ in self.retriever.search(list(stems), k)]
+        return [p for p, _ in self.retriever.search(list(stems), max(k, _NEAREST))]
 
     @property
     def subject(self) -> Subject:

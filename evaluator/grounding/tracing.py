@@ -173,8 +173,8 @@ class Linker:
         embedder: Embedder | None = None,
         fallback: Callable[[Requirement, int], Sequence[Passage]] | None = None,
     ) -> None:
-        allowed = keep or (lambda _p: True)
-        self.passages = [p for p in passages if p.kind != "heading" and allowed(p)]
+        self._keep = keep or (lambda _p: True)
+        self.passages = [p for p in passages if p.kind != "heading" and self._keep(p)]
         self.sections = list(dict.fromkeys(p.section for p in self.passages))
         self.requirements = list(requirements)
         self._embedder = embedder
@@ -287,7 +287,7 @@ class Linker:
             for passage in (self._fallback or self._bm25)(requirement, most + len(found)):
                 if len(found) >= most:
                     break
-                if passage not in found:
+                if passage not in found and self._keep(passage):
                     found.append(passage)
         return found[:most]
 
