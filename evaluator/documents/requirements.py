@@ -164,7 +164,11 @@ class Requirement:
     ``R<n>``; ``line`` is 1-based; ``section`` is the heading path (and the story, for a
     criterion); ``kind`` says what shape it had; ``terms`` are the key terms that a design
     addressing it would use (code spans, endpoints, status codes, identifiers, named
-    technologies); ``stems`` the stems of all its content words, for retrieval.
+    technologies); ``stems`` the stems of all its content words, for retrieval. ``source``
+    says where an imported requirement lives in its own file ("reqs.reqif: SPEC-OBJECT
+    rmf-…", "needs.json: need REQ_1", "reqs.csv: row 7"); it is "" for one read from markdown.
+    An imported requirement's ``line`` is its line in the markdown the import is written out
+    as, the text the review reads and stores (:mod:`evaluator.documents.imports`).
     """
 
     id: str
@@ -175,6 +179,7 @@ class Requirement:
     terms: tuple[str, ...] = ()
     stems: tuple[str, ...] = field(default=(), repr=False)
     kind: RequirementKind = "statement"
+    source: str = ""
 
     @property
     def mandatory(self) -> bool:
@@ -206,6 +211,14 @@ def key_terms(text: str) -> tuple[str, ...]:
             if len(term) > 2 and term.lower() not in STOP_WORDS and term.lower() not in (t.lower() for t in found):
                 found.append(term)
     return tuple(found)
+
+
+def make_requirement(
+    rid: str, text: str, line: int, section: str, *, kind: RequirementKind = "statement", source: str = ""
+) -> Requirement:
+    """A requirement with its key terms and stems worked out from its text (for importers)."""
+    text = _clean(text)
+    return Requirement(rid, text, line, section, True, key_terms(text), tuple(content_stems(text)), kind, source)
 
 
 def parse_requirements(text: str) -> list[Requirement]:

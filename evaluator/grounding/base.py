@@ -100,7 +100,9 @@ class Grounding:
         """Parse both documents and index the design's passages."""
         found = passages(design.text)
         facts = read_code(design.text)
-        return cls(requirements, design, parse_requirements(requirements.text), found, Retriever(found), facts, ask)
+        own = list(requirements.requirements) if requirements.requirements is not None else None
+        read = own if own is not None else parse_requirements(requirements.text)
+        return cls(requirements, design, read, found, Retriever(found), facts, ask)
 
     @cached_property
     def linker(self) -> Linker:
