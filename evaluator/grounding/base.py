@@ -107,9 +107,9 @@ class Grounding:
     @cached_property
     def linker(self) -> Linker:
         """Links the requirements to the design's sections (:mod:`evaluator.grounding.tracing`), built on first use."""
-        return design_linker(self.requirements, self.passages, fallback=self._nearest)
+        return design_linker(self.requirements, self.passages, fallback=self.nearest)
 
-    def _nearest(self, requirement: Requirement, k: int) -> list[Passage]:
+    def nearest(self, requirement: Requirement, k: int) -> list[Passage]:
         """The review's own BM25 ranking (content stems and key terms), for passages beyond the linked sections."""
         stems = dict.fromkeys([*requirement.stems, *(s for t in requirement.terms for s in content_stems(t))])
         return [p for p, _ in self.retriever.search(list(stems), max(k, _NEAREST))]
