@@ -119,7 +119,11 @@ _STORY = re.compile(
     r"will be able|'d like)\b",
     re.IGNORECASE,
 )
-_GIVEN = re.compile(r"^\W*(?:scenario\b[^:]*:\s*)?given\b", re.IGNORECASE)
+# "Given …", "Scenario: Given …", "Scenario: out of stock: Given …"
+_GIVEN = re.compile(r"^\W*(?:scenario\b[^:]*:\s*(?:[^:.]{1,80}:\s*)?)?given\b", re.IGNORECASE)
+_SCENARIO_TITLE = re.compile(
+    r"^\W*(?:scenario(?: outline)?|example)\s*:(?![^\n]*\bgiven\b)[^\n]*$(?![\s\S])", re.IGNORECASE
+)
 _STEP = re.compile(r"^\W*(?:when|then|and|but)\b", re.IGNORECASE)
 _GWT = re.compile(r"\bgiven\b.+?\bwhen\b.+?\bthen\b", re.IGNORECASE | re.DOTALL)
 _CRITERION_ID = re.compile(r"^\s*(?:\*\*|__)?((?:AC|Scenario|Criterion)[-_ ]?\d+)(?:\*\*|__)?\s*[:.)–—-]?\s*", re.I)
@@ -273,6 +277,8 @@ class _Reader:
             self.scenario.text = _clean(self.scenario.text + " " + block.text)
             return
         self.scenario = None
+        if block.kind in ("item", "sentence") and _SCENARIO_TITLE.match(block.text):
+            return  # "Scenario: reorder within the window" names the criterion whose Given follows
         background = role in ("context", "risks", "alternatives") or bool(
             _REQUIREMENTS_CONTEXT.match(bare_heading(heading))
         )

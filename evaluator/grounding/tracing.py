@@ -58,6 +58,7 @@ _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _ONLY_ID = re.compile(r"^\W*[A-Za-z]{0,12}[-_ ]?\d+(?:[._-]\d+)*[a-z]?\W*$")
 # "id" ends half the identifiers of a design (doctor_id, OpenID): it links everything to everything.
 _NOT_WORDS = frozenset({"id", "ids"})
+_MODAL = re.compile(r"\b(?:shall|must|should|will|may)\b", re.I)  # a title names, it does not demand
 _TITLE = re.compile(r"^(.{3,100}?)\s+[—–]\s+(\S.*)$", re.DOTALL)
 
 
@@ -113,7 +114,8 @@ def title_and_body(text: str) -> tuple[str, str]:
     """A requirement's title and the rest: "UAV state transitions — When requested …" → both parts;
     a text without a title → ("", text)."""
     match = _TITLE.match(text)
-    if match and len(match.group(1).split()) <= 12 and not re.search(r"[.!?]$", match.group(1)):
+    title = match.group(1) if match else ""
+    if match and len(title.split()) <= 12 and not re.search(r"[.!?]$", title) and not _MODAL.search(title):
         return match.group(1), match.group(2)
     return "", text
 

@@ -130,7 +130,10 @@ def check_reqif(text: str) -> None:
     from reqif.parser import ReqIFParser
 
     schema = xmlschema.XMLSchema(os.path.join(reqif.PATH_TO_REQIF_ROOT, "reqif", "reqif_schema", "reqif.xsd"))
-    error = next(iter(schema.iter_errors(io.StringIO(text))), None)
+    try:
+        error = next(iter(schema.iter_errors(io.StringIO(text))), None)
+    except (xmlschema.XMLResourceError, SyntaxError) as exc:
+        raise EvaluatorError(f"the ReqIF written is not well-formed XML: {exc}") from None
     if error is not None:
         raise EvaluatorError(f"the ReqIF written does not validate against the ReqIF schema: {error.reason}")
     bundle = ReqIFParser.parse_from_string(text)
