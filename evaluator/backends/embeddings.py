@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluator.backends.catalogue import check_gguf
 from evaluator.errors import ModelError
 
 
@@ -20,6 +21,7 @@ class LlamaEmbedder:
     def __init__(self, model_path: Path, *, n_ctx: int = 512, n_threads: int | None = None) -> None:
         if not model_path.is_file():
             raise ModelError(f"embedding model not found: {model_path} — give the path of a GGUF embedding model")
+        check_gguf(model_path)
         from llama_cpp import Llama
 
         try:
