@@ -117,3 +117,25 @@ def test_trace_command_writes_each_format(tmp_path: Path) -> None:
     bad.write_text("<REQ-IF>")
     done = runner.invoke(app, ["trace", "-r", str(bad), "-d", str(GROUP / "sound" / "tech-design.md")])
     assert done.exit_code != 0 and "bad.reqif is not valid ReqIF" in done.output and "Traceback" not in done.output
+
+
+def test_trace_of_a_batch_case_whose_requirements_are_a_reqif_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = tmp_path / "batch" / "pump"
+    case.mkdir(parents=True)
+    (case / "tech-design.md").write_text(
+        "# Pump design\n\n## Lorem Ipsum\n\nThe Lorem Ipsum does something on every call.\n"
+    )
+    (case / "requirements.reqif").write_bytes((FIXTURES / "polarion_small.reqif").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    done = runner.invoke(app, ["batch", "batch", "--db", "e.duckdb", "--backend", "fake", "--parallel", "1"])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(app, ["trace", "--db", "e.duckdb", "pump/*", "-f", "json"])
+    assert done.exit_code == 0, done.output
+    data = json.loads(done.stdout)
+    assert data["requirements_format"] == "reqif" and [r["id"] for r in data["rows"]] == ["LOREM-818"]
+    assert data["rows"][0]["links"][0]["section"].endswith("Lorem Ipsum")
+    done = runner.invoke(app, ["trace", "--db", "e.duckdb", "nope/*"])
+    assert done.exit_code != 0 and "no reviewed case matches 'nope/*'" in done.output
