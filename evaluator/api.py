@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from evaluator.backends import BackendFactory, ModelOptions, backend_factory
+from evaluator.documents.imports import read_requirements
 from evaluator.documents.read import DEFAULT_MAX_BYTES, read_document
 from evaluator.grounding.profiles import DEFAULT_PROFILE
 from evaluator.offline import enforce_offline
@@ -34,7 +35,7 @@ def review_files(
     ContextError, GenerationError with the raw output).
     """
     enforce_offline()
-    requirements_doc = read_document(requirements, role="requirements", max_bytes=max_bytes)
+    requirements_doc = read_requirements(requirements, role="requirements", max_bytes=max_bytes)
     design_doc = read_document(design, role="design", max_bytes=max_bytes)
     setup = ReviewSetup.load(profile, prompts_dir, settings)
     factory = backend or backend_factory(ModelOptions())

@@ -4,7 +4,9 @@ Every ``tech-design.EXT`` or ``*-design.EXT`` under the folder (never a ``*revie
 is a design, where EXT is any supported format (md, markdown, txt, docx, pdf, html, htm,
 rst, adoc, asciidoc); its requirements are the nearest ``requirements.EXT`` or
 ``docs/requirements.EXT`` in its folder or a parent, up to the batch folder (markdown
-first when several formats sit side by side). A TOML manifest lists cases explicitly for
+first when several formats sit side by side), or a requirements tool's export there:
+``requirements.reqif``/``.reqifz``/``.csv``/``.xlsx``/``.json``, ``needs.json`` (sphinx-needs),
+or a Doorstop tree in ``requirements/`` (:mod:`evaluator.documents.imports`). A TOML manifest lists cases explicitly for
 layouts that do not follow this rule. A folder with no design at all is an error that says
 what was seen and skipped.
 """
@@ -18,9 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.documents.formats import SUPPORTED_SUFFIXES
+from evaluator.documents.imports import DOORSTOP_CONFIG, IMPORTED_SUFFIXES
 from evaluator.errors import CaseError, EvaluatorError
 
-REQUIREMENTS_NAMES = tuple(f"{folder}requirements{ext}" for folder in ("", "docs/") for ext in SUPPORTED_SUFFIXES)
+# Documents first, then the exports of requirements tools (evaluator.documents.imports).
+_EXPORTS = (*(f"requirements{ext}" for ext in IMPORTED_SUFFIXES), "needs.json", f"requirements/{DOORSTOP_CONFIG}")
+_DOCUMENTS = tuple(f"requirements{ext}" for ext in SUPPORTED_SUFFIXES)
+REQUIREMENTS_NAMES = tuple(f"{folder}{name}" for folder in ("", "docs/") for name in (*_DOCUMENTS, *_EXPORTS))
 NAMING_RULE = (
     "designs are named tech-design.EXT or *-design.EXT, without 'review' in the name, where EXT is one of "
     + ", ".join(ext.lstrip(".") for ext in SUPPORTED_SUFFIXES)

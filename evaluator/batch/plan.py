@@ -18,6 +18,7 @@ from typing import Any, Literal
 from evaluator.backends.base import ModelInfo
 from evaluator.batch.capacity import Capacity
 from evaluator.batch.cases import DEFAULT_MAX_CASES, Case
+from evaluator.documents.imports import read_requirements
 from evaluator.documents.read import DEFAULT_MAX_BYTES, Document, read_document
 from evaluator.errors import EvaluatorError
 from evaluator.grounding.profiles import DEFAULT_PROFILE
@@ -165,7 +166,7 @@ def plan_batch(cases: list[Case], options: BatchOptions, fingerprint: str, store
             plan.settled.append(CaseOutcome(case, "skipped", missing))
             continue
         try:
-            requirements = read_document(case.requirements, role="requirements", max_bytes=options.max_bytes)
+            requirements = read_requirements(case.requirements, role="requirements", max_bytes=options.max_bytes)
             design = read_document(case.design, role="design", max_bytes=options.max_bytes)
         except EvaluatorError as exc:
             plan.settled.append(CaseOutcome(case, "failed", str(exc)))

@@ -26,6 +26,7 @@ from evaluator.backends import ModelOptions, Sampling
 from evaluator.backends.engine import N_BATCH, new_context
 from evaluator.batch.capacity import plan_capacity
 from evaluator.batch.cases import Case
+from evaluator.documents.imports import read_requirements
 from evaluator.documents.read import read_document
 from evaluator.errors import EvaluatorError
 from evaluator.grounding.profiles import DEFAULT_PROFILE
@@ -147,7 +148,7 @@ def run_bench(cases: list[Case], options: BenchOptions, progress: Callable[[str]
     progress(f"loading the model ({capacity.describe()})")
     report = BenchReport(info.name, capacity.model_bytes, info.n_ctx, threads, len(usable), capacity.parallel)
     report.kv_cache_bytes = capacity.parallel * capacity.kv_bytes_per_seq
-    docs = [(read_document(c.requirements), read_document(c.design)) for c in usable]  # type: ignore[arg-type]
+    docs = [(read_requirements(c.requirements), read_document(c.design)) for c in usable]  # type: ignore[arg-type]
     with factory.open(capacity.parallel) as backend:
         _measure(backend, docs, setup, options, report, progress)
     if options.naive:

@@ -24,6 +24,7 @@ from typing import Any
 
 from evaluator.backends.base import Backend, BackendFactory, Generation, Message, ModelInfo, Sampling
 from evaluator.batch.cases import Case
+from evaluator.documents.imports import read_requirements
 from evaluator.documents.read import Document, read_document
 from evaluator.errors import ContextError, DocumentError, GenerationError
 from evaluator.grounding.profiles import DEFAULT_PROFILE
@@ -112,7 +113,7 @@ def bench_servers(
     enforce_offline()
     setup = ReviewSetup.load(profile, prompts_dir, settings)
     docs = [
-        (read_document(c.requirements, role="requirements"), read_document(c.design, role="design"))
+        (read_requirements(c.requirements, role="requirements"), read_document(c.design, role="design"))
         for c in cases
         if c.requirements is not None
     ]

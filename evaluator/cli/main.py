@@ -2,7 +2,7 @@
 
 This module builds the Typer app and registers every command; the commands live in one
 module per group (:mod:`.review`, :mod:`.batch`, :mod:`.store`, :mod:`.reports`,
-:mod:`.status`, :mod:`.coverage`, :mod:`.gate`, :mod:`.bench`) and share what they need
+:mod:`.status`, :mod:`.coverage`, :mod:`.gate`, :mod:`.bench`, :mod:`.trace`) and share what they need
 through :mod:`.common` and :mod:`.options`, never through this module. No SQL, templates or
 model calls here. Expected failures arrive as EvaluatorError and are printed as one line on
 stderr with a non-zero exit; anything else is a bug.
@@ -23,6 +23,7 @@ from evaluator.cli.reports import report, trends
 from evaluator.cli.review import convert, models, profiles, review
 from evaluator.cli.status import status
 from evaluator.cli.store import export, ingest, sql
+from evaluator.cli.trace import bench_trace, trace
 from evaluator.version import __version__
 
 app = typer.Typer(
@@ -41,6 +42,8 @@ app.command(name="status")(status)
 app.command(name="coverage")(coverage)
 app.command(name="gate")(gate)
 app.command()(bench)
+app.command(name="trace")(trace)
+app.command(name="bench-trace")(bench_trace)
 
 
 def _version(value: bool) -> None:

@@ -35,7 +35,14 @@ PromptsOpt = Annotated[
     typer.Option("--prompts-dir", help="Folder of your own templates/profiles; they override the built-in ones."),
 ]
 _FORMATS = "markdown, .docx, .pdf, .html, .rst, .adoc"
-RequirementsOpt = Annotated[Path, typer.Option("--requirements", "-r", help=f"The requirements document ({_FORMATS}).")]
+RequirementsOpt = Annotated[
+    Path,
+    typer.Option(
+        "--requirements",
+        "-r",
+        help=f"The requirements ({_FORMATS}; or an export: .reqif/.reqifz, needs.json, a Doorstop tree, .csv/.xlsx).",
+    ),
+]
 DesignOpt = Annotated[Path, typer.Option("--design", "-d", help=f"The technical design to review ({_FORMATS}).")]
 IngestPathsArg = Annotated[list[Path], typer.Argument(help=f"Review files ({_FORMATS}), or folders of them.")]
 BatchFolderArg = Annotated[

@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 
 from evaluator.documents.encoding import decode_text
 from evaluator.documents.formats import SOURCE_FACTOR, convert, source_format
+from evaluator.documents.requirements import Requirement
 from evaluator.errors import DocumentError
 
 DEFAULT_MAX_BYTES = 2_000_000
@@ -46,8 +47,11 @@ class Document:
     sha256: str
     title: str
     sections: list[Section] = field(default_factory=list)
-    source_format: str = "markdown"  # or what it was converted from: 'docx', 'pdf', 'html', 'rst', 'asciidoc'
+    source_format: str = "markdown"  # or what it was converted from: 'docx', 'pdf', 'html', 'rst', 'asciidoc',
+    # or imported from: 'reqif', 'needs', 'doorstop', 'csv', 'xlsx' (evaluator.documents.imports)
     converter: str | None = None  # e.g. 'markitdown 0.1.9'; None when read as it is
+    requirements: tuple[Requirement, ...] | None = None  # an import's own requirements; None: parse the text
+    notes: tuple[str, ...] = ()  # what an import did not take, one sentence each
 
     @property
     def converted_from(self) -> str | None:

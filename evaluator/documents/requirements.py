@@ -40,9 +40,11 @@ from evaluator.documents.terms import STOP_WORDS, content_stems, tokens
 RequirementKind = Literal["statement", "row", "story", "criterion", "goal"]
 
 _SEPARATED_ID = r"[A-Z][A-Z0-9]*(?:[-_][A-Z][A-Z0-9]*)*[-_]\d+(?:[.-]\d+)*[a-z]?"
-_GLUED_ID = r"[A-Z]{2,6}\d+(?:\.\d+)*(?:-\d+)?[a-z]?"
+_GLUED_ID = r"[A-Z]{2,6}\d+(?:\.\d+)*(?:-\d+(?:\.\d+)*)?[a-z]?"
+# A lower-case id ("r1", "d10_3") counts only in bold and followed by a colon: "- **r1**: Create a task".
+_LOWER_ID = r"(?<=\*\*|__)[a-z]{1,4}\d+(?:[._-]\d+)*(?=(?:\*\*|__)\s*:)"
 _NUMBER_ID = r"\d+(?:\.\d+)+"
-_ID = rf"(?:{_SEPARATED_ID}|{_GLUED_ID}|{_NUMBER_ID})"
+_ID = rf"(?:{_SEPARATED_ID}|{_GLUED_ID}|{_NUMBER_ID}|{_LOWER_ID})"
 _LEADING_ID = re.compile(rf"^\s*(?:\*\*|__)?\[?({_ID})\]?(?:\*\*|__)?(\s*[:.)\]–—-]\s*|\s+)(?=\S)")
 _ROW_ID = re.compile(rf"^(?:\*\*|__)?({_ID})(?:\*\*|__)?$")
 # Names that look like glued ids but are standards, protocols or units: "HTTP2", "SHA256", "ISO27001".
@@ -117,7 +119,11 @@ _STORY = re.compile(
     r"will be able|'d like)\b",
     re.IGNORECASE,
 )
-_GIVEN = re.compile(r"^\W*(?:scenario\b[^:]*:\s*)?given\b", re.IGNORECASE)
+# "Given …", "Scenario: Given …", "Scenario: out of stock: Given …"
+_GIVEN = re.compile(r"^\W*(?:scenario\b[^:]*:\s*(?:[^:.]{1,80}:\s*)?)?given\b", re.IGNORECASE)
+_SCENARIO_TITLE = re.compile(
+    r"^\W*(?:scenario(?: outline)?|example)\s*:(?![^\n]*\bgiven\b)[^\n]*$(?![\s\S])", re.IGNORECASE
+)
 _STEP = re.compile(r"^\W*(?:when|then|and|but)\b", re.IGNORECASE)
 _GWT = re.compile(r"\bgiven\b.+?\bwhen\b.+?\bthen\b", re.IGNORECASE | re.DOTALL)
 _CRITERION_ID = re.compile(r"^\s*(?:\*\*|__)?((?:AC|Scenario|Criterion)[-_ ]?\d+)(?:\*\*|__)?\s*[:.)–—-]?\s*", re.I)
@@ -163,7 +169,11 @@ class Requirement:
     ``R<n>``; ``line`` is 1-based; ``section`` is the heading path (and the story, for a
     criterion); ``kind`` says what shape it had; ``terms`` are the key terms that a design
     addressing it would use (code spans, endpoints, status codes, identifiers, named
-    technologies); ``stems`` the stems of all its content words, for retrieval.
+    technologies); ``stems`` the stems of all its content words, for retrieval. ``source``
+    says where an imported requirement lives in its own file ("reqs.reqif: SPEC-OBJECT
+    rmf-…", "needs.json: need REQ_1", "reqs.csv: row 7"); it is "" for one read from markdown.
+    An imported requirement's ``line`` is its line in the markdown the import is written out
+    as, the text the review reads and stores (:mod:`evaluator.documents.imports`).
     """
 
     id: str
@@ -174,6 +184,7 @@ class Requirement:
     terms: tuple[str, ...] = ()
     stems: tuple[str, ...] = field(default=(), repr=False)
     kind: RequirementKind = "statement"
+    source: str = ""
 
     @property
     def mandatory(self) -> bool:
@@ -205,6 +216,14 @@ def key_terms(text: str) -> tuple[str, ...]:
             if len(term) > 2 and term.lower() not in STOP_WORDS and term.lower() not in (t.lower() for t in found):
                 found.append(term)
     return tuple(found)
+
+
+def make_requirement(
+    rid: str, text: str, line: int, section: str, *, kind: RequirementKind = "statement", source: str = ""
+) -> Requirement:
+    """A requirement with its key terms and stems worked out from its text (for importers)."""
+    text = _clean(text)
+    return Requirement(rid, text, line, section, True, key_terms(text), tuple(content_stems(text)), kind, source)
 
 
 def parse_requirements(text: str) -> list[Requirement]:
@@ -259,6 +278,8 @@ class _Reader:
             self.scenario.text = _clean(self.scenario.text + " " + block.text)
             return
         self.scenario = None
+        if block.kind in ("item", "sentence") and _SCENARIO_TITLE.match(block.text):
+            return  # "Scenario: reorder within the window" names the criterion whose Given follows
         background = role in ("context", "risks", "alternatives") or bool(
             _REQUIREMENTS_CONTEXT.match(bare_heading(heading))
         )
@@ -398,7 +419,7 @@ def _plausible_id(match: re.Match[str]) -> bool:
     """Whether a leading token is an id: a glued one ("FR01") must be followed by a delimiter or
     have two digits, and must not be a standard's or protocol's name ("HTTP2", "SHA256")."""
     token, after = match.group(1), match.group(2)
-    glued = re.fullmatch(r"([A-Z]{2,6})(\d+)((?:\.\d+)*)(?:-\d+)?[a-z]?", token)
+    glued = re.fullmatch(r"([A-Z]{2,6})(\d+)((?:\.\d+)*)(?:-\d+(?:\.\d+)*)?[a-z]?", token)
     if glued is None:
         return True
     if glued.group(1) in _NOT_IDS:
@@ -464,7 +485,7 @@ def _row(block: Block, section: str, context: bool) -> list[_Statement]:
 
 def _glued_ok(cell: str) -> bool:
     token = cell.strip("*_ ")
-    glued = re.fullmatch(r"([A-Z]{2,6})\d+(?:\.\d+)*(?:-\d+)?[a-z]?", token)
+    glued = re.fullmatch(r"([A-Z]{2,6})\d+(?:\.\d+)*(?:-\d+(?:\.\d+)*)?[a-z]?", token)
     return glued is None or glued.group(1) not in _NOT_IDS
 
 

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 from evaluator.documents.passages import Hit, Passage, passages
 from evaluator.documents.read import Document
 from evaluator.documents.requirements import Requirement, parse_requirements
+from evaluator.documents.terms import content_stems
 from evaluator.grounding.code_facts import CodeFacts, read_code
 from evaluator.grounding.profiles import Check
 from evaluator.grounding.retrieval import Retriever
 from evaluator.grounding.subject import Subject
+from evaluator.grounding.tracing import Linker, design_linker
 from evaluator.review.record import CoverageStatus, Finding
 
 _EVIDENCE_CHARS = 300
+_NEAREST = 24  # passages ranked before those that cannot address a requirement are set aside
 
 
 class Ask(Protocol):
@@ -96,7 +100,19 @@ class Grounding:
         """Parse both documents and index the design's passages."""
         found = passages(design.text)
         facts = read_code(design.text)
-        return cls(requirements, design, parse_requirements(requirements.text), found, Retriever(found), facts, ask)
+        own = list(requirements.requirements) if requirements.requirements is not None else None
+        read = own if own is not None else parse_requirements(requirements.text)
+        return cls(requirements, design, read, found, Retriever(found), facts, ask)
+
+    @cached_property
+    def linker(self) -> Linker:
+        """Links the requirements to the design's sections (:mod:`evaluator.grounding.tracing`), built on first use."""
+        return design_linker(self.requirements, self.passages, fallback=self.nearest)
+
+    def nearest(self, requirement: Requirement, k: int) -> list[Passage]:
+        """The review's own BM25 ranking (content stems and key terms), for passages beyond the linked sections."""
+        stems = dict.fromkeys([*requirement.stems, *(s for t in requirement.terms for s in content_stems(t))])
+        return [p for p, _ in self.retriever.search(list(stems), max(k, _NEAREST))]
 
     @property
     def subject(self) -> Subject:

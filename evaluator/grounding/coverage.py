@@ -2,8 +2,9 @@
 
 For every requirement the passages that can address it — those of deciding sections and the
 mitigations of risk sections (:mod:`evaluator.documents.roles`), never the design's own
-restatement of its goals, its background or its rejected alternatives — are ranked by BM25
-over stems; its *term coverage* is the share of its content stems (key terms such as
+restatement of its goals, its background or its rejected alternatives — are ranked by the
+linker (:mod:`evaluator.grounding.tracing`: the passages of the sections the requirement links
+to, then BM25 over stems); its *term coverage* is the share of its content stems (key terms such as
 identifiers, endpoints and status codes count double) found in the best passages. Status:
 
 * ``covered`` — term coverage ≥ 0.5;
@@ -37,7 +38,6 @@ from evaluator.text import clip
 
 COVERED, PARTIAL = 0.5, 0.25
 _TOP = 5
-_SEARCH = 24  # candidates ranked before those that cannot address a requirement are set aside
 
 
 class CoverageAnalysis:
@@ -58,7 +58,7 @@ class CoverageAnalysis:
 def trace(requirement: Requirement, g: Grounding) -> Coverage:
     """The coverage of one requirement by the design."""
     weights = _weights(requirement)
-    hits = [p for p, _ in g.retriever.search(list(weights), _SEARCH) if p.role in ADDRESSING][:_TOP]
+    hits = [p for p in g.linker.passages_for(requirement, _TOP) if p.role in ADDRESSING]
     if not hits or not weights:
         return Coverage(requirement, "not_addressed", 0.0, ())
     found: set[str] = set().union(*(g.retriever.stems[int(p.id[1:]) - 1] for p in hits))
