@@ -15,7 +15,7 @@ from evaluator.documents.passages import Hit, Passage, passages
 from evaluator.documents.read import Document
 from evaluator.documents.requirements import Requirement, parse_requirements
 from evaluator.documents.terms import content_stems
-from evaluator.grounding.code_facts import CodeFacts, read_code
+from evaluator.grounding.code import CodeFacts, read_code
 from evaluator.grounding.profiles import Check
 from evaluator.grounding.retrieval import Retriever
 from evaluator.grounding.subject import Subject

@@ -93,7 +93,9 @@ def _uses(t: Technology, passage: Passage) -> str:
     return found
 
 
-_EXAMPLES = re.compile(r"\b(?:e\.g|i\.e|such as|like|for example|for instance|used (?:in|by)|as in|projects?|companies)\b", re.I)
+_EXAMPLES = re.compile(
+    r"\b(?:e\.g|i\.e|such as|like|for example|for instance|used (?:in|by)|as in|projects?|companies)\b", re.I
+)
 
 
 def _an_example(text: str, at: int) -> bool:

@@ -1,4 +1,4 @@
-"""Rules over the design's code facts (:mod:`evaluator.grounding.code_facts`): defects a regular
+"""Rules over the design's code facts (:mod:`evaluator.grounding.code`): defects a regular
 expression over one passage cannot see, and the code that prevents them.
 
 Each rule reads a :class:`~evaluator.grounding.subject.Subject` and returns hits on deciding
@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from evaluator.documents.passages import Hit
 from evaluator.documents.terms import content_stems, stem
-from evaluator.grounding.code_facts import Update
+from evaluator.grounding.code import Update
 from evaluator.grounding.subject import Subject, unique
 
 _MONEY = re.compile(

@@ -1,7 +1,7 @@
 """Deterministic rules that a check names: ``detector = "..."`` fails it, ``addressed_by = [...]`` passes it.
 
 Each rule reads a :class:`~evaluator.grounding.subject.Subject` — the design's passages, the code
-facts its parsers read (:mod:`evaluator.grounding.code_facts`) and the requirements text — and
+facts its parsers read (:mod:`evaluator.grounding.code`) and the requirements text — and
 returns hits: the passage and the words that show what the rule found. The rules over code facts
 live in :mod:`evaluator.grounding.code_rules`; :data:`DETECTORS` names them all. They look for shapes and code, not
 wording: a personal-data field passed unmasked to a log call, a column of a field the
@@ -104,9 +104,9 @@ def pii_in_logs(s: Subject) -> list[Hit]:
 
     Python log calls are read from the code facts: a personal-data field, or a field the demanding
     requirement names in a sentence about logs ("the MPRN and account number never appear in logs"),
-    counts unless passed through a masking, hashing or redacting function (``mask_pan(pan)``). Elsewhere (a JSON log line, a log
-    format in prose), a personal-data value, or a field named in a log context that no masking
-    word qualifies."""
+    counts unless passed through a masking, hashing or redacting function (``mask_pan(pan)``).
+    Elsewhere (a JSON log line, a log format in prose), a personal-data value, or a field named in a
+    log context that no masking word qualifies."""
     found: list[Hit] = []
     named = [x for x in re.split(r"(?<=[.;])\s+", s.focus) if re.search(r"\blog", x, re.IGNORECASE)]
     for call in s.facts.logs:
@@ -146,7 +146,9 @@ def protected_fields(requirements: str) -> set[str]:
     return words
 
 
-_GENERIC_COLUMN_WORDS = frozenset("id no number num code value text data hash at date type status key ref".split())
+_GENERIC_COLUMN_WORDS = frozenset(
+    ["id", "no", "number", "num", "code", "value", "text", "data", "hash", "at", "date", "type", "status", "key", "ref"]
+)
 
 
 def _field_level_sentences(requirements: str) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from evaluator.documents.passages import Hit, Passage
 from evaluator.documents.roles import DECIDING
-from evaluator.grounding.code_facts import CodeFacts
+from evaluator.grounding.code import CodeFacts
 
 
 @dataclass(frozen=True)

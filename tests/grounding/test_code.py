@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evaluator.grounding.code_facts import read_code
+from evaluator.grounding.code import read_code
 
 DESIGN = """# Payroll
 
