@@ -46,6 +46,7 @@ class Passage:
     line_end: int
     text: str
     role: SectionRole = "design"
+    head: bool = False  # a table's header row: it names columns and decides nothing
 
     @property
     def lines(self) -> str:
@@ -90,6 +91,7 @@ class Block:
     line: int  # 0-based first line
     text: str
     level: int = 0  # a heading's level (1 for "#"); 0 for other blocks
+    head: bool = False  # a table's header row
 
 
 @cache
@@ -114,7 +116,7 @@ def blocks(text: str) -> Iterator[Block]:
     body = "\n" * skip + text[len(matter) :]
     tokens = markdown().parse(body)
     path: list[tuple[int, str]] = []
-    items = 0
+    items, head = 0, False
     for i, token in enumerate(tokens):
         if token.type == "heading_open":
             level, title = int(token.tag[1]), " ".join(tokens[i + 1].content.split())
@@ -126,8 +128,10 @@ def blocks(text: str) -> Iterator[Block]:
             items -= 1
         elif token.type == "inline" and tokens[i - 1].type == "paragraph_open":
             yield Block("item" if items else "sentence", _titles(path), _line(tokens[i - 1]), token.content)
+        elif token.type in ("thead_open", "thead_close"):
+            head = token.type == "thead_open"
         elif token.type == "tr_open":
-            yield Block("row", _titles(path), _line(token), _row(tokens, i))
+            yield Block("row", _titles(path), _line(token), _row(tokens, i), head=head)
         elif token.type in ("fence", "code_block", "html_block"):
             yield from _code(token, _titles(path))
 
@@ -200,7 +204,7 @@ def passages(text: str) -> list[Passage]:
             start = block.line + block.text.count("\n", 0, offset) + 1
             end = start + piece.count("\n")
             own = "context" if role == "design" and block.kind != "code" and describes_present(piece) else role
-            found.append(Passage(f"P{len(found) + 1}", block.kind, section, start, end, piece, own))
+            found.append(Passage(f"P{len(found) + 1}", block.kind, section, start, end, piece, own, block.head))
     return found
 
 

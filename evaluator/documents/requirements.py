@@ -107,6 +107,11 @@ _MODAL = re.compile(
     r"are expected to|should|will provide|will support)\b",
     re.IGNORECASE,
 )
+_OBLIGATION = re.compile(
+    r"\b(?:requires?|required|never|always|at (?:most|least)|only|every|all|each|no(?! longer)|none|"
+    r"cannot|may not|is not allowed|are not allowed|forbidden|prohibited)\b",
+    re.IGNORECASE,
+)
 _STRONG_MODAL = re.compile(r"\b(?:shall|must|is required to|are required to)\b", re.IGNORECASE)
 _LIST_HEADING = re.compile(
     r"requirement|constraint|acceptance|criteria|rules|obligation|\bnfr\b|\bfr\b|user stor|\bstories\b|use cases?",
@@ -190,6 +195,15 @@ class Requirement:
     def mandatory(self) -> bool:
         """Whether it binds: says shall/must, or gives no modal at all (a table row, a story, a criterion)."""
         return bool(_STRONG_MODAL.search(self.text)) or not _MODAL.search(self.text)
+
+    @property
+    def explicit(self) -> bool:
+        """Whether it binds in so many words: "shall"/"must", an acceptance criterion (Given/When/Then),
+        or a statement of obligation ("All endpoints require …", "No double booking under any …",
+        "at most one …"). A bare verb-phrase bullet ("Easily audit which clients …") binds too, but
+        a design silent on it has a gap to fill rather than a defect; such silence is at most a
+        recommendation."""
+        return self.kind == "criterion" or bool(_STRONG_MODAL.search(self.text) or _OBLIGATION.search(self.text))
 
     @property
     def negative(self) -> bool:
@@ -448,8 +462,19 @@ def _lines_with_ids(text: str) -> list[tuple[int, str]]:
 
 
 def _looks_like_heading_number(line: str, match: re.Match[str]) -> bool:
-    """A bare ``1.2`` followed by a few words is a version or a number, not an id."""
-    return "." in match.group(1) and match.group(1)[0].isdigit() and len(tokens(line)) < 4
+    """A bare ``1.2`` followed by a few words — a version, or a numbered title ("8.3 Individual Product
+    Use Cases") — is not an id with a requirement."""
+    if "." not in match.group(1) or not match.group(1)[0].isdigit():
+        return False
+    return len(tokens(line)) < 4 or _title_like(line[match.end() :])
+
+
+def _title_like(text: str) -> bool:
+    """A short title in Title Case with no modal verb: "Ease of Use Requirements"."""
+    words = re.findall(r"[A-Za-z][\w'’-]*", text)
+    capitals = sum(w[0].isupper() for w in words if len(w) > 3)
+    long_words = sum(len(w) > 3 for w in words)
+    return 0 < len(words) <= 10 and not _MODAL.search(text) and capitals >= max(1, long_words - 1)
 
 
 def _requirement_sentences(text: str, every_item: bool) -> list[str]:

@@ -197,9 +197,21 @@ STOP_WORDS = frozenset(
 
 # Cues that a statement decides against, defers or denies what follows (within a few words).
 NEGATION = re.compile(
-    r"\b(?:not|never|no|none|without|neither|nor|cannot|can't|won't|don't|doesn't|isn't|aren't|didn't|"
+    r"\b(?:not|never|no|none|nothing|nobody|without|neither|nor|cannot|can't|won't|don't|doesn't|isn't|aren't|didn't|"
     r"wasn't|weren't|shouldn't|lacks?|lacking|absent|omit(?:s|ted)?|skip(?:s|ped)?|instead of|rather than|"
     r"out of scope|deferred|postponed)\b",
+    re.IGNORECASE,
+)
+
+# Weighed or put off, not decided: "would keep", "will be defined later", "to be decided", "TBD".
+HYPOTHETICAL = re.compile(
+    r"\b(?:would|could|might)\b(?! (?:not|never))|\bwhether\b|\?(?:\s|$)|"
+    r"\bwill be (?:defined|decided|specified|designed|agreed|added|written)\b[^.;]{0,30}\b"
+    r"(?:later|follow-up|future|next|once|when|after)|\bwill be (?:agreed|decided|determined|settled)\b|"
+    r"\b(?:is|are) (?:still )?an open question\b|\bopen questions?\b|\bto be settled\b|"
+    r"\bstill (?:determining|deciding|discussing|evaluating)\b|"
+    r"\bto be (?:defined|decided|determined|agreed|confirmed)\b|\b(?:TBD|TBC|TODO)\b|"
+    r"\bnot yet (?:defined|decided|designed|specified|chosen)\b|\b(?:is|are) still (?:open|under discussion)\b",
     re.IGNORECASE,
 )
 
@@ -252,8 +264,14 @@ def content_stems(text: str) -> list[str]:
     return stems
 
 
+# A condition's antecedent up to its comma: a negation inside it does not reach past it.
+_ANTECEDENT = re.compile(r"\b(?:if|when|whenever|unless|once)\b[^,.;]*,\s", re.IGNORECASE)
+
+
 def negated_before(text: str, start: int, window: int = 6) -> bool:
     """Whether a negation cue occurs within ``window`` words before ``start`` in the same clause."""
-    clause_start = max(text.rfind(sep, 0, start) for sep in (". ", ";", ":", "\n", "—", "(")) + 1
+    clause_start = max(text.rfind(sep, 0, start) for sep in (". ", ";", ":", "\n", "—", "(", "|")) + 1
+    for antecedent in _ANTECEDENT.finditer(text, clause_start, start):  # "if a message cannot be processed, it …"
+        clause_start = antecedent.end()
     before = text[clause_start:start].split()[-window:]
     return bool(NEGATION.search(" ".join(before)))

@@ -10,7 +10,9 @@ A check (:class:`evaluator.grounding.profiles.Check`) is evaluated in this order
 2. **Who demands it?** The requirement statement that matches ``demanded_by`` (else
    ``applies_when.requirements``) best. With none, the check is a best practice nobody asked
    for: a failure is at most a suggestion and an absence is not reported; with only a
-   "should" or a document's goal, at most a recommendation. The finding names and quotes that requirement.
+   "should" or a document's goal, at most a recommendation; and the design's silence on a
+   requirement that does not say "shall"/"must" (a bare bullet, a table row) is at most a
+   recommendation too — a gap to fill, not a decision against it. The finding names and quotes that requirement.
 3. **Failed**: a deciding passage (:mod:`evaluator.documents.roles`: not background, not a
    rejected alternative, not a risk) matches ``contradicts`` in earnest — not negated, not in a
    clause that rejects or avoids it, not inside a condition, not across a clause boundary
@@ -39,7 +41,7 @@ from functools import cache
 from evaluator.documents.passages import Hit, Passage
 from evaluator.documents.requirements import Requirement
 from evaluator.documents.roles import ADDRESSING, DECIDING
-from evaluator.documents.terms import DISTANCING, NEGATION, content_stems, negated_before
+from evaluator.documents.terms import DISTANCING, HYPOTHETICAL, NEGATION, content_stems, negated_before
 from evaluator.grounding.base import CheckResult, Grounding, absence, resting_on, shown
 from evaluator.grounding.detectors import DETECTORS
 from evaluator.grounding.profiles import Check, CheckSeverity, Technology
@@ -114,26 +116,31 @@ def evaluate(check: Check, g: Grounding, used: set[str] | None = None) -> CheckR
     if not _applies(check, g):
         return CheckResult(check, "not_applicable", "requirements")
     subject = replace(g.subject, focus=requirement.text if requirement is not None else "")
-    scoped = [p for p in g.passages if p.kind != "heading" and _in_scope(check, p, g)]
+    scoped = [p for p in g.passages if p.kind != "heading" and not p.head and _in_scope(check, p, g)]
     deciding = [p for p in scoped if p.role in DECIDING]
-    failing = [
-        h
+    addressed = {p.id: h for p in scoped if p.role in ADDRESSING for h in [_earnest_hit(check.addresses, p)] if h}
+    contradicted = {
+        p.id: h
         for p in deciding
         if not _earnest_hit(check.unless, p)
         for h in [_earnest_hit(check.contradicts, p, contradiction=True)]
         if h
-    ]
+    }
+    # A passage that says both ("retries five times, then publishes to the .dlq and moves on") is
+    # read whole by a reviewer; the rules cannot, so it decides neither way.
+    both = addressed.keys() & contradicted.keys()
+    failing = [h for i, h in contradicted.items() if i not in both]
     if check.detector:
         seen = {h.passage.id for h in failing}
         failing += [h for h in DETECTORS[check.detector](subject) if h.passage.id not in seen]
     if failing:
         return CheckResult(check, "failed", "detector" if check.detector else "rule", tuple(failing[:3]), requirement)
-    addressing = [h for p in scoped if p.role in ADDRESSING for h in [_earnest_hit(check.addresses, p)] if h]
+    addressing = [h for i, h in addressed.items() if i not in both]
     for rule in check.addressed_by:
         addressing += DETECTORS[rule](subject)
     if addressing:
         return CheckResult(check, "passed", "rule", tuple(addressing[:2]), requirement)
-    denied = [h for p in deciding for h in [_denial(check.addresses, p)] if h]
+    denied = [h for p in deciding if p.id not in both for h in [_denial(check.addresses, p)] if h]
     if denied:  # "we are not setting up metrics", with no passage that does
         return CheckResult(check, "failed", "rule", tuple(denied[:2]), requirement)
     if g.ask is not None and check.question:
@@ -200,25 +207,36 @@ def _subject(check: Check, g: Grounding) -> set[str]:
 
 
 _STRONG_DENIAL = re.compile(
-    r"\b(?:not|no|never|without|won't|don't|doesn't|isn't|aren't|decided against|n/a)\b", re.IGNORECASE
+    r"\b(?:not|no|never|without|won't|don't|doesn't|isn't|aren't|(?:decided|decide|opted|chose) against|n/a|"
+    r"skip(?:s|ped)?|omit(?:s|ted)?)\b",
+    re.IGNORECASE,
 )
 
 
 def _clause_before(text: str, start: int, chars: int = 60) -> str:
     """Up to ``chars`` characters before ``start``, within the same clause."""
     before = text[max(0, start - chars) : start]
-    return before[max(before.rfind(sep) for sep in (". ", "; ")) + 1 :]
+    return before[max(before.rfind(sep) for sep in (". ", "; ", "| ")) + 1 :]
 
 
 def _denial(patterns: list[str], passage: Passage) -> Hit | None:
-    """Where the passage names what would address the check only to deny it (the denial and the words)."""
+    """Where the passage names what would address the check only to deny it, before ("we decided
+    against a dead-letter topic") or after it ("a circuit breaker isn't needed"): the words."""
+    if passage.kind == "code":
+        return None  # NOT NULL, `is not None`: code's negations deny nothing
     text = passage.plain
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
-            before = " ".join(_clause_before(text, match.start()).split()[-5:])
+            clause = _clause_before(text, match.start())
+            words = list(re.finditer(r"\S+", clause))[-5:]
+            start = match.start() - len(clause) + (words[0].start() if words else len(clause))
+            before = text[start : match.start()]
             denial = _STRONG_DENIAL.search(before)
             if denial and not DISTANCING.search(before):
-                return Hit(passage, match.start() - len(before) + denial.start(), match.end())
+                return Hit(passage, start + denial.start(), match.end())
+            after = _DENIED_AFTER.match(text, match.end())
+            if after:
+                return Hit(passage, match.start(), after.end())
     return None
 
 
@@ -226,23 +244,47 @@ def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool =
     """The first match of a pattern that says what it says (see the module docstring). A
     contradiction must also not sit inside a condition: "if the request is unauthenticated,
     answer 401" handles the case, it does not decide to allow it; an address must not be
-    hypothetical: "a .v2 topic, dual-published, would keep the old names alive" weighs it."""
+    hypothetical or put off: "a .v2 topic, dual-published, would keep the old names alive" weighs it,
+    "masking rules will be defined later" defers it."""
     text = passage.plain  # a pattern's space matches a line break of hard-wrapped prose
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
             clause = _clause_before(text, match.start())
-            if DISTANCING.search(clause):
+            if DISTANCING.search(clause) and (contradiction or not _BY_MEANS_OF.search(clause)):
                 continue  # "we rejected retrying forever", "we considered a unique index"
-            if not contradiction and _HYPOTHETICAL.search(clause + text[match.start() : match.end() + 60]):
+            sentence_end = text.find(". ", match.end())
+            rest = text[match.start() : sentence_end if sentence_end != -1 else match.end() + 120]
+            if not contradiction and HYPOTHETICAL.search(clause + rest[:160]):
                 continue
-            if contradiction and (_in_condition(text, match) or re.search(r"[;:] ", match.group(0))):
-                continue  # a condition, or a gap of the pattern that runs into the next clause
+            runs_on = "; " in match.group(0) or (" | " in match.group(0) and "\\|" not in pattern)
+            if contradiction and (_in_condition(text, match) or runs_on):
+                continue  # a condition, or a gap of the pattern that runs into the next clause or cell
+            if contradiction and passage.kind == "row" and _DENIED_CELL.match(text, match.end()):
+                continue  # "| Rename or remove a field | no | new topic |": the row forbids it
+            if not contradiction and _DENIED_AFTER.match(text, match.end()):
+                continue  # "a circuit breaker isn't needed"
             if _earnest(text, match, pattern):
                 return Hit(passage, match.start(), match.end())
     return None
 
 
-_HYPOTHETICAL = re.compile(r"\b(?:would|could|might)\b(?! (?:not|never))", re.IGNORECASE)
+# What follows a named mechanism and takes it back: "a circuit breaker isn't needed", "an outbox … but we rejected it".
+_DENIED_AFTER = re.compile(
+    r"[^.;]{0,40}?\b(?:(?:is|are)(?:n't| not) (?:needed|required|necessary|used|planned|implemented|worth)|"
+    r"(?:is|are) (?:unnecessary|overkill|not worth it)|but (?:we )?rejected (?:it|them)|(?:was|were) rejected|"
+    r"out of the (?:schema|database|design)|(?:is|are) (?:left to|out of scope)|"
+    r"(?:but )?(?:is|are) not (?:enforced|applied|checked|implemented|configured|collected|alerted))\b"
+    r"|[^.;]{0,80}?\bbut (?:there is )?no (?:\w+ ){1,2}(?:is |are )?(?:configured|set up|defined|planned|in place)\b"
+    # a table row whose next cell says there is none: "| Audit trail | none in v1 |", "| consumer lag | not alerted |"
+    r"|[^|\n]{0,40}\|\s*(?:none|no|n/a|nothing|not \w+|out of scope)(?=[\s|(,;]|$)",
+    re.IGNORECASE,
+)
+_DENIED_CELL = re.compile(r"[^|]{0,40}\|\s*(?:no|never|not allowed|forbidden|prohibited)\b", re.IGNORECASE)
+# A mechanism named as the means of prevention: "the database rejects overlaps through an exclusion constraint".
+_BY_MEANS_OF = re.compile(
+    r"\b(?:rejects|prevents|guards against|protects against|mitigates)\b[^,;]{0,60}\b(?:through|via|with|by|using)\b",
+    re.IGNORECASE,
+)
 _CONDITION = re.compile(r"\b(?:if|when|whenever|unless|in case|should)\b", re.IGNORECASE)
 
 
@@ -307,6 +349,8 @@ def finding_of(result: CheckResult, g: Grounding) -> Finding | None:
         severity = _cap(severity, "suggestion")  # a best practice nobody asked for
     elif not requirement.mandatory or requirement.kind == "goal":
         severity = _cap(severity, "recommendation")  # a "should", or a goal stated in prose
+    elif result.status == "absent" and not requirement.explicit:
+        severity = _cap(severity, "recommendation")  # silence on a bare bullet: a gap to fill
     return Finding(
         severity=severity,
         title=check.title,

@@ -47,6 +47,7 @@ _MESSAGING = re.compile(
 )
 _SAYS_DEDUP = re.compile(r"dedup|idempot|already (?:been )?(?:processed|applied|handled)|inbox|processed_\w+", re.I)
 _TENANT_ALIAS = re.compile(r"\b(\w+?)s?\s*\(\s*tenants?\s*\)|\btenants?\s*\(\s*(\w+?)s?\s*\)", re.IGNORECASE)
+_OTHERS_DATA = re.compile(r"\b(?:another|other) (\w+?)(?:'s|s'|s)? data\b", re.IGNORECASE)
 _DEDUP = re.compile(r"idempot\w*|dedup\w*|event_id|message_id|request_id|delivery_id|\w*_event_id|source_ref", re.I)
 
 
@@ -176,7 +177,9 @@ def tenant_words(requirements: str) -> set[str]:
                 words.add((match.group(1) or match.group(2)).lower())  # "scoped to the `supplier_id`"
             for match in re.finditer(r"\b(?:each|every|one|the)\s+(\w+)\s+is\s+a\s+tenant", sentence, re.I):
                 words.add(match.group(1).lower())
-    return words if re.search(r"\btenan|\bisolat|\bsegregat", requirements, re.IGNORECASE) else set()
+    for match in _OTHERS_DATA.finditer(requirements):  # "No organisation may see another organisation's data"
+        words |= {"tenant", match.group(1).lower().rstrip("s")}
+    return words if words or re.search(r"\btenan|\bisolat|\bsegregat", requirements, re.IGNORECASE) else set()
 
 
 def tenant_missing(s: Subject) -> list[Hit]:

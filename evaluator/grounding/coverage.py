@@ -15,9 +15,10 @@ identifiers, endpoints and status codes count double) found in the best passages
   dead-letter topic", "we will not validate tokens", "**No DLQ.**"), never affirmed. A
   description of behaviour ("the consumer does not commit before processing") is no decision.
 
-A contradicted mandatory requirement is a critical finding quoting the decision; a mandatory
-requirement not addressed is a recommendation that quotes nothing and says which of the
-requirement's terms the design never uses together.
+A requirement the design names by its own id (a traceability matrix row "FR1.4 → M3") is at
+least ``partial``: a claim to check, never a silence. A contradicted mandatory requirement is a
+critical finding quoting the decision; a mandatory requirement not addressed is a recommendation
+that quotes nothing and says which of the requirement's terms the design never uses together.
 
 The thresholds were set on the sound designs of the shipped datasets (every mandatory
 requirement at least partial). Method after Hayes, Dekhtyar & Sundaram, "Advancing
@@ -67,7 +68,20 @@ def trace(requirement: Requirement, g: Grounding) -> Coverage:
     if contradiction is not None:
         return Coverage(requirement, "contradicted", round(score, 3), (contradiction.passage,), contradiction)
     status: CoverageStatus = "covered" if score >= COVERED else "partial" if score >= PARTIAL else "not_addressed"
+    cited = _cited(requirement, g)
+    if cited and status == "not_addressed":  # a traceability row names it: a claim to check, not a silence
+        return Coverage(requirement, "partial", round(score, 3), tuple(cited[:2]))
     return Coverage(requirement, status, round(score, 3), tuple(hits[:2]) if status != "not_addressed" else ())
+
+
+def _cited(requirement: Requirement, g: Grounding) -> list[Passage]:
+    """Passages that can address a requirement and name it by its own id ("FR1.4 → M3"), for ids
+    that are not bare numbers (a "3.2" in a design is as likely its own section number)."""
+    rid = requirement.id
+    if not requirement.explicit_id or not re.search(r"[A-Za-z]", rid):
+        return []
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(rid)}(?![\w-]|\.\d)")
+    return [p for p in g.passages if p.role in ADDRESSING and p.kind != "heading" and pattern.search(p.text)]
 
 
 def _weights(requirement: Requirement) -> dict[str, float]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import evaluator.grounding.code_rules as code_rules
 from evaluator.documents.passages import Hit, Passage
-from evaluator.documents.terms import negated_before, stem
+from evaluator.documents.terms import HYPOTHETICAL, negated_before, stem
 from evaluator.grounding.subject import Subject, unique
 
 # Shapes of personal data. Card numbers are Luhn-checked; national ids: US SSN, Indian PAN,
@@ -61,13 +61,17 @@ _METRIC_LABEL = re.compile(
     rf"applicant)_?id|{_PII_FIELDS})\b",
     re.IGNORECASE,
 )
-_EVENT_PII_KEY = re.compile(
-    r"[\"']?(?:\w*_)?(?:e-?mail|phone|mobile|msisdn|address|date_of_birth|dob|full_name|first_name|last_name|"
+_EVENT_PII_NAMES = (
+    r"(?:\w*_)?(?:e-?mail|phone|mobile|msisdn|address|date_of_birth|dob|full_name|first_name|last_name|"
     r"recipient_name|customer_name|patient_name|claimant_name|applicant_name|signer_name|ssn|pan_number|iban)"
-    r"[\"']?\s*[:=]",
+)
+# a payload key ("email": …, email=…) or an Avro/JSON-schema field declaration ({"name": "email", …})
+_EVENT_PII_KEY = re.compile(
+    rf"[\"']?{_EVENT_PII_NAMES}[\"']?\s*[:=]|[\"']name[\"']\s*:\s*[\"']{_EVENT_PII_NAMES}[\"']",
     re.IGNORECASE,
 )
-_EVENT_WORDS = re.compile(r"\bevents?\b|kafka|topic|payload|message|publish|produce", re.IGNORECASE)
+# Words of events and messages; an Avro record schema ("type": "record") is one too.
+_EVENT_WORDS = re.compile(r"\bevents?\b|kafka|topic|payload|message|publish|produce|\"type\"\s*:\s*\"record\"", re.I)
 
 
 def _search_hit(passage: Passage, pattern: re.Pattern[str]) -> Hit | None:
@@ -152,8 +156,16 @@ _GENERIC_COLUMN_WORDS = frozenset(
 
 
 def _field_level_sentences(requirements: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.;])\s+", requirements)
-            if re.search(r"field[- ]level|column[- ]level|additionally (?:protected|encrypted)", s, re.I)]  # fmt: skip
+    return [s for s in re.split(r"(?<=[.;])\s+", requirements) if _FIELD_LEVEL.search(s)]
+
+
+# Requirement sentences that want fields unreadable in the database itself, not only on its disks.
+_FIELD_LEVEL = re.compile(
+    r"field[- ]level|column[- ]level|additionally (?:protected|encrypted)|(?:copy|dump|backup|snapshot) of the "
+    r"database|encrypted (?:in|inside) the database|(?:readable|visible|revealed) (?:in|to|from) (?:a |the )?"
+    r"(?:database|dump|backup)",
+    re.IGNORECASE,
+)
 
 
 def _wanted(column: str, fields: set[str], sentences: list[str]) -> str | None:
@@ -243,10 +255,19 @@ def accepted_status(s: Subject) -> list[Hit]:
     return [h for p in s.deciding() if p.kind != "heading" for h in [_search_hit(p, pattern)] if h]
 
 
+# What another system offers is not our design: "the payment provider's API supports idempotency keys".
+_THEIRS = re.compile(
+    r"\b(?:provider|partner|vendor|third[- ]party|bureau|bank|PSP|gateway)\W?s?\b[^.;]{0,40}\b"
+    r"(?:supports?|offers?|accepts?)\b",
+    re.IGNORECASE,
+)
+
+
 def idempotency_without_unique(s: Subject) -> list[Hit]:
     """An idempotency key or dedup table that no unique constraint, primary key or upsert backs."""
     pattern = re.compile(r"idempot\w*[\s_-]*key|dedup\w*|processed_\w+", re.IGNORECASE)
-    mentions = [h for p in s.deciding() for h in [_search_hit(p, pattern)] if h]
+    ours = [p for p in s.deciding() if not HYPOTHETICAL.search(p.plain) and not _THEIRS.search(p.plain)]
+    mentions = [h for p in ours for h in [_search_hit(p, pattern)] if h]
     backed = re.compile(
         r"unique|primary key|on conflict|exclude using|insert[^.\n]*if not exists|setnx|\bset\b[^\n]*\bnx\b", re.I
     )

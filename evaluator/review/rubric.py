@@ -7,7 +7,8 @@ q = (covered + ½·partial) / mandatory requirements:
   requirements document states no mandatory requirement: there is nothing to be complete against,
   and a number would measure nothing
 * technical soundness = clamp(round(10 − 2·C − R − ¼·S), 0, 10)
-* readiness: C > 0 or soundness ≤ 3 → Major Changes Required; else R > 0 → Minor Changes; else Ready
+* readiness: C > 0, soundness ≤ 3 or completeness ≤ 3 → Major Changes Required; else R > 0 → Minor
+  Changes; else Ready
 * assessment: C ≥ 3 or soundness ≤ 3 → Requires Rework; C ≥ 1 or completeness < 5 → Needs
   Improvement; R ≥ 1 or completeness < 8 or not assessed → Good; else Excellent
 
@@ -50,7 +51,8 @@ def verdict(findings: Sequence[Finding], coverage: float | None) -> Verdict:
     s = sum(f.severity == "suggestion" for f in findings)
     completeness = None if coverage is None else _clamp(round(10 * coverage - c - 0.5 * r))
     soundness = _clamp(round(10 - 2 * c - r - 0.25 * s))
-    readiness: Readiness = "Major Changes Required" if c or soundness <= 3 else "Minor Changes" if r else "Ready"
+    low = soundness <= 3 or (completeness is not None and completeness <= 3)
+    readiness: Readiness = "Major Changes Required" if c or low else "Minor Changes" if r else "Ready"
     assessment: Assessment
     if c >= 3 or soundness <= 3:
         assessment = "Requires Rework"
@@ -86,4 +88,6 @@ def contradictions(v: Verdict, findings: Sequence[Finding]) -> list[str]:
         broken.append("'Excellent' with a score below 8 or not assessed")
     if v.soundness <= 3 and v.readiness != "Major Changes Required":
         broken.append(f"soundness {v.soundness}/10 but '{v.readiness}'")
+    if v.completeness is not None and v.completeness <= 3 and v.readiness != "Major Changes Required":
+        broken.append(f"completeness {v.completeness}/10 but '{v.readiness}'")
     return broken

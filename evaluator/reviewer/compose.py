@@ -38,6 +38,7 @@ _RUN = 5  # words in a row that make a sentence about this design
 _MIN_WORDS = 6
 _ID_LIKE = re.compile(r"\b[A-Z][A-Z0-9]{0,7}[-_]\d+(?:\.\d+)*\b")
 _BLOCKING = ("critical", "recommendation")
+_STATES = ("sentence", "item", "code")  # passages that state what the design does (not a table row or heading)
 _HEADINGS = {"critical": "Critical Issues", "recommendation": "Recommendations", "suggestion": "Suggestions"}
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
@@ -108,7 +109,11 @@ class Composer:
     def __init__(self, profile: Profile, g: Grounding) -> None:
         self.profile = profile
         self.g = g
-        self._headings = [_bare(p.text).lower() for p in g.passages if p.kind == "heading" and len(_bare(p.text)) >= 4]
+        self._headings = [
+            _bare(p.text).lower()
+            for p in g.passages
+            if p.kind == "heading" and (len(_bare(p.text)) >= 8 or len(_bare(p.text).split()) >= 2)
+        ]
         self._ids = {r.id for r in g.requirements}
         self._words = " ".join(re.findall(r"[a-z0-9]+", g.design.text.lower()))
         self._identifiers = {t.lower() for t in re.findall(r"`([^`\n]{4,40})`", g.design.text)}
@@ -128,7 +133,9 @@ class Composer:
         low = text.lower()
         if any(re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text) for i in self._ids):
             return True
-        if any(h in low for h in self._headings) or any(i in low for i in self._identifiers):
+        if any(re.search(rf"(?<!\w){re.escape(h)}(?!\w)", low) for h in self._headings):
+            return True  # names a section of the design
+        if any(i in low for i in self._identifiers):
             return True
         words = re.findall(r"[a-z0-9]+", low)
         runs = (" ".join(words[i : i + _RUN]) for i in range(len(words) - _RUN + 1))
@@ -226,7 +233,11 @@ class Composer:
 
     def _passes(self) -> list[CheckResult]:
         """Checks the rules passed on a deciding passage, most important first, one per passage."""
-        passed = [r for r in self._results("passed") if r.decided_by == "rule" and r.evidence and r.check.passed]
+        passed = [
+            r
+            for r in self._results("passed")
+            if r.decided_by == "rule" and r.evidence and r.check.passed and r.evidence[0].passage.kind in _STATES
+        ]
         passed.sort(key=lambda r: ("critical", "recommendation", "suggestion").index(r.check.severity))
         seen: set[str] = set()
         return [r for r in passed if not (r.evidence[0].passage.id in seen or seen.add(r.evidence[0].passage.id))]  # type: ignore[func-returns-value]

@@ -63,8 +63,9 @@ _PYTHON_START = re.compile(r"^\s*(?:def |async def |class \w+|import \w|from [\w
 _SQL_LANGUAGES = {"sql", "postgres", "postgresql", "psql", "plpgsql", "pgsql", "ddl"}
 _PYTHON_LANGUAGES = {"python", "py", "python3", "pycon"}
 _CONFIG_LANGUAGES = {"yaml", "yml", "toml", "ini", "env", "dotenv", "properties", "json", "conf", "cfg", "helm", ""}
-# A key template: words joined by colons with at least one {field}, e.g. "portal:payslips:{employee_number}:{year}".
-_CACHE_KEY = re.compile(r"(?<![\w/{])[a-z][\w.-]*(?::(?:[\w.-]+|\{[\w.\[\]'\"!:]+\})){2,}(?![\w}])", re.IGNORECASE)
+# A key template: words joined by colons with at least one {field}, e.g. "portal:payslips:{employee_number}:{year}";
+# a two-part one ("report:{report_id}") only on a line that speaks of a key or a cache.
+_CACHE_KEY = re.compile(r"(?<![\w/{])[a-z][\w.-]*(?::(?:[\w.-]+|\{[\w.\[\]'\"!:]+\})){1,}(?![\w}])", re.IGNORECASE)
 _INLINE_SQL = re.compile(r"`((?:CREATE|ALTER|UPDATE|INSERT|DELETE|SELECT|GRANT)\b[^`\n]{8,})`", re.IGNORECASE)
 
 
@@ -86,9 +87,10 @@ def read_code(text: str) -> CodeFacts:
             read_sql(CodeBlock("sql", match.group(1), number), facts)
         in_code = any(b.line <= number < b.line + b.text.count("\n") + 1 for b in blocks)
         for match in _CACHE_KEY.finditer(line):
-            if "{" not in match.group(0):
+            speaks_of_keys = "key" in line.lower() or "cache" in line.lower()
+            if "{" not in match.group(0) or (match.group(0).count(":") < 2 and not speaks_of_keys):
                 continue
-            if in_code or f"`{match.group(0)}" in line or "key" in line.lower() or "cache" in line.lower():
+            if in_code or f"`{match.group(0)}" in line or speaks_of_keys:
                 found = re.findall(r"\{[^{}]+\}", match.group(0))
                 fields = tuple(f.strip("{} ").split(".")[-1].split("!")[0] for f in found)
                 facts.cache_keys.append(CacheKey(match.group(0), fields, number, line.strip()))

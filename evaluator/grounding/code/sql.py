@@ -4,11 +4,16 @@ grants and upserts. A statement that does not parse is skipped, never guessed.""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Literal
 
 from evaluator.documents.passages import CodeBlock
 from evaluator.grounding.code.facts import CodeFacts, Column, Grant, Key, Select, Update
+
+# sqlglot warns on stderr when it falls back to an opaque command (CREATE POLICY, ALTER … ENABLE ROW
+# LEVEL SECURITY): a statement it cannot read is skipped here, which is not the user's concern.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 SQL_START = re.compile(r"^\s*(?:create|alter|update|insert|delete|select|grant|with)\b", re.IGNORECASE)
 
@@ -38,6 +43,7 @@ def _statements(block: CodeBlock) -> list[tuple[int, str]]:
 
 
 def read_sql(block: CodeBlock, facts: CodeFacts) -> None:
+    """Add the facts of every statement of ``block`` that parses to ``facts``."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
