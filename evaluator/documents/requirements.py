@@ -46,7 +46,7 @@ _LOWER_ID = r"(?<=\*\*|__)[a-z]{1,4}\d+(?:[._-]\d+)*(?=(?:\*\*|__)\s*:)"
 _NUMBER_ID = r"\d+(?:\.\d+)+"
 _ID = rf"(?:{_SEPARATED_ID}|{_GLUED_ID}|{_NUMBER_ID}|{_LOWER_ID})"
 _LEADING_ID = re.compile(rf"^\s*(?:\*\*|__)?\[?({_ID})\]?(?:\*\*|__)?(\s*[:.)\]–—-]\s*|\s+)(?=\S)")
-_ROW_ID = re.compile(rf"^(?:\*\*|__)?({_ID})(?:\*\*|__)?$")
+_ROW_ID = re.compile(rf"^(?:\*\*|__)?({_ID})(?:\*\*|__)?[.:]?$")
 # Names that look like glued ids but are standards, protocols or units: "HTTP2", "SHA256", "ISO27001".
 _NOT_IDS = frozenset(
     {
@@ -112,7 +112,13 @@ _OBLIGATION = re.compile(
     r"cannot|may not|is not allowed|are not allowed|forbidden|prohibited)\b",
     re.IGNORECASE,
 )
-_STRONG_MODAL = re.compile(r"\b(?:shall|must|is required to|are required to)\b", re.IGNORECASE)
+# "shall"/"must", and the same word in the languages requirements are often written in besides
+# English: German, French, Spanish, Italian/Portuguese, Dutch, Czech/Polish, Danish/Norwegian, Swedish.
+_STRONG_MODAL = re.compile(
+    r"\b(?:shall|must|is required to|are required to|muss|müssen|doit|doivent|debe|deben|deve|devono|devem|"
+    r"moet|moeten|musí|musi|muszą|skal|måste)\b",
+    re.IGNORECASE,
+)
 _LIST_HEADING = re.compile(
     r"requirement|constraint|acceptance|criteria|rules|obligation|\bnfr\b|\bfr\b|user stor|\bstories\b|use cases?",
     re.I,
@@ -194,7 +200,8 @@ class Requirement:
     @property
     def mandatory(self) -> bool:
         """Whether it binds: says shall/must, or gives no modal at all (a table row, a story, a criterion)."""
-        return bool(_STRONG_MODAL.search(self.text)) or not _MODAL.search(self.text)
+        text = _ADVERSARY.sub("", self.text)
+        return bool(_STRONG_MODAL.search(text)) or not _MODAL.search(text)
 
     @property
     def explicit(self) -> bool:
@@ -203,7 +210,8 @@ class Requirement:
         "at most one …"). A bare verb-phrase bullet ("Easily audit which clients …") binds too, but
         a design silent on it has a gap to fill rather than a defect; such silence is at most a
         recommendation."""
-        return self.kind == "criterion" or bool(_STRONG_MODAL.search(self.text) or _OBLIGATION.search(self.text))
+        text = _ADVERSARY.sub("", self.text)  # "the attacker must …" binds nobody
+        return self.kind == "criterion" or bool(_STRONG_MODAL.search(text) or _OBLIGATION.search(text))
 
     @property
     def negative(self) -> bool:
@@ -481,7 +489,21 @@ def _requirement_sentences(text: str, every_item: bool) -> list[str]:
     if every_item:
         return [text] if len(tokens(text)) >= 3 else []
     sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z(`*])", text)
-    return [s for s in sentences if (_MODAL.search(s) or _STORY.match(s) or _GIVEN.match(s)) and len(tokens(s)) >= 4]
+    return [
+        s
+        for s in sentences
+        if (_MODAL.search(_ADVERSARY.sub("", s)) or _STORY.match(s) or _GIVEN.match(s)) and len(tokens(s)) >= 4
+    ]
+
+
+# What an attacker "must" do is a threat model, not an obligation on the system: "the attacker must
+# be sufficiently sophisticated to access private signing material".
+_ADVERSARY = re.compile(
+    r"\b(?:an? |the )?(?:attackers?|adversar(?:y|ies)|threat actors?|malicious (?:\w+ )?"
+    r"(?:users?|actors?|part(?:y|ies)))\s+(?:would |will )?"
+    r"(?:must|shall|should|needs? to|has to|have to|would have to)\b",
+    re.IGNORECASE,
+)
 
 
 def _row(block: Block, section: str, context: bool) -> list[_Statement]:
@@ -490,7 +512,9 @@ def _row(block: Block, section: str, context: bool) -> list[_Statement]:
         return []  # a revision-history row: "1.2 | 2024-03-01 | J. Doe | Added FR-9"
     ids = [i for i, c in enumerate(cells) if _ROW_ID.match(c) and _glued_ok(c)]
     rest = [c for i, c in enumerate(cells) if i not in ids[:1] and c]
-    body = _clean(" — ".join(rest))
+    # a PDF table that cut a sentence into a cell per word or two ("Stable releases | shall | be | released")
+    split_sentence = len(rest) >= 4 and sum(len(c.split()) for c in rest) <= 2 * len(rest)
+    body = _clean((" " if split_sentence else " — ").join(rest))
     if not _wordy(body) or _boilerplate(body) or _WAIVER.search(body):
         return []
     if ids and cells[ids[0]].strip("*_ ")[:1].isdigit() and not _MODAL.search(body) and len(tokens(body)) < 8:

@@ -12,16 +12,22 @@ A check (:class:`evaluator.grounding.profiles.Check`) is evaluated in this order
    for: a failure is at most a suggestion and an absence is not reported; with only a
    "should" or a document's goal, at most a recommendation; and the design's silence on a
    requirement that does not say "shall"/"must" (a bare bullet, a table row) is at most a
-   recommendation too — a gap to fill, not a decision against it. The finding names and quotes that requirement.
+   recommendation too — a gap to fill, not a decision against it; silence on a requirement that
+   shares no word with the check (only its trigger words) is at most a suggestion. The finding
+   names and quotes that requirement.
 3. **Failed**: a deciding passage (:mod:`evaluator.documents.roles`: not background, not a
-   rejected alternative, not a risk) matches ``contradicts`` in earnest — not negated, not in a
-   clause that rejects or avoids it, not inside a condition, not across a clause boundary
-   ("stored beside the ciphertext; plaintext keys …") — or the check's ``detector`` finds a hit;
-   or a deciding
-   passage names what would address the check only to deny it ("we are not setting up metrics").
-   The evidence quotes the passage and marks the matched words.
-4. **Passed**: a passage that decides or mitigates matches ``addresses``, or an
+   rejected alternative, not a risk, not a table's header row) matches ``contradicts`` in earnest
+   — not negated, not in a clause that rejects or avoids it, not inside a condition, not across a
+   clause or cell boundary ("stored beside the ciphertext; plaintext keys …"), not in a row whose
+   next cell forbids it — or the check's ``detector`` finds a hit; or a deciding passage names
+   what would address the check only to deny it ("we are not setting up metrics", "| Audit trail
+   | none |"). The evidence quotes the passage and marks the matched words.
+4. **Passed**: a passage that decides or mitigates matches ``addresses`` in earnest (not weighed,
+   deferred or asked: "would", "will be defined later", "open question"), or an
    ``addressed_by`` rule finds what prevents the defect (a dedup table's unique key, indexes).
+   A passage that matches both ``addresses`` and ``contradicts`` decides neither way: a reviewer
+   reads such a sentence whole ("retries five times, then parks it in the .dlq and moves on"),
+   the rules cannot, and a finding they are unsure of is not worth its cost in trust.
 5. **Asked**: when a model takes part, it answers the check's question over the deciding
    passages nearest to it (yes / no / unclear, citing the passages it rests on).
 6. **Absent**: nothing says. The finding quotes nothing: it says what was searched for
@@ -351,6 +357,10 @@ def finding_of(result: CheckResult, g: Grounding) -> Finding | None:
         severity = _cap(severity, "recommendation")  # a "should", or a goal stated in prose
     elif result.status == "absent" and not requirement.explicit:
         severity = _cap(severity, "recommendation")  # silence on a bare bullet: a gap to fill
+    if result.status == "absent" and requirement is not None and not _vocabulary(check) & set(requirement.stems):
+        # the requirement only brushes the check's trigger words ("handle 10 requests simultaneously"
+        # is no demand for optimistic locking): silence on it is worth a note, not a blocking finding
+        severity = _cap(severity, "suggestion")
     return Finding(
         severity=severity,
         title=check.title,

@@ -18,7 +18,8 @@ identifiers, endpoints and status codes count double) found in the best passages
 A requirement the design names by its own id (a traceability matrix row "FR1.4 → M3") is at
 least ``partial``: a claim to check, never a silence. A contradicted mandatory requirement is a
 critical finding quoting the decision; a mandatory requirement not addressed is a recommendation
-that quotes nothing and says which of the requirement's terms the design never uses together.
+when it binds in so many words (:attr:`Requirement.explicit`), else a suggestion, and quotes
+nothing: it says which of the requirement's terms the design never uses together.
 
 The thresholds were set on the sound designs of the shipped datasets (every mandatory
 requirement at least partial). Method after Hayes, Dekhtyar & Sundaram, "Advancing
@@ -148,7 +149,10 @@ def coverage_finding(c: Coverage) -> Finding | None:
         detail = f"{r.id} asks: “{short}”. The design decides otherwise: change it, or agree a change to {r.id}."
         evidence = shown([c.shows])
     elif c.status == "not_addressed" and r.mandatory:
-        severity, title = "recommendation", f"{r.id} is not addressed by the design"
+        # silence on a requirement that binds in so many words is a gap to close; on a bare
+        # bullet, a table row of standards or a use-case title, a question to ask
+        severity = "recommendation" if r.explicit else "suggestion"
+        title = f"{r.id} is not addressed by the design"
         detail = f"{r.id} asks: “{short}”. No deciding section of the design takes it up: add how the design meets it."
         evidence = absence(searched_terms(r), "")
     else:
