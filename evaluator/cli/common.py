@@ -25,7 +25,22 @@ if TYPE_CHECKING:
     from evaluator.batch.plan import BatchOptions
     from evaluator.batch.ray_executor import RayExecutor
 
-err = Console(stderr=True, highlight=False)
+
+
+class _Stderr(Console):
+    """Standard error: on a terminal rich wraps lines to its width; piped or redirected there is no
+    width, so a progress or hint line stays one line (a command in it can be copied whole)."""
+
+    @property
+    def soft_wrap(self) -> bool:  # type: ignore[override]
+        return not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        pass  # decided by where the output goes, when it is written
+
+
+err = _Stderr(stderr=True, highlight=False)
 
 # The option that sets each library setting an error names (EvaluatorError.settings).
 FLAGS = {

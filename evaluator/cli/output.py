@@ -159,7 +159,7 @@ def print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> Non
         json.dump([{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows], sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif fmt == "csv":
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")  # LF: shell scripts read it line by line
         writer.writerow(columns)
         writer.writerows([[_plain(v) for v in row] for row in rows])
     else:

@@ -9,11 +9,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evaluator.cli.common import reported
+from evaluator.cli.common import err, reported
 from evaluator.cli.options import DEFAULT_DB, DbOpt
 from evaluator.cli.tables import print_tables
 
@@ -73,7 +72,7 @@ def print_status(s: RunStatus) -> None:
         tables.append(failures)
     print_tables(*tables)
     if s.status == "interrupted" and s.finished_at is None:
-        Console(stderr=True).print("the batch writing this run is gone (killed?) — run it again to resume")
+        err.print("the batch writing this run is gone (killed?) — run it again to resume")
 
 
 def _or_dash(value: object) -> str:
