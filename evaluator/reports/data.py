@@ -151,13 +151,20 @@ class GroupStats:
 
 
 def latest_run(db: Path, scope: Scope) -> RunSummary | None:
-    """The most recently started run (since ``scope.since``), or None."""
+    """The most recently started batch run (since ``scope.since``), else the latest run of any kind, or None.
+
+    A run whose writer was killed has no counts recorded: they are counted from its reviews.
+    """
     since = " WHERE started_at >= ?" if scope.since else ""
     _, rows = query(
         db,
+        "WITH run AS (SELECT * FROM runs"
+        f"{since} ORDER BY kind = 'batch' DESC, started_at DESC LIMIT 1), "
+        "counted AS (SELECT count(*) FILTER (status = 'ok') AS ok, count(*) FILTER (status = 'failed') AS failed "
+        "FROM reviews WHERE run_id = (SELECT run_id FROM run)) "
         "SELECT run_id, kind, status, started_at, finished_at, source, model_name, profile, prompt_hash, "
-        "coalesce(cases_total, 0), coalesce(cases_ok, 0), coalesce(cases_failed, 0), coalesce(cases_skipped, 0) "
-        f"FROM runs{since} ORDER BY started_at DESC LIMIT 1",
+        "coalesce(cases_total, 0), coalesce(cases_ok, counted.ok), coalesce(cases_failed, counted.failed), "
+        "coalesce(cases_skipped, 0) FROM run, counted",
         [scope.since] if scope.since else [],
     )
     return RunSummary(*rows[0]) if rows else None

@@ -192,6 +192,7 @@ def _case_view(case: data.CaseData, anchor: int) -> dict[str, Any]:
         "latest": case.latest,
         "count": len(rows),
         "revisions": len(revisions),
+        "unrecorded": sum(not row.design_sha256 for row in rows),  # ingested: the design is not known
         "rows_html": _rows_html([(row, revisions.get(row.design_sha256 or "")) for row in rows[-TABLE_ROWS:]][::-1]),
         "hidden": max(0, len(rows) - TABLE_ROWS),
         "chart": chart,
