@@ -78,8 +78,16 @@ class Store:
                 raise open_error(self.path, exc) from None
         self.migrate()
         with self.transaction() as db:
-            # The writer lock is ours, so a run still marked 'running' lost its writer: it was killed.
-            db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            # The writer lock is ours, so a run still marked 'running' lost its writer: it was killed
+            # before it could record its counts, which its stored reviews still give.
+            db.execute(
+                "UPDATE runs SET status = 'interrupted', "
+                "cases_ok = coalesce(cases_ok, (SELECT count(*) FROM reviews v "
+                "WHERE v.run_id = runs.run_id AND v.status = 'ok')), "
+                "cases_failed = coalesce(cases_failed, (SELECT count(*) FROM reviews v "
+                "WHERE v.run_id = runs.run_id AND v.status = 'failed')) "
+                "WHERE status = 'running'"
+            )
 
     def __enter__(self) -> Store:
         return self
