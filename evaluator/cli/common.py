@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from evaluator.batch.ray_executor import RayExecutor
 
 
-
 class _Stderr(Console):
     """Standard error: on a terminal rich wraps lines to its width; piped or redirected there is no
     width, so a progress or hint line stays one line (a command in it can be copied whole)."""
