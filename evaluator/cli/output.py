@@ -200,7 +200,8 @@ def _cell(trend: Trend, attribute: str) -> str:
     """Bars, then the latest score and the change since the previous review: '▃▅ 6 (+2)'."""
     latest = getattr(trend.points[-1], attribute)
     change = trend.change(attribute)
-    text = f"{trend.spark(attribute)} {_num(latest)}"
+    shown = "not assessed" if latest is None and attribute == "completeness" else _num(latest)
+    text = f"{trend.spark(attribute)} {shown}"
     return text + (f" ({change:+.3g})" if change is not None else "")
 
 

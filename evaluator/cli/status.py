@@ -17,7 +17,7 @@ from evaluator.cli.options import DEFAULT_DB, DbOpt
 from evaluator.cli.tables import print_tables
 
 if TYPE_CHECKING:  # the store pulls in duckdb: `evaluator --help` should not pay for it
-    from evaluator.reports.status import RunStatus
+    from evaluator.reports.status import CaseLine, RunStatus
 
 
 class StatusFormat(StrEnum):
@@ -61,7 +61,7 @@ def print_status(s: RunStatus) -> None:
     recent = Table("case", "status", "at", "completeness", "soundness", "assessment", "readiness", title="last cases")
     for c in s.recent:
         recent.add_row(
-            Text(c.case_key), c.status, f"{c.at:%Y-%m-%d %H:%M:%S}", _or_dash(c.completeness), _or_dash(c.soundness),
+            Text(c.case_key), c.status, f"{c.at:%Y-%m-%d %H:%M:%S}", _completeness(c), _or_dash(c.soundness),
             Text(c.assessment or "-"), Text(c.readiness or "-"),
         )  # fmt: skip
     tables = [figures, recent]
@@ -73,6 +73,11 @@ def print_status(s: RunStatus) -> None:
     print_tables(*tables)
     if s.status == "interrupted" and s.finished_at is None:
         err.print("the batch writing this run is gone (killed?) — run it again to resume")
+
+
+def _completeness(c: CaseLine) -> str:
+    """A successful review without a completeness score was not assessed (nothing binding to trace)."""
+    return "not assessed" if c.status == "ok" and c.completeness is None else _or_dash(c.completeness)
 
 
 def _or_dash(value: object) -> str:

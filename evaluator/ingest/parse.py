@@ -69,6 +69,7 @@ _REVISED = re.compile(
 )
 _VERSION = re.compile(r"(?:\s+(?:v\d+(?: \d+)*|version \d+(?: \d+)*|revision \d+|rev \d+|round \d+|r\d+|draft))+$")
 _TRAILING_SYMBOLS = re.compile(r"[\s:\u2190-\u2bff\ufe0f\U0001f000-\U0001faff]+$")  # 'Glossary ✅' -> 'Glossary'
+_NOT_ASSESSED = re.compile(r"^\W*(?:not\s+(?:assessed|scored|rated|applicable)|n/a)\b", re.I)
 # Review fields a parse can fill, in Review order; a field is "found" when it holds a value.
 _CONTENT = [name for name in Review.model_fields if name not in ("schema_version", "profile", "processing")]
 
@@ -309,7 +310,10 @@ class _Reader:
         return True
 
     def _set_all(self, name: str, text: str, priority: int) -> bool:
-        return any([self._set(name, value, priority) for value in values_of(name, text)])
+        values = values_of(name, text)
+        if not values and _NOT_ASSESSED.match(text):  # "Completeness Score: not assessed (...)": no value, said so
+            self.notes.append(f"{name}: the review states it was not assessed")
+        return any([self._set(name, value, priority) for value in values])
 
     def _candidates(self, nodes: list[SyntaxTreeNode], priority: int) -> bool:
         """Read summary labels from lines and table rows; True when any value was read."""
