@@ -31,7 +31,7 @@ class _Stderr(Console):
     width, so a progress or hint line stays one line (a command in it can be copied whole)."""
 
     @property
-    def soft_wrap(self) -> bool:  # type: ignore[override]
+    def soft_wrap(self) -> bool:
         return not self.is_terminal
 
     @soft_wrap.setter
