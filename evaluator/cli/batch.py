@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli.common import batch_backend, batch_options, err, reported, server_options
-from evaluator.cli.gate import write_gate_files
+from evaluator.cli.gate import check_gate_files, write_gate_files
 from evaluator.cli.options import (
     DEFAULT_DB,
     AllowRemoteOpt,
@@ -92,6 +92,7 @@ def batch(
     from evaluator.batch.run import run_batch
     from evaluator.cli.output import BatchProgress, StopFlag, print_summary
 
+    check_gate_files(junit, sarif)  # before the night's work, not after it
     options = batch_options(
         db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, max_bytes=max_bytes, max_cases=max_cases
     )

@@ -27,8 +27,9 @@ from evaluator.cli.options import (
     ThreadsOpt,
     TrustEnvOpt,
 )
-from evaluator.errors import GenerationError
+from evaluator.errors import GenerationError, OutputError
 from evaluator.grounding.profiles import DEFAULT_PROFILE
+from evaluator.outputs import check_output_file
 
 
 def review(
@@ -67,6 +68,9 @@ def review(
     from evaluator.reviewer.engine import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
+    if output:
+        with reported():  # before the model runs: a review is minutes of work
+            check_output_file(output, "review file")
     server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
     factory = model_factory(backend, model, n_ctx, threads, max_tokens=max_tokens, **server)
     with reported():
@@ -88,11 +92,25 @@ def review(
             raise GenerationError(f"{exc} — the raw output is in {raw_path}") from None
     text = result.model_dump_json(indent=2) + "\n" if as_json else render_markdown(result)
     if output:
-        output.write_text(text, encoding="utf-8")
+        _save(output, text)
         err.print(f"review written to {output}")
     else:
         sys.stdout.write(text)
     print_cost(err, result)
+
+
+def _save(output: Path, text: str) -> None:
+    """Write the finished review; when that fails after all, print it to stdout rather than lose it."""
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        with reported():
+            raise OutputError(
+                f"cannot write the review file {output}: {exc.strerror or exc} — the review was printed "
+                "to standard output instead"
+            ) from None
 
 
 def profiles(prompts_dir: PromptsOpt = None) -> None:
