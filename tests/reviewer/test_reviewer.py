@@ -251,7 +251,7 @@ _WORDS = ("booking", "invoice", "ledger", "patient", "doctor", "slot", "refund",
 
 def _spec(count: int) -> Document:
     lines = [
-        f"FR-{i}: The service shall {_WORDS[i % 11]} the {_WORDS[i * 7 % 11]} records of type {i} within {i % 50 + 1} s."
+        f"FR-{i}: The service shall {_WORDS[i % 11]} the {_WORDS[i * 7 % 11]} records of type {i} in {i % 50 + 1} s."
         for i in range(1, count + 1)
     ]
     return doc("# Requirements\n\n" + "\n".join(lines) + "\n", "requirements.md")
