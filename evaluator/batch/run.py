@@ -48,7 +48,7 @@ def run_batch(
     observer = observer or BatchObserver()
     started = time.perf_counter()
     setup = Setup.load(options, backend.model_info())
-    with Store(options.db) as store:
+    with Store(options.db, wait_s=options.lock_timeout, on_wait=observer.waiting) as store:
         recorder = Recorder(store, store.begin_run("batch", source, **setup.run_meta()), setup.prompt_hash, observer)
         plan = plan_batch(cases, options, setup.fingerprint(), store)
         for outcome in plan.settled:

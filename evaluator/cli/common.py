@@ -47,6 +47,7 @@ FLAGS = {
     "max_bytes": "--max-bytes", "max_cases": "--max-cases", "case_key": "--case-key", "since": "--since",
     "cases": "--case/--cases", "endpoints": "--endpoint", "api_key_env": "--api-key-env",
     "allow_remote": "--allow-remote", "trust_env": "--trust-env", "n_gpu_layers": "--n-gpu-layers",
+    "lock_timeout": "--lock-timeout",
 }  # fmt: skip
 # The instructions and requirements come on top of the review's own tokens; a server whose
 # context per request cannot hold both is refused before any case (each case is checked again).
@@ -157,6 +158,7 @@ def batch_options(
     max_tokens: int,
     timeout: float | None,
     parallel: str,
+    lock_timeout: float | None = None,
     **limits: Any,
 ) -> BatchOptions:
     """The options `batch` and `calibrate` share, built in one place."""
@@ -172,6 +174,7 @@ def batch_options(
         prompts_dir=prompts_dir,
         limit=limit,
         parallel=parallel_count(parallel),
+        lock_timeout=lock_timeout,
         **limits,
     )
 

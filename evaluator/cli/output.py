@@ -105,6 +105,9 @@ class BatchProgress(BatchObserver):
         text = running[0] if len(running) == 1 else f"{len(running)} in flight: {', '.join(running)}"
         self._progress.update(self._task, description=f"{text} · {message}" if message else text)
 
+    def waiting(self, message: str) -> None:
+        self._console.print(f"[yellow]{escape(message)}[/]")
+
     def finished(self, outcome: CaseOutcome) -> None:
         key = outcome.case.key
         if outcome.status == "ok" and outcome.review:

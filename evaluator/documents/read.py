@@ -79,6 +79,14 @@ def read_document(path: Path, *, role: str = "document", max_bytes: int = DEFAUL
     )
 
 
+def read_text(path: Path, *, role: str = "document", max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The validated markdown of ``path`` (converted when it is not markdown), as :func:`read_document`
+    reads it but without sections or title: for readers that parse the text themselves (ingest)."""
+    if source_format(path) is None:
+        return decode_text(_read_bytes(path, role, max_bytes), path, role)
+    return convert(path, _read_bytes(path, role, max_bytes * SOURCE_FACTOR), role=role, max_bytes=max_bytes).text
+
+
 def parse_document(
     text: str, path: Path, *, source_format: str = "markdown", converter: str | None = None, title: str | None = None
 ) -> Document:

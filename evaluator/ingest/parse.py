@@ -7,6 +7,7 @@ puts it. Regexes only look at one heading, item or line. Text fields keep their 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,7 @@ def parse_review(text: str, profile: Profile) -> ParsedReview:
     return reader.result(profile)
 
 
+@functools.lru_cache(maxsize=4096)  # the profile's items and the usual headings come back in every review
 def _norm(text: str) -> str:
     """A heading or item reduced for matching: case, '&', punctuation, emoji, numbering."""
     text = re.sub(r"\([^)]*\)", " ", strip_numbering(text).lower().replace("&", " and "))
