@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 
 from evaluator.documents.encoding import decode_text
 from evaluator.documents.formats import SOURCE_FACTOR, convert, source_format
+from evaluator.documents.sources import SourceMap
 from evaluator.errors import DocumentError
 
 DEFAULT_MAX_BYTES = 2_000_000
@@ -48,6 +49,7 @@ class Document:
     sections: list[Section] = field(default_factory=list)
     source_format: str = "markdown"  # or what it was converted from: 'docx', 'pdf', 'html', 'rst', 'asciidoc'
     converter: str | None = None  # e.g. 'markitdown 0.1.9'; None when read as it is
+    source_map: SourceMap | None = None  # a converted document's lines in its source file, where known
 
     @property
     def converted_from(self) -> str | None:
@@ -76,6 +78,7 @@ def read_document(path: Path, *, role: str = "document", max_bytes: int = DEFAUL
         source_format=converted.source_format,
         converter=converted.converter,
         title=converted.title,
+        source_map=converted.source_map,
     )
 
 
@@ -88,9 +91,15 @@ def read_text(path: Path, *, role: str = "document", max_bytes: int = DEFAULT_MA
 
 
 def parse_document(
-    text: str, path: Path, *, source_format: str = "markdown", converter: str | None = None, title: str | None = None
+    text: str,
+    path: Path,
+    *,
+    source_format: str = "markdown",
+    converter: str | None = None,
+    title: str | None = None,
+    source_map: SourceMap | None = None,
 ) -> Document:
-    """Build a :class:`Document` from already validated text; ``title`` is the converter's, if any."""
+    """Build a :class:`Document` from already validated text; ``title`` and ``source_map`` are the converter's."""
     sections = split_sections(text)
     return Document(
         path=path,
@@ -100,6 +109,7 @@ def parse_document(
         sections=sections,
         source_format=source_format,
         converter=converter,
+        source_map=source_map,
     )
 
 
