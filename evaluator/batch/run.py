@@ -109,7 +109,8 @@ class Recorder:
             record.cache_key = None  # a failure is retried on the next run
             self._add(CaseOutcome(job.case, "failed", error, review_id=self.store.save(record)))
             return
-        record.review, record.markdown = review, render_markdown(review)
+        maps = {"design": job.design.source_map, "requirements": job.requirements.source_map}
+        record.review, record.markdown = review, render_markdown(review, **maps)
         self._add(CaseOutcome(job.case, "ok", review=review, review_id=self.store.save(record)))
 
     def finish(self, total: int, interrupted: bool) -> None:

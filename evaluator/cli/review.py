@@ -61,7 +61,7 @@ def review(
 
     Example: evaluator review -r docs/requirements.md -d tech-design.md -o tech-design-review.md
     """
-    from evaluator.api import review_files
+    from evaluator.api import read_case, review_documents
     from evaluator.backends import Sampling
     from evaluator.cli.output import print_cost
     from evaluator.review.render import render_markdown
@@ -76,21 +76,23 @@ def review(
     with reported():
         try:
             with spinner() as update:
-                result = review_files(
-                    requirements,
-                    design,
+                update("reading the documents")
+                requirements_doc, design_doc = read_case(requirements, design, max_bytes=max_bytes)
+                result = review_documents(
+                    requirements_doc,
+                    design_doc,
                     backend=factory,
                     profile=profile,
                     settings=settings,
                     prompts_dir=prompts_dir,
-                    max_bytes=max_bytes,
                     progress=update,
                 )
         except GenerationError as exc:
             raw_path = (output or Path(design.stem + "-review.md")).with_suffix(".raw.txt")
             raw_path.write_text(exc.raw, encoding="utf-8")
             raise GenerationError(f"{exc} — the raw output is in {raw_path}") from None
-    text = result.model_dump_json(indent=2) + "\n" if as_json else render_markdown(result)
+    maps = {"design": design_doc.source_map, "requirements": requirements_doc.source_map}
+    text = result.model_dump_json(indent=2) + "\n" if as_json else render_markdown(result, **maps)
     if output:
         _save(output, text)
         err.print(f"review written to {output}")

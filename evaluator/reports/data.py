@@ -273,21 +273,28 @@ def counts(db: Path, scope: Scope) -> tuple[int, int, int]:
     return int(ok), int(failed), int(runs)
 
 
-def case_coverage(db: Path, case: str) -> tuple[str, list[CoverageRow]]:
-    """The requirement traceability of the latest review of ``case`` (a case key or a glob).
+def one_case(db: Path, case: str) -> str:
+    """The key of the one reviewed case ``case`` names (a case key or a glob).
 
-    Returns the case key and its rows. Raises StoreError when no reviewed case matches, or
-    when the glob matches several (the message lists a few).
+    Raises StoreError when no reviewed case matches, or when the glob matches several (the message lists a few).
     """
     _, keys = query(db, "SELECT DISTINCT case_key FROM latest_reviews WHERE case_key GLOB ? ORDER BY 1", [case])
     if not keys:
         raise StoreError(
             f"no reviewed case matches '{case}' in {db} — list them with: SELECT case_key FROM latest_reviews"
         )
-    if len(keys) > 1:
+    if len(keys) > 1 and (case,) not in keys:
         shown = ", ".join(k for (k,) in keys[:5]) + (" …" if len(keys) > 5 else "")
         raise StoreError(f"'{case}' matches {len(keys)} cases ({shown}) — name one")
-    key = keys[0][0]
+    return case if (case,) in keys else str(keys[0][0])
+
+
+def case_coverage(db: Path, case: str) -> tuple[str, list[CoverageRow]]:
+    """The requirement traceability of the latest review of ``case`` (a case key or a glob).
+
+    Returns the case key and its rows. Raises StoreError as :func:`one_case` does.
+    """
+    key = one_case(db, case)
     _, rows = query(
         db,
         "SELECT c.requirement_id, c.status, c.line_start, c.requirement_text FROM requirement_coverage c "

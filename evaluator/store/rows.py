@@ -47,11 +47,18 @@ def utc_now() -> datetime:
 
 
 def save_document(db: duckdb.DuckDBPyConnection, doc: Document, tokens: int | None) -> None:
+    """The ``documents`` row of ``doc``, once per text; a converted document keeps its markdown and source map
+    (filled in for a row an older version wrote without them)."""
+    converted = doc.text if doc.converter else None
+    source_map = json.dumps(doc.source_map.to_json()) if doc.source_map else None
     db.execute(
-        "INSERT INTO documents (sha256, path, title, size_bytes, tokens, first_seen, source_format, converter) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-        [doc.sha256, str(doc.path), doc.title, doc.size, tokens, utc_now(), doc.source_format, doc.converter],
-    )
+        "INSERT INTO documents (sha256, path, title, size_bytes, tokens, first_seen, source_format, converter, "
+        "converted_text, source_map) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET "
+        "converted_text = coalesce(documents.converted_text, EXCLUDED.converted_text), "
+        "source_map = coalesce(documents.source_map, EXCLUDED.source_map)",
+        [doc.sha256, str(doc.path), doc.title, doc.size, tokens, utc_now(), doc.source_format, doc.converter,
+         converted, source_map],
+    )  # fmt: skip
 
 
 def save_children(db: duckdb.DuckDBPyConnection, review_id: str, review: Review) -> None:

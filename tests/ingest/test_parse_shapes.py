@@ -482,3 +482,17 @@ def test_verdicts_in_words_are_the_readiness(body: str, readiness: str) -> None:
 def test_prose_that_only_starts_like_a_verdict_is_not_one() -> None:
     parsed = parse("## Summary\n\nGo through the checklist before approving.\n\n## Strengths\n- A\n")
     assert parsed.review.implementation_readiness is None
+
+
+def test_evidence_and_requirement_lines_of_a_converted_design_read_back() -> None:
+    body = (
+        "## Critical Issues (Must Fix)\n"
+        "- **PAN stored in plain text**: encrypt it.\n"
+        "  - Requirement: “the PAN shall be encrypted at rest” (requirements, line 5; requirements.pdf, page 1)\n"
+        '  - Evidence: "The pan_number column is **stored in plain text**." (design, lines 11–12; '
+        "tech-design.docx, paragraphs 6–7)\n"
+    )
+    [finding] = parse(body).review.findings
+    assert (finding.line_start, finding.line_end, finding.requirement_line) == (11, 12, 5)
+    assert finding.requirement_text == "the PAN shall be encrypted at rest"
+    assert finding.evidence == "The pan_number column is stored in plain text." and finding.evidence_kind == "shows"
