@@ -203,3 +203,13 @@ def test_show_says_when_there_is_nothing_converted(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "is markdown" in result.stderr and "nothing was converted" in result.stderr
     missing = runner.invoke(app, ["show", "nope", "--db", str(db)])
     assert missing.exit_code == 2 and "no reviewed case matches 'nope'" in missing.stderr
+
+
+def test_review_of_a_converted_design_gives_its_evidence_lines_in_both_texts(tmp_path: Path) -> None:
+    (tmp_path / "requirements.md").write_text(REQUIREMENTS)
+    (tmp_path / "tech-design.rst").write_text(DESIGN_RST)
+    args = ["review", "-r", str(tmp_path / "requirements.md"), "-d", str(tmp_path / "tech-design.rst")]
+    result = runner.invoke(app, [*args, "--backend", "fake"])
+    assert result.exit_code == 0, result.output
+    evidence = [line for line in result.stdout.splitlines() if "pan_number" in line and "Evidence" in line]
+    assert evidence and evidence[0].endswith("(design, line 5; tech-design.rst, line 8)"), evidence
