@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evaluator.backends import BackendFactory, ModelOptions, backend_factory
 from evaluator.documents.imports import read_requirements
-from evaluator.documents.read import DEFAULT_MAX_BYTES, read_document
+from evaluator.documents.read import DEFAULT_MAX_BYTES, Document, read_document
 from evaluator.grounding.profiles import DEFAULT_PROFILE
 from evaluator.offline import enforce_offline
 from evaluator.review.record import Review
@@ -34,12 +34,41 @@ def review_files(
     subclass for anything a user can fix (DocumentError, ProfileError, ModelError,
     ContextError, GenerationError with the raw output).
     """
+    requirements_doc, design_doc = read_case(requirements, design, max_bytes=max_bytes)
+    return review_documents(
+        requirements_doc,
+        design_doc,
+        backend=backend,
+        profile=profile,
+        settings=settings,
+        prompts_dir=prompts_dir,
+        progress=progress,
+    )
+
+
+def read_case(requirements: Path, design: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Document, Document]:
+    """The requirements and design documents of one case, read, converted and checked (DocumentError if not)."""
     enforce_offline()
     requirements_doc = read_requirements(requirements, role="requirements", max_bytes=max_bytes)
-    design_doc = read_document(design, role="design", max_bytes=max_bytes)
+    return requirements_doc, read_document(design, role="design", max_bytes=max_bytes)
+
+
+def review_documents(
+    requirements: Document,
+    design: Document,
+    *,
+    backend: BackendFactory | None = None,
+    profile: str = DEFAULT_PROFILE,
+    settings: ReviewSettings | None = None,
+    prompts_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Review:
+    """Review documents :func:`read_case` read (the CLI renders them with their source maps): as
+    :func:`review_files` after reading."""
+    enforce_offline()
     setup = ReviewSetup.load(profile, prompts_dir, settings)
     factory = backend or backend_factory(ModelOptions())
     if progress:
         progress("loading the model")
     with factory.open() as loaded:
-        return setup.reviewer(loaded, progress).review(requirements_doc, design_doc)
+        return setup.reviewer(loaded, progress).review(requirements, design)

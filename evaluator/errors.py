@@ -69,6 +69,10 @@ class ReportError(EvaluatorError):
     """The HTML report cannot be written."""
 
 
+class OutputError(EvaluatorError):
+    """An output file or folder cannot be written."""
+
+
 class GenerationError(EvaluatorError):
     """The model's output was unusable even after a retry; ``raw`` keeps what it said."""
 

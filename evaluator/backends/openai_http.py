@@ -33,7 +33,7 @@ from evaluator.backends.endpoint import (
     open_client,
 )
 from evaluator.backends.pool import EndpointPool, NoEndpoint, PoolClosed, Slot
-from evaluator.backends.probe import probe_endpoint
+from evaluator.backends.probe import probe_endpoint, served_name
 from evaluator.errors import ContextError, GenerationError, ModelError
 
 DEFAULT_REQUEST_TIMEOUT_S = 900.0
@@ -91,7 +91,7 @@ class OpenAIBackend:
         if not endpoints:
             raise ModelError("no endpoint given")
         first = endpoints[0]
-        self.name = first.model
+        self.name = served_name(first.model)  # recorded with runs and reviews: no path of the server's machine
         self.n_ctx = min(e.n_ctx for e in endpoints)
         self.kind = first.kind
         self.version = first.version

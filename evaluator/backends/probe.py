@@ -9,7 +9,9 @@ made-up enum value): a server that ignores the schema — llama.cpp issue 19051,
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from typing import Any
 
 from evaluator.backends.base import Sampling
@@ -113,10 +115,34 @@ def _models(endpoint: Endpoint) -> list[Any]:
 def _remember(endpoint: Endpoint, entry: dict[str, Any]) -> None:
     """Keep what the model list says about the model: a digest (Ollama), a context (vLLM), a size (llama-server)."""
     digest = entry.get("digest")
-    endpoint.digest = str(digest) if digest else None
     endpoint.n_ctx = int(entry.get("max_model_len") or 0)
     meta = entry.get("meta")
     endpoint.n_params = int(meta["n_params"]) if isinstance(meta, dict) and meta.get("n_params") else None
+    endpoint.digest = str(digest) if digest else meta_identity(str(entry.get("id")), meta)
+
+
+# A model id that is a path on the server's machine: absolute, from home, or with Windows separators.
+_MACHINE_PATH = re.compile(r"^(?:/|~|[A-Za-z]:[\\/])|\\")
+
+
+def served_name(model_id: str) -> str:
+    """The name to record for a served model: llama-server lists the GGUF path it was started with
+    (``/srv/models/x-Q8_0.gguf``, or relative), a path of another machine that says nothing here: its file name.
+    Ids such as ``Qwen/Qwen2.5-7B-Instruct`` (vLLM) or ``qwen2.5:7b`` (Ollama) are kept as they are."""
+    if not _MACHINE_PATH.search(model_id) and not model_id.lower().endswith(".gguf"):
+        return model_id
+    return re.split(r"[\\/]", model_id.rstrip("/\\"))[-1] or model_id
+
+
+def meta_identity(model_id: str, meta: Any) -> str | None:
+    """What identifies a llama-server model that gives no digest: a sha256 of its file name and of the
+    facts the server reports about the weights (parameters, vocabulary, embedding width, trained
+    context, file size), written ``meta-sha256:HEX`` — a fingerprint of the file, not its bytes' hash.
+    None when the server reports nothing about the weights."""
+    if not isinstance(meta, dict) or not meta:
+        return None
+    facts = json.dumps({"name": served_name(model_id), "meta": meta}, sort_keys=True, default=str)
+    return "meta-sha256:" + hashlib.sha256(facts.encode("utf-8")).hexdigest()
 
 
 def _context(endpoint: Endpoint, props: dict[str, Any], n_ctx: int | None) -> int:

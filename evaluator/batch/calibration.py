@@ -362,7 +362,7 @@ def calibrate(
         datetime.now(UTC).replace(tzinfo=None),
     )
     if not summary.interrupted:
-        with Store(options.db) as store:
+        with Store(options.db, wait_s=options.lock_timeout) as store:
             store.save_calibration(run_row(calibration), case_rows(calibration), match_rows(calibration))
     return calibration
 

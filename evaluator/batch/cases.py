@@ -104,19 +104,62 @@ def read_toml(path: Path, error: type[EvaluatorError], what: str = "") -> dict[s
         raise error(f"{what}{path} is not valid TOML: {exc}") from None
 
 
+_MANIFEST_KEYS = ("key", "design", "requirements")
+
+
 def from_manifest(path: Path) -> list[Case]:
-    """Cases listed in a TOML manifest: ``[[case]]`` with ``design``, ``requirements`` and optional ``key``."""
+    """Cases listed in a TOML manifest: ``[[case]]`` with ``design``, ``requirements`` and optional ``key``.
+
+    Checked whole before anything is reviewed: a table or key it does not know (a typo would
+    otherwise be ignored), a case without its design or requirements, two cases under one key
+    (they would become one case), and files that do not exist each raise :class:`CaseError`.
+    """
     data = read_toml(path, CaseError, "manifest ")
-    cases = []
-    for i, entry in enumerate(data.get("case", []), 1):
-        if not isinstance(entry, dict) or "design" not in entry:
-            raise CaseError(f'manifest {path}: case {i} needs at least design = "path"')
-        design = path.parent / entry["design"]
-        requirements = path.parent / entry["requirements"] if entry.get("requirements") else None
-        cases.append(Case(str(entry.get("key", entry["design"])), design, requirements))
-    if not cases:
+    unknown = sorted(set(data) - {"case"})
+    if unknown:
+        raise CaseError(f"manifest {path}: unknown table or key {', '.join(unknown)} — list cases as [[case]] tables")
+    entries = data.get("case", [])
+    if not isinstance(entries, list) or not entries:
         raise CaseError(f"manifest {path} lists no [[case]] entries")
+    cases = [_manifest_case(path, i, entry) for i, entry in enumerate(entries, 1)]
+    _check_unique(path, cases)
+    _check_files(path, cases)
     return order(cases)
+
+
+def _manifest_case(path: Path, i: int, entry: Any) -> Case:
+    if not isinstance(entry, dict):
+        raise CaseError(f'manifest {path}: case {i} must be a table: [[case]] design = "..." requirements = "..."')
+    unknown = sorted(set(entry) - set(_MANIFEST_KEYS))
+    if unknown:
+        raise CaseError(
+            f"manifest {path}: case {i} has unknown key {', '.join(unknown)} — a case has key, design and requirements"
+        )
+    for name in ("design", "requirements"):
+        if not isinstance(entry.get(name), str) or not entry[name].strip():
+            raise CaseError(f'manifest {path}: case {i} needs {name} = "path" (relative to the manifest)')
+    key = entry.get("key", entry["design"])
+    if not isinstance(key, str) or not key.strip():
+        raise CaseError(f'manifest {path}: case {i} has an empty or non-text key — key = "name", or leave it out')
+    return Case(key, path.parent / entry["design"], path.parent / entry["requirements"])
+
+
+def _check_unique(path: Path, cases: list[Case]) -> None:
+    seen: dict[str, int] = {}
+    for i, case in enumerate(cases, 1):
+        if case.key in seen:
+            raise CaseError(
+                f"manifest {path}: cases {seen[case.key]} and {i} have the same key '{case.key}' — "
+                "their reviews would merge into one case; give each its own key"
+            )
+        seen[case.key] = i
+
+
+def _check_files(path: Path, cases: list[Case]) -> None:
+    missing = [str(p) for case in cases for p in (case.design, case.requirements) if p and not p.is_file()]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise CaseError(f"manifest {path}: {len(missing)} file(s) not found: {shown} — paths are relative to it")
 
 
 def check_batch_size(cases: list[Case], max_cases: int) -> None:

@@ -42,6 +42,7 @@ class BatchOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_cases: int = DEFAULT_MAX_CASES  # a larger batch is refused before anything is written
     parallel: int | None = 1  # cases decoded together; None: auto (see evaluator.batch.capacity)
+    lock_timeout: float | None = None  # seconds to wait for a store another program holds; None: as long as it takes
 
 
 @dataclass
@@ -101,6 +102,9 @@ class BatchObserver:
 
     def finished(self, outcome: CaseOutcome) -> None:
         """A case is done, whatever its status."""
+
+    def waiting(self, message: str) -> None:
+        """The store is held by another program; said every 30 s while the batch waits for it."""
 
 
 @dataclass

@@ -16,7 +16,8 @@ store, so re-running resumes. A stop (first Ctrl-C) starts nothing new and lets 
 flight finish, as the thread executor does.
 
 Without an address, a local Ray instance is started for the run and stopped after it,
-on 127.0.0.1 only, dashboard off. Usage statistics are always off.
+on 127.0.0.1 only, dashboard off; a watchdog (:mod:`.ray_reaper`) ends its processes when the
+driver dies without stopping it (SIGKILL). Usage statistics are always off.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from types import ModuleType
 from typing import Any
 
 from evaluator.batch.plan import BatchObserver, Job
+from evaluator.batch.ray_reaper import reaped
 from evaluator.batch.workers import CaseResult, CaseWork, Opener, review_job
 from evaluator.errors import ClusterError, EvaluatorError
 
@@ -157,23 +159,25 @@ class RayExecutor:
             return
         quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
         self.check_address()
-        try:
-            if self.address:
-                ray.init(address=self.address, **quiet)
-            else:
-                ray.init(num_cpus=self.workers or 1, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            if self.address == "auto":
-                raise ClusterError(
-                    "no running Ray cluster found for --ray-address auto: start one (ray start --head) "
-                    "or leave --ray-address out to run a local one"
-                ) from None
-            where = self.address or "a local instance"
-            raise ClusterError(f"cannot start Ray on {where}: {_line(exc)}") from None
-        try:
-            yield
-        finally:
-            ray.shutdown()
+        with ExitStack() as stack:
+            try:
+                if self.address:
+                    ray.init(address=self.address, **quiet)
+                else:  # its processes go with this one, even when it is killed (see .ray_reaper)
+                    stack.enter_context(reaped())
+                    ray.init(num_cpus=self.workers or 1, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                if self.address == "auto":
+                    raise ClusterError(
+                        "no running Ray cluster found for --ray-address auto: start one (ray start --head) "
+                        "or leave --ray-address out to run a local one"
+                    ) from None
+                where = self.address or "a local instance"
+                raise ClusterError(f"cannot start Ray on {where}: {_line(exc)}") from None
+            try:
+                yield
+            finally:
+                ray.shutdown()
 
     def _start(self, ray: ModuleType, work: CaseWork, cases: int) -> list[_Actor]:
         """Start the actors and wait until each has opened its backend; raise if one cannot.

@@ -48,7 +48,7 @@ def run_batch(
     observer = observer or BatchObserver()
     started = time.perf_counter()
     setup = Setup.load(options, backend.model_info())
-    with Store(options.db) as store:
+    with Store(options.db, wait_s=options.lock_timeout, on_wait=observer.waiting) as store:
         recorder = Recorder(store, store.begin_run("batch", source, **setup.run_meta()), setup.prompt_hash, observer)
         plan = plan_batch(cases, options, setup.fingerprint(), store)
         for outcome in plan.settled:
@@ -109,7 +109,8 @@ class Recorder:
             record.cache_key = None  # a failure is retried on the next run
             self._add(CaseOutcome(job.case, "failed", error, review_id=self.store.save(record)))
             return
-        record.review, record.markdown = review, render_markdown(review)
+        maps = {"design": job.design.source_map, "requirements": job.requirements.source_map}
+        record.review, record.markdown = review, render_markdown(review, **maps)
         self._add(CaseOutcome(job.case, "ok", review=review, review_id=self.store.save(record)))
 
     def finish(self, total: int, interrupted: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from evaluator.cli.common import batch_backend, batch_options, err, reported, server_options
-from evaluator.cli.gate import write_gate_files
+from evaluator.cli.gate import check_gate_files, write_gate_files
 from evaluator.cli.options import (
     DEFAULT_DB,
     AllowRemoteOpt,
@@ -21,6 +21,7 @@ from evaluator.cli.options import (
     ExecutorKind,
     ExecutorOpt,
     JunitOpt,
+    LockTimeoutOpt,
     ManifestOpt,
     MaxBytesOpt,
     MaxTokensOpt,
@@ -70,6 +71,7 @@ def batch(
     executor: ExecutorOpt = ExecutorKind.thread,
     ray_address: RayAddressOpt = None,
     workers: WorkersOpt = None,
+    lock_timeout: LockTimeoutOpt = None,
 ) -> None:
     """Review every design of a folder into a DuckDB file; re-run the same command to resume.
 
@@ -85,6 +87,8 @@ def batch(
         requirements = "specs/payments.pdf"
 
     --junit and --sarif write the gate's files (fail on critical findings) for this run's cases.
+    While another program keeps the store open (a notebook, the DuckDB CLI), the batch waits
+    and says every 30 s who holds it; --lock-timeout bounds the wait.
     Exit status: 0 when every case succeeded, 1 when some failed, 2 on a usage error or when
     nothing was found to review, 130 when stopped with Ctrl-C.
     """
@@ -92,9 +96,11 @@ def batch(
     from evaluator.batch.run import run_batch
     from evaluator.cli.output import BatchProgress, StopFlag, print_summary
 
+    check_gate_files(junit, sarif)  # before the night's work, not after it
     options = batch_options(
-        db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, max_bytes=max_bytes, max_cases=max_cases
-    )
+        db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, lock_timeout,
+        max_bytes=max_bytes, max_cases=max_cases,
+    )  # fmt: skip
     server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
     chosen = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
     factory, runner = batch_backend(executor, ray_address, workers, backend, model, n_ctx, threads, **chosen)
@@ -141,6 +147,7 @@ def calibrate(
     executor: ExecutorOpt = ExecutorKind.thread,
     ray_address: RayAddressOpt = None,
     workers: WorkersOpt = None,
+    lock_timeout: LockTimeoutOpt = None,
 ) -> None:
     """Review a dataset with planted defects and measure how well the model found them.
 
@@ -152,7 +159,7 @@ def calibrate(
     from evaluator.batch.calibration import calibrate as run_calibration
     from evaluator.cli.output import BatchProgress, StopFlag, print_calibration, print_summary
 
-    options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
+    options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, lock_timeout)
     server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
     chosen = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
     factory, runner = batch_backend(executor, ray_address, workers, backend, model, n_ctx, threads, **chosen)

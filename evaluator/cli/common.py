@@ -25,7 +25,21 @@ if TYPE_CHECKING:
     from evaluator.batch.plan import BatchOptions
     from evaluator.batch.ray_executor import RayExecutor
 
-err = Console(stderr=True, highlight=False)
+
+class _Stderr(Console):
+    """Standard error: on a terminal rich wraps lines to its width; piped or redirected there is no
+    width, so a progress or hint line stays one line (a command in it can be copied whole)."""
+
+    @property
+    def soft_wrap(self) -> bool:
+        return not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        pass  # decided by where the output goes, when it is written
+
+
+err = _Stderr(stderr=True, highlight=False)
 
 # The option that sets each library setting an error names (EvaluatorError.settings).
 FLAGS = {
@@ -34,6 +48,7 @@ FLAGS = {
     "cases": "--case/--cases", "endpoints": "--endpoint", "api_key_env": "--api-key-env",
     "allow_remote": "--allow-remote", "trust_env": "--trust-env", "n_gpu_layers": "--n-gpu-layers",
     "waivers": "--waivers", "baseline": "--baseline",
+    "lock_timeout": "--lock-timeout",
 }  # fmt: skip
 # The instructions and requirements come on top of the review's own tokens; a server whose
 # context per request cannot hold both is refused before any case (each case is checked again).
@@ -144,6 +159,7 @@ def batch_options(
     max_tokens: int,
     timeout: float | None,
     parallel: str,
+    lock_timeout: float | None = None,
     **limits: Any,
 ) -> BatchOptions:
     """The options `batch` and `calibrate` share, built in one place."""
@@ -159,6 +175,7 @@ def batch_options(
         prompts_dir=prompts_dir,
         limit=limit,
         parallel=parallel_count(parallel),
+        lock_timeout=lock_timeout,
         **limits,
     )
 

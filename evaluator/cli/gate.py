@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +10,7 @@ import typer
 
 from evaluator.cli.common import err, reported
 from evaluator.cli.options import DEFAULT_DB, CaseGlobOpt, DbOpt, FailOn, JunitOpt, MinCompletenessOpt, SarifOpt
-from evaluator.errors import EvaluatorError
+from evaluator.outputs import check_output_file, writing
 
 if TYPE_CHECKING:  # the gate reads the store (duckdb): `evaluator --help` should not pay for it
     from evaluator.reports.gate import GateResult
@@ -53,7 +52,7 @@ def gate(
     from evaluator.reports.gate import GateOptions, evaluate, load_baseline, record_waivers
     from evaluator.reports.waivers import load_waivers
 
-    with reported(), _writing():
+    with reported(), writing("gate file"):
         options = GateOptions(
             fail_on.value,
             min_completeness,
@@ -73,7 +72,7 @@ def write_gate_files(db: Path, keys: list[str], junit: Path | None, sarif: Path 
     """The gate's JUnit/SARIF files for the cases of a batch run (failing on critical findings)."""
     from evaluator.reports.gate import GateOptions, evaluate
 
-    with reported(), _writing():
+    with reported(), writing("gate file"):
         for path in _write(evaluate(db, GateOptions(keys=tuple(keys))), junit, sarif):
             err.print(f"{path} written", soft_wrap=True)
 
@@ -88,10 +87,9 @@ def _write(result: GateResult, junit: Path | None, sarif: Path | None) -> list[P
     return [write(result, path) for path, write in writers if path]
 
 
-@contextmanager
-def _writing() -> Iterator[None]:
-    """An output file that cannot be written is a usage error of one line, not a traceback."""
-    try:
-        yield
-    except OSError as exc:
-        raise EvaluatorError(f"cannot write {exc.filename}: {exc.strerror} — check the output path") from None
+def check_gate_files(junit: Path | None, sarif: Path | None) -> None:
+    """Refuse, before a batch runs, gate files that could not be written after it (one line, exit 2)."""
+    with reported():
+        for path, what in ((junit, "JUnit file"), (sarif, "SARIF file")):
+            if path:
+                check_output_file(path, what)

@@ -2,7 +2,7 @@
 
 This module builds the Typer app and registers every command; the commands live in one
 module per group (:mod:`.review`, :mod:`.batch`, :mod:`.store`, :mod:`.reports`,
-:mod:`.status`, :mod:`.coverage`, :mod:`.gate`, :mod:`.bench`, :mod:`.trace`) and share what they need
+:mod:`.status`, :mod:`.show`, :mod:`.coverage`, :mod:`.gate`, :mod:`.bench`, :mod:`.trace`) and share what they need
 through :mod:`.common` and :mod:`.options`, never through this module. No SQL, templates or
 model calls here. Expected failures arrive as EvaluatorError and are printed as one line on
 stderr with a non-zero exit; anything else is a bug.
@@ -21,6 +21,7 @@ from evaluator.cli.gate import gate
 from evaluator.cli.help import plain_help_labels
 from evaluator.cli.reports import report, trends
 from evaluator.cli.review import convert, models, profiles, review
+from evaluator.cli.show import show
 from evaluator.cli.status import status
 from evaluator.cli.store import export, ingest, sql
 from evaluator.cli.trace import bench_trace, trace
@@ -39,6 +40,7 @@ plain_help_labels()
 for command in (review, profiles, models, convert, batch, calibrate, precision, sql, export, trends, report, ingest):
     app.command()(command)
 app.command(name="status")(status)
+app.command(name="show")(show)
 app.command(name="coverage")(coverage)
 app.command(name="gate")(gate)
 app.command()(bench)

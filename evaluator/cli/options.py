@@ -146,6 +146,16 @@ class TrendBy(StrEnum):
 
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The DuckDB file with the reviews.")]
+LockTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--lock-timeout",
+        min=1,
+        metavar="SECONDS",
+        help="Give up when another program keeps the store open this long (default: wait as long as it takes, "
+        "saying every 30 s who holds it).",
+    ),
+]
 DEFAULT_DB = Path("evaluator.duckdb")
 JunitOpt = Annotated[
     Path | None, typer.Option("--junit", metavar="FILE", help="Write a JUnit XML file: one test case per design.")

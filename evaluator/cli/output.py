@@ -108,6 +108,9 @@ class BatchProgress(BatchObserver):
         text = running[0] if len(running) == 1 else f"{len(running)} in flight: {', '.join(running)}"
         self._progress.update(self._task, description=f"{text} · {message}" if message else text)
 
+    def waiting(self, message: str) -> None:
+        self._console.print(f"[yellow]{escape(message)}[/]")
+
     def finished(self, outcome: CaseOutcome) -> None:
         key = outcome.case.key
         if outcome.status == "ok" and outcome.review:
@@ -162,7 +165,7 @@ def print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> Non
         json.dump([{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows], sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif fmt == "csv":
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")  # LF: shell scripts read it line by line
         writer.writerow(columns)
         writer.writerows([[_plain(v) for v in row] for row in rows])
     else:
@@ -243,7 +246,8 @@ def _cell(trend: Trend, attribute: str) -> str:
     """Bars, then the latest score and the change since the previous review: '▃▅ 6 (+2)'."""
     latest = getattr(trend.points[-1], attribute)
     change = trend.change(attribute)
-    text = f"{trend.spark(attribute)} {_num(latest)}"
+    shown = "not assessed" if latest is None and attribute == "completeness" else _num(latest)
+    text = f"{trend.spark(attribute)} {shown}"
     return text + (f" ({change:+.3g})" if change is not None else "")
 
 

@@ -27,8 +27,9 @@ from evaluator.cli.options import (
     ThreadsOpt,
     TrustEnvOpt,
 )
-from evaluator.errors import GenerationError
+from evaluator.errors import GenerationError, OutputError
 from evaluator.grounding.profiles import DEFAULT_PROFILE
+from evaluator.outputs import check_output_file
 
 
 def review(
@@ -60,39 +61,58 @@ def review(
 
     Example: evaluator review -r docs/requirements.md -d tech-design.md -o tech-design-review.md
     """
-    from evaluator.api import review_files
+    from evaluator.api import read_case, review_documents
     from evaluator.backends import Sampling
     from evaluator.cli.output import print_cost
     from evaluator.review.render import render_markdown
     from evaluator.reviewer.engine import ReviewSettings
 
     settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
+    if output:
+        with reported():  # before the model runs: a review is minutes of work
+            check_output_file(output, "review file")
     server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
     factory = model_factory(backend, model, n_ctx, threads, max_tokens=max_tokens, **server)
     with reported():
         try:
             with spinner() as update:
-                result = review_files(
-                    requirements,
-                    design,
+                update("reading the documents")
+                requirements_doc, design_doc = read_case(requirements, design, max_bytes=max_bytes)
+                result = review_documents(
+                    requirements_doc,
+                    design_doc,
                     backend=factory,
                     profile=profile,
                     settings=settings,
                     prompts_dir=prompts_dir,
-                    max_bytes=max_bytes,
                     progress=update,
                 )
         except GenerationError as exc:
             raw_path = (output or Path(design.stem + "-review.md")).with_suffix(".raw.txt")
             raw_path.write_text(exc.raw, encoding="utf-8")
             raise GenerationError(f"{exc} — the raw output is in {raw_path}") from None
-    text = result.model_dump_json(indent=2) + "\n" if as_json else render_markdown(result)
+    maps = {"design": design_doc.source_map, "requirements": requirements_doc.source_map}
+    text = result.model_dump_json(indent=2) + "\n" if as_json else render_markdown(result, **maps)
     if output:
-        output.write_text(text, encoding="utf-8")
+        _save(output, text)
         err.print(f"review written to {output}")
     else:
         sys.stdout.write(text)
     print_cost(err, result)
+
+
+def _save(output: Path, text: str) -> None:
+    """Write the finished review; when that fails after all, print it to stdout rather than lose it."""
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        with reported():
+            raise OutputError(
+                f"cannot write the review file {output}: {exc.strerror or exc} — the review was printed "
+                "to standard output instead"
+            ) from None
 
 
 def profiles(prompts_dir: PromptsOpt = None) -> None:

@@ -9,16 +9,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evaluator.cli.common import reported
+from evaluator.cli.common import err, reported
 from evaluator.cli.options import DEFAULT_DB, DbOpt
 from evaluator.cli.tables import print_tables
 
 if TYPE_CHECKING:  # the store pulls in duckdb: `evaluator --help` should not pay for it
-    from evaluator.reports.status import RunStatus
+    from evaluator.reports.status import CaseLine, RunStatus
 
 
 class StatusFormat(StrEnum):
@@ -62,7 +61,7 @@ def print_status(s: RunStatus) -> None:
     recent = Table("case", "status", "at", "completeness", "soundness", "assessment", "readiness", title="last cases")
     for c in s.recent:
         recent.add_row(
-            Text(c.case_key), c.status, f"{c.at:%Y-%m-%d %H:%M:%S}", _or_dash(c.completeness), _or_dash(c.soundness),
+            Text(c.case_key), c.status, f"{c.at:%Y-%m-%d %H:%M:%S}", _completeness(c), _or_dash(c.soundness),
             Text(c.assessment or "-"), Text(c.readiness or "-"),
         )  # fmt: skip
     tables = [figures, recent]
@@ -73,7 +72,12 @@ def print_status(s: RunStatus) -> None:
         tables.append(failures)
     print_tables(*tables)
     if s.status == "interrupted" and s.finished_at is None:
-        Console(stderr=True).print("the batch writing this run is gone (killed?) — run it again to resume")
+        err.print("the batch writing this run is gone (killed?) — run it again to resume")
+
+
+def _completeness(c: CaseLine) -> str:
+    """A successful review without a completeness score was not assessed (nothing binding to trace)."""
+    return "not assessed" if c.status == "ok" and c.completeness is None else _or_dash(c.completeness)
 
 
 def _or_dash(value: object) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from evaluator.cli.common import err, reported
 from evaluator.cli.options import (
@@ -14,6 +15,7 @@ from evaluator.cli.options import (
     DbOpt,
     ExportFormat,
     IngestPathsArg,
+    LockTimeoutOpt,
     ProfileOpt,
     TableFormat,
 )
@@ -59,6 +61,7 @@ def ingest(
         bool,
         typer.Option("--reparse", help="Parse reviews already stored again; replace their rows when that changed."),
     ] = False,
+    lock_timeout: LockTimeoutOpt = None,
 ) -> None:
     """Store existing reviews (written by people or other tools) beside the generated ones.
 
@@ -72,5 +75,8 @@ def ingest(
     from evaluator.ingest.reviews import ingest as ingest_reviews
 
     with reported():
-        results = ingest_reviews(paths, db, profile=profile, case_key=case_key, reparse=reparse)
+        results = ingest_reviews(
+            paths, db, profile=profile, case_key=case_key, reparse=reparse, lock_timeout=lock_timeout,
+            on_wait=lambda message: err.print(f"[yellow]{escape(message)}[/]"),
+        )  # fmt: skip
     print_ingested(err, results, db, reparse=reparse)

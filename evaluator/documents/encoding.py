@@ -28,7 +28,7 @@ def decode_text(data: bytes, path: Path, role: str = "document") -> str:
     except UnicodeDecodeError as exc:
         raise DocumentError(
             f"{role} file is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text: {path} "
-            f"(bad byte at offset {exc.start}) — convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8`"
+            f"(bad byte at offset {exc.start}) — {_conversion_hint(data, path)}"
         ) from None
     if "\x00" in text:
         raise DocumentError(f"{role} file looks binary (it contains NUL characters): {path} — give a text file")
@@ -36,6 +36,20 @@ def decode_text(data: bytes, path: Path, role: str = "document") -> str:
     if not text.strip():
         raise DocumentError(f"{role} file is empty: {path} — give a file with content")
     return text
+
+
+def _conversion_hint(data: bytes, path: Path) -> str:
+    """How to convert a file that is not UTF-8: Windows-1252 when its bytes are that, else find out first.
+
+    Windows-1252 is what Windows editors and Word's "plain text" save; it differs from Latin-1
+    exactly in the bytes 0x80-0x9F, which hold – — ‘ ’ “ ” € …: converting those as Latin-1
+    would turn them into invisible control characters.
+    """
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:  # one of the five bytes Windows-1252 leaves undefined: not that encoding
+        return f"find its encoding (`file -i {path.name}`), then convert it to UTF-8 with `iconv -f ENCODING -t utf-8`"
+    return f"convert it to UTF-8, e.g. `iconv -f cp1252 -t utf-8 {path.name} > {path.stem}.utf8{path.suffix}`"
 
 
 def _looks_utf16(data: bytes) -> bool:

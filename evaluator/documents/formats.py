@@ -27,8 +27,10 @@ from html import unescape
 from importlib.metadata import PackageNotFoundError, version
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from evaluator.documents.encoding import decode_text  # the same encoding rules as markdown
+from evaluator.documents.sources import SourceMap, align, line_tokens
 from evaluator.errors import DocumentError
 from evaluator.offline import OFFLINE_ENVIRONMENT
 
@@ -59,6 +61,7 @@ class Converted:
     title: str | None  # the document's own title (HTML <title>, Word's Title property), if any
     source_format: str  # 'docx', 'pdf', 'html', 'rst', 'asciidoc'
     converter: str  # e.g. 'markitdown 0.1.9' or 'asciidoctor 2.0.18 + markitdown 0.1.9'
+    source_map: SourceMap | None = None  # where each markdown line came from in the file
 
 
 def source_format(path: Path) -> str | None:
@@ -82,17 +85,24 @@ def convert(
         title = _check_docx(path, data, role, max_bytes)
     elif fmt == "pdf" and data.lstrip()[:5] != b"%PDF-":
         raise DocumentError(f"{role} file {path} is not a PDF (no %PDF header) — export it again")
-    payload, worker_fmt, tool = data, fmt, ""
+    payload, worker_fmt, tool, source = data, fmt, "", ""
     if fmt in ("rst", "asciidoc"):
-        text = decode_text(data, path, role)
+        source = decode_text(data, path, role)
         if fmt == "rst":
-            payload, worker_fmt, tool = text.encode("utf-8"), "rst", f"docutils {_version('docutils')} + "
+            payload, worker_fmt, tool = source.encode("utf-8"), "rst", f"docutils {_version('docutils')} + "
         else:
-            payload, worker_fmt, tool = _asciidoctor(text, path, role, timeout_s), "html", f"{asciidoctor_version()} + "
+            payload, worker_fmt = _asciidoctor(source, path, role, timeout_s), "asciidoc-html"
+            tool = f"{asciidoctor_version()} + "
     result = _run_worker(worker_fmt, payload, path, role, timeout_s)
     text = result["text"]
     _check_output(text, fmt, path, role, max_bytes)
-    return Converted(text, title or result.get("title") or None, fmt, f"{tool}markitdown {_version('markitdown')}")
+    positions = result.get("positions")
+    if fmt == "asciidoc":  # the worker saw asciidoctor's HTML: its lines are mapped onto the source here
+        positions = align(text, line_tokens(source))
+    mapped = {"name": path.name, "unit": result["unit"], "positions": positions}
+    source_map = SourceMap.from_json(mapped) if positions else None
+    converter = f"{tool}markitdown {_version('markitdown')}"
+    return Converted(text, title or result.get("title") or None, fmt, converter, source_map)
 
 
 def _check_docx(path: Path, data: bytes, role: str, max_bytes: int) -> str | None:
@@ -121,7 +131,7 @@ def _check_docx(path: Path, data: bytes, role: str, max_bytes: int) -> str | Non
     return " ".join(unescape(match.group(1).decode("utf-8", "replace")).split()) if match else None
 
 
-def _run_worker(fmt: str, payload: bytes, path: Path, role: str, timeout_s: float) -> dict[str, str]:
+def _run_worker(fmt: str, payload: bytes, path: Path, role: str, timeout_s: float) -> dict[str, Any]:
     command = [sys.executable, "-m", "evaluator.documents.converters", fmt, str(MEMORY_LIMIT)]
     env = {**_child_environment(), **OFFLINE_ENVIRONMENT}
     try:

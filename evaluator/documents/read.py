@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 from evaluator.documents.encoding import decode_text
 from evaluator.documents.formats import SOURCE_FACTOR, convert, source_format
 from evaluator.documents.requirements import Requirement
+from evaluator.documents.sources import SourceMap
 from evaluator.errors import DocumentError
 
 DEFAULT_MAX_BYTES = 2_000_000
@@ -52,6 +53,7 @@ class Document:
     converter: str | None = None  # e.g. 'markitdown 0.1.9'; None when read as it is
     requirements: tuple[Requirement, ...] | None = None  # an import's own requirements; None: parse the text
     notes: tuple[str, ...] = ()  # what an import did not take, one sentence each
+    source_map: SourceMap | None = None  # a converted document's lines in its source file, where known
 
     @property
     def converted_from(self) -> str | None:
@@ -80,13 +82,28 @@ def read_document(path: Path, *, role: str = "document", max_bytes: int = DEFAUL
         source_format=converted.source_format,
         converter=converted.converter,
         title=converted.title,
+        source_map=converted.source_map,
     )
 
 
+def read_text(path: Path, *, role: str = "document", max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The validated markdown of ``path`` (converted when it is not markdown), as :func:`read_document`
+    reads it but without sections or title: for readers that parse the text themselves (ingest)."""
+    if source_format(path) is None:
+        return decode_text(_read_bytes(path, role, max_bytes), path, role)
+    return convert(path, _read_bytes(path, role, max_bytes * SOURCE_FACTOR), role=role, max_bytes=max_bytes).text
+
+
 def parse_document(
-    text: str, path: Path, *, source_format: str = "markdown", converter: str | None = None, title: str | None = None
+    text: str,
+    path: Path,
+    *,
+    source_format: str = "markdown",
+    converter: str | None = None,
+    title: str | None = None,
+    source_map: SourceMap | None = None,
 ) -> Document:
-    """Build a :class:`Document` from already validated text; ``title`` is the converter's, if any."""
+    """Build a :class:`Document` from already validated text; ``title`` and ``source_map`` are the converter's."""
     sections = split_sections(text)
     return Document(
         path=path,
@@ -96,6 +113,7 @@ def parse_document(
         sections=sections,
         source_format=source_format,
         converter=converter,
+        source_map=source_map,
     )
 
 

@@ -188,14 +188,17 @@ _META = re.compile(
     re.I | re.S,
 )
 # A grounded review's "Requirement: “text” (requirements, line 3)" and "Searched for: a, b (not found in the design)".
-_REQUIREMENT = re.compile(r"^[\"“](?P<text>.*)[\"”]\s*(?:\(requirements,\s+line\s+(?P<line>\d+)\))?\s*$", re.S)
+_REQUIREMENT = re.compile(
+    r"^[\"“](?P<text>.*)[\"”]\s*(?:\(requirements,\s+line\s+(?P<line>\d+)(?:;[^)]*)?\))?\s*$", re.S
+)
 _SEARCHED = re.compile(r"^(?P<terms>.*?)\s*(?:\(not found in the design\))?\s*$", re.S)
 _BOLD_MATCH = re.compile(r"\*\*(.+?)\*\*")
 
-# "(found in the design)", "(not found in the design)", or a grounded review's "(design, lines 12–14)".
+# "(found in the design)", "(not found in the design)", or a grounded review's "(design, lines 12–14)", for a
+# converted design with its place in the source file: "(design, lines 12–14; tech-design.rst, lines 40–42)".
 _EVIDENCE = re.compile(
     r"^(?P<quote>.*?)\s*(?P<where>\((?:(?P<neg>not\s+)?found\s+in\s+the\s+design|design,\s+lines?\s+"
-    r"(?P<start>\d+)(?:\s*[–-]\s*(?P<end>\d+))?)\))?\s*$",
+    r"(?P<start>\d+)(?:\s*[–-]\s*(?P<end>\d+))?(?:;[^)]*)?)\))?\s*$",
     re.I | re.S,
 )
 

@@ -16,6 +16,17 @@ from markdown_it.tree import SyntaxTreeNode
 
 from evaluator.errors import DocumentError
 from evaluator.grounding.profiles import ChecklistItem, Profile, ReviewSection
+from evaluator.ingest.findings import Scale, lead_severity, severity_word, table_findings, used_words, verdict
+from evaluator.ingest.headings import (
+    ALIASES,
+    MAIN,
+    REVIEW_ONLY,
+    TITLE,
+    TRAILING_SYMBOLS,
+    clean_title,
+    norm_heading,
+    unrevised,
+)
 from evaluator.ingest.lines import (
     check_lines,
     finding,
@@ -35,40 +46,8 @@ from evaluator.text import one_line
 _MD = MarkdownIt("commonmark").enable("table")
 _LISTS = ("bullet_list", "ordered_list")
 
-# Normalised heading -> kind. Kinds are Review field names, or a severity for the findings.
-_ALIASES = {
-    alias: kind
-    for kind, aliases in {
-        "summary": "review summary|summary|executive summary|overall summary|assessment summary|assessment|"
-        "scores|review scores|score summary|scorecard|verdict|review verdict",
-        "strengths": "strengths|key strengths",
-        "critical": "critical issues",
-        "recommendation": "recommendations",
-        "suggestion": "suggestions",
-        "sections": "section by section review|section by section|section by section analysis|"
-        "section by section feedback|section feedback|section review|detailed section review|per section review",
-        "missing_elements": "missing elements",
-        "alternative_approaches": "alternative approaches",
-        "risk_assessment": "risk assessment review|risk assessment",
-        "checklist": "implementation readiness checklist|readiness checklist|checklist|implementation checklist|"
-        "review checklist|design review checklist",
-        "next_steps": "recommended next steps|next steps",
-    }.items()
-    for alias in aliases.split("|")
-}
 _SEVERITIES: dict[str, Severity] = {severity: severity for severity in SEVERITIES}
-_MAIN = {*_ALIASES.values()}
-# Headings a design document does not have; two of them make a review.
-_REVIEW_ONLY = {"strengths", "critical", "recommendation", "suggestion", "sections", "missing_elements", "checklist"}
-
-_TITLE = re.compile(r"(?i)^[*_]{0,2}technical\s+design\s+review[*_]{0,2}\s*[:\-–—]\s*[*_]{0,2}(?P<title>.*)$")
-# A revised heading ("Updated Review Summary — v2", "Final Scores") is read as the heading it revises.
-_REVISED = re.compile(
-    r"^(?:(?:revised|updated|final|new|initial|original|previous|earlier|first|second|latest|amended|corrected|"
-    r"re review|post revision)\s+)+"
-)
-_VERSION = re.compile(r"(?:\s+(?:v\d+(?: \d+)*|version \d+(?: \d+)*|revision \d+|rev \d+|round \d+|r\d+|draft))+$")
-_TRAILING_SYMBOLS = re.compile(r"[\s:\u2190-\u2bff\ufe0f\U0001f000-\U0001faff]+$")  # 'Glossary ✅' -> 'Glossary'
+_NOT_ASSESSED = re.compile(r"^\W*(?:not\s+(?:assessed|scored|rated|applicable)|n/a)\b", re.I)
 # Review fields a parse can fill, in Review order; a field is "found" when it holds a value.
 _CONTENT = [name for name in Review.model_fields if name not in ("schema_version", "profile", "processing")]
 
@@ -92,6 +71,7 @@ class _Part:
     blocks: list[SyntaxTreeNode] = field(default_factory=list)
     children: list[_Part] = field(default_factory=list)
     kind: str | None = None
+    word: str = ""  # a severity heading's word: 'warning', 'high'...
     plain: str = ""  # the heading without markup
     raw: str = ""  # the heading as written
 
@@ -111,25 +91,6 @@ def parse_review(text: str, profile: Profile) -> ParsedReview:
     if not reader.is_review():
         raise DocumentError("not a review: no review title, summary scores or review sections (Strengths...) found")
     return reader.result(profile)
-
-
-def _norm(text: str) -> str:
-    """A heading or item reduced for matching: case, '&', punctuation, emoji, numbering."""
-    text = re.sub(r"\([^)]*\)", " ", strip_numbering(text).lower().replace("&", " and "))
-    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
-    text = re.sub(r"^(?:\d+ )+", "", text)
-    return re.sub(r" (?:must|should|could) fix$", "", text)
-
-
-def _unrevised(norm: str) -> str:
-    """A normalised heading without revision words and versions: 'updated review summary v2' -> 'review summary'."""
-    return _VERSION.sub("", _REVISED.sub("", norm)).strip()
-
-
-def _clean_title(text: str) -> str:
-    """A heading as a finding or section title: leading emoji, symbols and numbering removed."""
-    text = re.sub(r"^[^\w(\[\"'`§]+", "", text.strip())
-    return strip_numbering(re.sub(r"^\d+(?:\.\d+)*[.)]?\s+", "", text)).strip()
 
 
 def _tree(root: SyntaxTreeNode) -> tuple[_Part, list[_Part]]:
@@ -156,11 +117,14 @@ class _Reader:
     def __init__(self, text: str, profile: Profile | None) -> None:
         text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
         self.lines = text.split("\n")
-        self.root, self.parts = _tree(SyntaxTreeNode(_MD.parse(text)))
+        self.tree = SyntaxTreeNode(_MD.parse(text))
+        self.root, self.parts = _tree(self.tree)
         self.sections: dict[str, ReviewSection] = {}
         self.items: list[ChecklistItem] = profile.checklist if profile else []
         for section in profile.sections if profile else []:
-            self.sections[_norm(section.title)] = self.sections[_norm(section.key.replace("_", " "))] = section
+            self.sections[norm_heading(section.title)] = self.sections[norm_heading(section.key.replace("_", " "))] = (
+                section
+            )
         self.title: str | None = None
         self.title_part: _Part | None = None
         self.prefixed = False
@@ -175,22 +139,29 @@ class _Reader:
         self.extras: dict[str, str] = {}
         self.seen: set[str] = set()
         self.notes: list[str] = []
+        self.scale = Scale()  # the severity words this review uses, and how they were read
 
     def read(self) -> _Reader:
         """Classify every heading, then walk the tree."""
         for part in self.parts:
             part.kind = self._kind(part)
+        self.scale.words = {p.word for p in self.parts if p.kind == "severity"} | used_words(self.tree, norm_heading)
         self._find_title(self.parts)
         self._candidates(self.root.blocks, 1)
         self._walk(self.root)
         return self
 
     def _kind(self, part: _Part) -> str | None:
-        norm = _norm(part.plain)
-        if norm in _ALIASES or _unrevised(norm) in _ALIASES:
-            return _ALIASES.get(norm) or _ALIASES[_unrevised(norm)]
+        norm = norm_heading(part.plain)
+        if norm in ALIASES or unrevised(norm) in ALIASES:
+            return ALIASES.get(norm) or ALIASES[unrevised(norm)]
         if self._section_for(part.plain):
             return "section"
+        if word := severity_word(norm):
+            part.word = word
+            return "severity"
+        if verdict(part.plain):
+            return "verdict"
         found = summary_label(part.plain)
         if found and (not re.search(r"\w", found[1]) or values_of(*found)):
             return "field"
@@ -200,11 +171,11 @@ class _Reader:
         """The profile section a heading names: 'Section 4: Data Model', 'API Design — 6/10', '2.1 Data Model'."""
         title = strip_numbering(re.sub(r"^[^\w(§]+", "", title.strip()))
         short = re.split(r"\s+[—–|-]\s+|:\s|\s\(", title, maxsplit=1)[0]
-        return self.sections.get(_norm(title)) or self.sections.get(_norm(short))
+        return self.sections.get(norm_heading(title)) or self.sections.get(norm_heading(short))
 
     def _find_title(self, parts: list[_Part]) -> None:
         for part in parts:
-            match = _TITLE.match(part.raw)
+            match = TITLE.match(part.raw)
             if match:
                 title = match.group("title")
                 self.title = (title.rstrip("*_") if part.raw[:2] in ("**", "__") else title).strip() or None
@@ -216,7 +187,7 @@ class _Reader:
 
     def is_review(self) -> bool:
         """A review has its title, a summary value, or two headings no design document has."""
-        return self.prefixed or bool(self.values) or len(self.seen & _REVIEW_ONLY) >= 2
+        return self.prefixed or bool(self.values) or len(self.seen & REVIEW_ONLY) >= 2
 
     def _walk(self, part: _Part) -> None:
         adopting = False
@@ -233,13 +204,13 @@ class _Reader:
         it is empty, or a profile section comes before the next known heading."""
         if part.kind != "sections" or part.children:
             return False
-        run = [p.kind for p in following[: next((i for i, p in enumerate(following) if p.kind in _MAIN), None)]]
+        run = [p.kind for p in following[: next((i for i, p in enumerate(following) if p.kind in MAIN), None)]]
         return not part.blocks or "section" in run
 
     def _nested(self, part: _Part) -> None:
         """Main sections nested under another main section are read on their own."""
         for child in part.children:
-            if child.kind in _MAIN:
+            if child.kind in MAIN:
                 self._dispatch(child)
             else:
                 self._nested(child)
@@ -261,11 +232,12 @@ class _Reader:
             self.seen.add(kind)
             readers = {"summary": self._summary, "sections": self._sections, "checklist": self._checklist}
             readers |= {"risk_assessment": self._risk} | dict.fromkeys(_SEVERITIES, self._findings)
+            readers |= {"findings": self._findings_group, "severity": self._findings, "verdict": self._verdict}
             readers.get(kind, self._list)(part)
             self._nested(part)
 
     def _own(self, part: _Part) -> list[_Part]:
-        return [child for child in part.children if child.kind not in _MAIN]
+        return [child for child in part.children if child.kind not in MAIN]
 
     def _subtree(self, part: _Part) -> list[SyntaxTreeNode]:
         """The blocks under a part, its own subheadings included, nested main sections not."""
@@ -289,6 +261,7 @@ class _Reader:
     def _unknown(self, part: _Part) -> None:
         transparent = self._has_known(part)
         nodes = part.blocks if transparent else self._subtree(part)
+        nodes = [node for node in nodes if not self._severity_table(node)]
         if not self._candidates(nodes, 1):
             text = self._raw(nodes)
             if text or not transparent:
@@ -309,7 +282,10 @@ class _Reader:
         return True
 
     def _set_all(self, name: str, text: str, priority: int) -> bool:
-        return any([self._set(name, value, priority) for value in values_of(name, text)])
+        values = values_of(name, text)
+        if not values and _NOT_ASSESSED.match(text):  # "Completeness Score: not assessed (...)": no value, said so
+            self.notes.append(f"{name}: the review states it was not assessed")
+        return any([self._set(name, value, priority) for value in values])
 
     def _candidates(self, nodes: list[SyntaxTreeNode], priority: int) -> bool:
         """Read summary labels from lines and table rows; True when any value was read."""
@@ -325,6 +301,7 @@ class _Reader:
 
     def _summary(self, part: _Part) -> None:
         self._candidates(part.blocks, 0)
+        self._verdict_lines(part.blocks)
         for child in self._own(part):
             self._heading_field(child, 0)
             self._summary(child)
@@ -337,7 +314,7 @@ class _Reader:
         if section and key is None:
             self.notes.append(f"sections: '{title}' repeats {section.key}; stored without a key")
         self.keys["sections"] |= {key} if key else set()
-        title = section.title if section and key else _TRAILING_SYMBOLS.sub("", _clean_title(title)) or title
+        title = section.title if section and key else TRAILING_SYMBOLS.sub("", clean_title(title)) or title
         text = re.sub(r"^(\s*)\\(#|```|~~~)", r"\1\2", text, flags=re.M)  # render.block's escapes
         self.feedback.append(SectionFeedback(key=key, title=title, feedback=text))
 
@@ -422,7 +399,11 @@ class _Reader:
         return self._without_nothing(part, [item for item in items if item], paragraphs=not lists)
 
     def _findings(self, part: _Part) -> None:
-        severity = _SEVERITIES[part.kind or ""]
+        """Findings of one severity: list items or paragraphs, or one per subheading."""
+        if part.kind == "severity":
+            severity = self.scale.severity(part.word, part.plain)
+        else:
+            severity = _SEVERITIES[part.kind or ""]
         items = [item for node in part.blocks if node.type in _LISTS for item in node.children]
         groups = [node_lines(item.children) for item in items]
         children = self._own(part)
@@ -433,11 +414,66 @@ class _Reader:
         kept = set(self._without_nothing(part, ["\n".join(lines) for lines in groups], paragraphs))
         self.findings += [finding(severity, lines) for lines in groups if "\n".join(lines) in kept]
         for child in children:
-            title = _clean_title(child.plain)
+            title = clean_title(child.plain)
             if is_nothing(title):
                 self.notes.append(f"{part.kind}: the review states there are none")
                 continue
             self.findings.append(finding(severity, node_lines(self._subtree(child)), title=title))
+
+    def _findings_group(self, part: _Part) -> None:
+        """A Findings part: severity tables, items led by a severity word, subheadings of a severity
+        (dispatched as main parts) or led by one; what has no severity is noted and not stored."""
+        unread: list[SyntaxTreeNode] = []
+        for node in part.blocks:
+            if self._severity_table(node):
+                continue
+            if node.type not in _LISTS:
+                unread.append(node)
+                continue
+            for item in node.children:
+                lines = node_lines(item.children)
+                lead = lead_severity(lines[0]) if lines else None
+                if lead:
+                    self.findings.append(finding(self.scale.severity(lead[0], lead[0]), [lead[1], *lines[1:]]))
+                elif lines and not is_nothing(lines[0]):
+                    unread.append(item)
+        for child in self._own(part):
+            lead = lead_severity(clean_title(child.plain))
+            if lead is None:
+                self._unknown(child)
+                continue
+            severity = self.scale.severity(lead[0], lead[0])
+            self.findings.append(finding(severity, node_lines(self._subtree(child)), title=lead[1]))
+        items = sum(node.type == "list_item" for node in unread)
+        if items:
+            self.notes.append(f"findings: {items} item{'s' * (items > 1)} without a severity not stored")
+        text = "\n\n".join(filter(None, (self._raw([node]) for node in unread)))
+        if text:
+            self._extra(part.plain, text)
+
+    def _severity_table(self, node: SyntaxTreeNode) -> bool:
+        """Read a table with a severity column into findings; False for any other node."""
+        found = table_findings(node, self.scale, norm_heading) if node.type == "table" else None
+        if found is None:
+            return False
+        self.findings += found
+        self.seen.add("findings")
+        return True
+
+    def _verdict(self, part: _Part) -> None:
+        """A verdict heading ('Proceed with Implementation') or part ('Recommendation', 'Decision'): the
+        implementation readiness. Its prose is commentary; a part that states no verdict is an extra."""
+        said = self._set("implementation_readiness", verdict(part.plain), 2)
+        nodes = self._subtree(part)
+        said = self._candidates(nodes, 1) | self._verdict_lines(nodes) | said
+        if not said and (text := self._raw(nodes)):
+            self._extra(part.plain, text)
+
+    def _verdict_lines(self, nodes: list[SyntaxTreeNode]) -> bool:
+        """Paragraphs that open with a verdict ('**Approve with changes** — fix 1 and 2'); True when one did."""
+        lines = node_lines([node for node in nodes if node.type == "paragraph"], plain=True)
+        found = [verdict(line, whole=False) for line in lines if summary_label(line) is None]
+        return any([self._set("implementation_readiness", value, 2) for value in found])
 
     def _checklist(self, part: _Part) -> None:
         unmarked = 0
@@ -456,8 +492,8 @@ class _Reader:
             self.notes.append(f"checklist: {unmarked} line{'s' * (unmarked > 1)} without a check mark not stored")
 
     def _item(self, text: str) -> ChecklistItem | None:
-        norm = _norm(text)
-        matches = [i for i in self.items if norm == _norm(i.text) or norm.startswith(_norm(i.text) + " ")]
+        norm = norm_heading(text)
+        matches = [i for i in self.items if norm == norm_heading(i.text) or norm.startswith(norm_heading(i.text) + " ")]
         return max(matches, key=lambda i: len(i.text), default=None)
 
     # --- result ------------------------------------------------------------------------------
@@ -471,7 +507,8 @@ class _Reader:
         data["risk_assessment"] = None if risk in ("", "Not assessed.") else risk
         review = Review(title=self.title or "", profile=profile.name, processing=Processing(mode="ingested"), **data)
         found = [name for name in _CONTENT if getattr(review, name) not in (None, "", [])]
-        notes = self._value_notes() + list(dict.fromkeys(self.notes))
+        unread = [f"not understood, kept only in the markdown: '{heading}'" for heading in self.extras]
+        notes = self._value_notes() + list(dict.fromkeys(self.notes + self.scale.notes)) + unread
         return ParsedReview(review=review, found=found, extra_sections=dict(self.extras), notes=notes)
 
     def _value_notes(self) -> list[str]:

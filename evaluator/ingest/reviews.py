@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from evaluator.documents.formats import SUPPORTED_SUFFIXES
-from evaluator.documents.read import read_document
+from evaluator.documents.read import read_text
 from evaluator.errors import EvaluatorError
 from evaluator.grounding.profiles import DEFAULT_PROFILE, Profile, load_profile
 from evaluator.ingest.parse import parse_review
@@ -109,6 +110,9 @@ def identity(profile: Profile, sha256: str) -> str:
     return hashlib.sha256(f"ingested\0{profile.name}\0{sha256}".encode()).hexdigest()
 
 
+_BATCH = 100  # review files per transaction: one opening of the store, and readers get it between batches
+
+
 def ingest(
     paths: list[Path],
     db: Path,
@@ -116,11 +120,16 @@ def ingest(
     profile: str = DEFAULT_PROFILE,
     case_key: str | None = None,
     reparse: bool = False,
+    lock_timeout: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> list[Ingested]:
     """Parse and store every review under ``paths``; non-reviews are reported and skipped.
 
     ``case_key`` files a single review under that case. ``reparse``: a review already stored
-    is parsed again and its rows replaced when the parse or its case key changed.
+    is parsed again and its rows replaced when the parse or its case key changed. Files are
+    parsed, then written :data:`_BATCH` at a time in one transaction each. While another
+    process holds the store, writing waits (``lock_timeout`` seconds, None: as long as it takes),
+    telling ``on_wait`` every 30 s who holds it.
     Raises :class:`EvaluatorError` for a missing path or a case key given for several files.
     """
     reviewer_profile = load_profile(profile)
@@ -130,14 +139,26 @@ def ingest(
             "a case key applies to a single review file; give one file or leave it out", settings=("case_key",)
         )
     keys = [case_key] if case_key and files else case_keys(files)
+    pairs = [(path, key) for (path, _), key in zip(files, keys, strict=True)]
     results: list[Ingested] = []
-    with Store(db) as store:
+    with Store(db, wait_s=lock_timeout, on_wait=on_wait) as store:
         run_id = store.begin_run("ingest", " ".join(map(str, paths)), profile=reviewer_profile.name)
         batch = _Batch(store, run_id, reviewer_profile, reparse)
-        results = [batch.file(path, key) for (path, _), key in zip(files, keys, strict=True)]
+        for start in range(0, len(pairs), _BATCH):
+            results += batch.files(pairs[start : start + _BATCH])
         ok = sum(r.status in ("ok", "reparsed") for r in results)
         store.finish_run(run_id, "completed", total=len(results), ok=ok, failed=0, skipped=len(results) - ok)
     return results
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A review file read and parsed, not yet stored."""
+
+    path: Path
+    key: str
+    identity: str
+    record: ReviewRecord
 
 
 @dataclass
@@ -152,30 +173,47 @@ class _Batch:
     def __post_init__(self) -> None:
         self.done: set[str] = set()  # identities handled in this run: a copy of a file is a duplicate
 
-    def file(self, path: Path, key: str) -> Ingested:
+    def files(self, pairs: list[tuple[Path, str]]) -> list[Ingested]:
+        """Parse ``pairs`` (path, case key), then store what is new or changed in one transaction."""
+        parsed = [self._parse(path, key) for path, key in pairs]
+        with self.store.session():  # one opening of the file for the lookup and the writes
+            stored = self.store.stored_reviews([p.identity for p in parsed if isinstance(p, _Parsed)])
+            results, writes = [], []
+            for item in parsed:
+                result, write = self._decide(item, stored) if isinstance(item, _Parsed) else (item, None)
+                results.append(result)
+                writes += [write] if write else []
+            self.store.write_all(writes)
+        return results
+
+    def _parse(self, path: Path, key: str) -> _Parsed | Ingested:
         try:
-            document = read_document(path, role="review")
-            parsed = parse_review(document.text, self.profile)
+            text = read_text(path, role="review")
+            parsed = parse_review(text, self.profile)
         except EvaluatorError as exc:
             return Ingested(path, "skipped", key, str(exc))
-        ident = identity(self.profile, document.sha256)
-        stored = self.store.stored_review(ident)
-        if ident in self.done or (stored and not self.reparse):
-            return Ingested(path, "duplicate", key, "already ingested")
-        self.done.add(ident)
-        record = ReviewRecord(self.run_id, key, source="ingested", review=parsed.review, markdown=document.text)
+        ident = identity(self.profile, hashlib.sha256(text.encode("utf-8")).hexdigest())
+        record = ReviewRecord(self.run_id, key, source="ingested", review=parsed.review, markdown=text)
         record.cache_key, record.source_path, record.found_fields = ident, str(path.resolve()), parsed.found
         record.parse_notes = parsed.notes
         record.created_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
-        if stored is None:
-            self.store.save(record)
-            return Ingested(path, "ok", key)
-        changes = _changes(stored, record)
+        return _Parsed(path, key, ident, record)
+
+    def _decide(
+        self, item: _Parsed, stored: dict[str, dict[str, Any]]
+    ) -> tuple[Ingested, tuple[str | None, ReviewRecord] | None]:
+        """What to do with one parsed review: store it, replace its stored parse, or nothing."""
+        path, key, record, before = item.path, item.key, item.record, stored.get(item.identity)
+        if item.identity in self.done or (before and not self.reparse):
+            return Ingested(path, "duplicate", key, "already ingested"), None
+        self.done.add(item.identity)
+        if before is None:
+            return Ingested(path, "ok", key), (None, record)
+        changes = _changes(before, record)
         if not changes:
-            return Ingested(path, "duplicate", key, "already ingested, same parse")
-        record.created_at = stored["created_at"]  # the review keeps its place in the case's series
-        self.store.replace(stored["review_id"], record)
-        return Ingested(path, "reparsed", key, changes)
+            return Ingested(path, "duplicate", key, "already ingested, same parse"), None
+        record.created_at = before["created_at"]  # the review keeps its place in the case's series
+        return Ingested(path, "reparsed", key, changes), (before["review_id"], record)
 
 
 def _changes(stored: dict[str, Any], record: ReviewRecord) -> str:

@@ -151,13 +151,20 @@ class GroupStats:
 
 
 def latest_run(db: Path, scope: Scope) -> RunSummary | None:
-    """The most recently started run (since ``scope.since``), or None."""
+    """The most recently started batch run (since ``scope.since``), else the latest run of any kind, or None.
+
+    A run whose writer was killed has no counts recorded: they are counted from its reviews.
+    """
     since = " WHERE started_at >= ?" if scope.since else ""
     _, rows = query(
         db,
+        "WITH run AS (SELECT * FROM runs"
+        f"{since} ORDER BY kind = 'batch' DESC, started_at DESC LIMIT 1), "
+        "counted AS (SELECT count(*) FILTER (status = 'ok') AS ok, count(*) FILTER (status = 'failed') AS failed "
+        "FROM reviews WHERE run_id = (SELECT run_id FROM run)) "
         "SELECT run_id, kind, status, started_at, finished_at, source, model_name, profile, prompt_hash, "
-        "coalesce(cases_total, 0), coalesce(cases_ok, 0), coalesce(cases_failed, 0), coalesce(cases_skipped, 0) "
-        f"FROM runs{since} ORDER BY started_at DESC LIMIT 1",
+        "coalesce(cases_total, 0), coalesce(cases_ok, counted.ok), coalesce(cases_failed, counted.failed), "
+        "coalesce(cases_skipped, 0) FROM run, counted",
         [scope.since] if scope.since else [],
     )
     return RunSummary(*rows[0]) if rows else None
@@ -266,21 +273,28 @@ def counts(db: Path, scope: Scope) -> tuple[int, int, int]:
     return int(ok), int(failed), int(runs)
 
 
-def case_coverage(db: Path, case: str) -> tuple[str, list[CoverageRow]]:
-    """The requirement traceability of the latest review of ``case`` (a case key or a glob).
+def one_case(db: Path, case: str) -> str:
+    """The key of the one reviewed case ``case`` names (a case key or a glob).
 
-    Returns the case key and its rows. Raises StoreError when no reviewed case matches, or
-    when the glob matches several (the message lists a few).
+    Raises StoreError when no reviewed case matches, or when the glob matches several (the message lists a few).
     """
     _, keys = query(db, "SELECT DISTINCT case_key FROM latest_reviews WHERE case_key GLOB ? ORDER BY 1", [case])
     if not keys:
         raise StoreError(
             f"no reviewed case matches '{case}' in {db} — list them with: SELECT case_key FROM latest_reviews"
         )
-    if len(keys) > 1:
+    if len(keys) > 1 and (case,) not in keys:
         shown = ", ".join(k for (k,) in keys[:5]) + (" …" if len(keys) > 5 else "")
         raise StoreError(f"'{case}' matches {len(keys)} cases ({shown}) — name one")
-    key = keys[0][0]
+    return case if (case,) in keys else str(keys[0][0])
+
+
+def case_coverage(db: Path, case: str) -> tuple[str, list[CoverageRow]]:
+    """The requirement traceability of the latest review of ``case`` (a case key or a glob).
+
+    Returns the case key and its rows. Raises StoreError as :func:`one_case` does.
+    """
+    key = one_case(db, case)
     _, rows = query(
         db,
         "SELECT c.requirement_id, c.status, c.line_start, c.requirement_text FROM requirement_coverage c "

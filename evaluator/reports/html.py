@@ -30,6 +30,7 @@ import evaluator.reports.charts as charts
 import evaluator.reports.data as data
 import evaluator.reports.lifecycle as lifecycle
 from evaluator.errors import ReportError
+from evaluator.outputs import check_output_file
 from evaluator.review.record import ASSESSMENTS, READINESS
 from evaluator.store import require_database, snapshot
 from evaluator.version import __version__
@@ -60,9 +61,12 @@ class ReportResult:
 def write_report(db: Path, output: Path, scope: data.Scope | None = None) -> ReportResult:
     """Build the report of ``db`` (limited to ``scope``) and write it to ``output`` (and a folder beside it).
 
-    Raises StoreError (no database), ReportError (nothing in scope, or the files cannot be written).
+    Raises StoreError (no database), OutputError (``output`` cannot be written), ReportError (nothing
+    in scope, or the files cannot be written).
     """
     folder = output.with_name(f"{output.stem}_files")
+    require_database(db)
+    check_output_file(output, "report")  # before the store is read: a large report takes minutes
     files, cases, reviews = _files(db, scope or data.Scope(), output.name, folder.name)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -195,6 +199,7 @@ def _case_view(case: data.CaseData, anchor: int, context: dict[str, Any]) -> dic
         "latest": case.latest,
         "count": len(rows),
         "revisions": len(revisions),
+        "unrecorded": sum(not row.design_sha256 for row in rows),  # ingested: the design is not known
         "rows_html": _rows_html([(row, revisions.get(row.design_sha256 or "")) for row in rows[-TABLE_ROWS:]][::-1]),
         "hidden": max(0, len(rows) - TABLE_ROWS),
         "chart": chart,

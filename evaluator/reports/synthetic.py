@@ -3,7 +3,8 @@
 A few dozen reviews in the real format (rendered by :func:`evaluator.review.render.render_markdown`)
 are made once; DuckDB then expands them into ``cases × nights`` review rows, one run per
 night, with their findings, in a handful of bulk ``INSERT … SELECT`` statements. 100,000
-reviews take seconds, where ingesting files takes minutes. Nothing here is committed data:
+reviews take seconds, where ingesting files takes minutes. ``bench_ingest`` times ingesting files
+into such a store (``python -m evaluator.reports.synthetic ingest``). Nothing here is committed data:
 the same arguments always write the same rows (a fixed seed), apart from the ids.
 """
 
@@ -182,5 +183,43 @@ def bench_report(
         )
 
 
-if __name__ == "__main__":  # `make report-bench`
-    bench_report()
+def bench_ingest(files: int = 1_000, cases: int = 1_000, reviews_per_case: int = 10) -> float:
+    """Ingest ``files`` review files into a synthetic store of ``cases × reviews_per_case`` reviews; print
+    and return reviews per second (wall time of :func:`evaluator.ingest.reviews.ingest`).
+
+    The files are the store's own rendered reviews (each made unique by a trailing comment),
+    written to a temporary folder laid out as ``teamN/svc-I/tech-design-review.md``.
+    """
+    import shutil
+    import tempfile
+    import time
+
+    from evaluator.ingest.reviews import ingest
+    from evaluator.store import query
+
+    root = Path(tempfile.mkdtemp(prefix="evaluator-ingest-bench-"))
+    try:
+        db = write_synthetic(root / "synthetic.duckdb", cases, reviews_per_case).path
+        sql = f"SELECT markdown FROM reviews WHERE status = 'ok' ORDER BY review_id LIMIT {int(files)}"
+        for i, (markdown,) in enumerate(query(db, sql)[1]):
+            path = root / "reviews" / f"team{i % 40}" / f"svc-{i}" / "tech-design-review.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{markdown}\n<!-- copy {i} -->\n", encoding="utf-8")
+        started = time.perf_counter()
+        results = ingest([root / "reviews"], db)
+        rate = len(results) / (time.perf_counter() - started)
+        stored = sum(r.status == "ok" for r in results)
+        print(f"ingested {stored:,} of {len(results):,} review files into a store of {cases * reviews_per_case:,} "
+              f"reviews: {rate:.1f} reviews/s")  # fmt: skip
+        return rate
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":  # `make report-bench`; `python -m evaluator.reports.synthetic ingest [FILES]`
+    import sys
+
+    if sys.argv[1:2] == ["ingest"]:
+        bench_ingest(int(sys.argv[2]) if len(sys.argv) > 2 else 1_000)
+    else:
+        bench_report()

@@ -8,6 +8,7 @@ or break a list.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from evaluator.review.record import Finding, Review, Severity
 from evaluator.version import __version__
@@ -21,13 +22,30 @@ SEVERITY_HEADINGS: dict[Severity, str] = {
 }
 
 
-def render_markdown(review: Review) -> str:
-    """The review as markdown, followed by an HTML comment saying how it was produced."""
+class SourceLines(Protocol):
+    """Where lines of a converted document's markdown are in its source file (see evaluator.documents.sources)."""
+
+    def describe(self, start: int, end: int | None = None) -> str | None:
+        """'tech-design.rst, lines 40–42' for markdown lines ``start``-``end``, or None when unknown."""
+        ...
+
+
+def render_markdown(
+    review: Review, *, design: SourceLines | None = None, requirements: SourceLines | None = None
+) -> str:
+    """The review as markdown, followed by an HTML comment saying how it was produced.
+
+    ``design``/``requirements``: for converted documents, where evidence and requirement lines are in
+    the source files; they are then given beside the markdown lines ("design, lines 12–14;
+    tech-design.rst, lines 40–42")."""
     blocks = [
         f"# Technical Design Review: {inline(heading_title(review.title))}",
         "## Review Summary\n" + _summary(review),
         "## Strengths\n" + _bullets(review.strengths),
-        *(f"## {heading}\n" + _findings(review.findings_of(sev)) for sev, heading in SEVERITY_HEADINGS.items()),
+        *(
+            f"## {heading}\n" + _findings(review.findings_of(sev), design, requirements)
+            for sev, heading in SEVERITY_HEADINGS.items()
+        ),
         "## Section-by-Section Review",
         *(f"### {s.title}\n{block(s.feedback)}" for s in review.sections),
         "## Missing Elements\n" + _bullets(review.missing_elements),
@@ -107,11 +125,17 @@ def _numbered(items: list[str]) -> str:
     return "\n".join(f"{i}. {inline(item)}" for i, item in enumerate(items, 1)) or _NONE
 
 
-def _findings(findings: list[Finding]) -> str:
-    return "\n".join(_finding(f) for f in findings) or _NONE
+def _findings(findings: list[Finding], design: SourceLines | None, requirements: SourceLines | None) -> str:
+    return "\n".join(_finding(f, design, requirements) for f in findings) or _NONE
 
 
-def _finding(f: Finding) -> str:
+def _also(source: SourceLines | None, start: int | None, end: int | None = None) -> str:
+    """'; tech-design.rst, lines 40–42' where a converted document's source lines are known, else ''."""
+    where = source.describe(start, end) if source is not None and start else None
+    return f"; {where}" if where else ""
+
+
+def _finding(f: Finding, design: SourceLines | None = None, requirements: SourceLines | None = None) -> str:
     """A finding: title and detail, then what it concerns, the requirement it rests on (quoted,
     with its line), and either the evidence with the matched words in bold or, for something
     absent, what the design was searched for."""
@@ -123,11 +147,12 @@ def _finding(f: Finding) -> str:
     if concerns:
         lines.append(f"  - Concerns: {inline(concerns)}")
     if f.requirement_text.strip():
-        at = f" (requirements, line {f.requirement_line})" if f.requirement_line else ""
+        also = _also(requirements, f.requirement_line)
+        at = f" (requirements, line {f.requirement_line}{also})" if f.requirement_line else ""
         lines.append(f"  - Requirement: “{inline(f.requirement_text)}”{at}")
     if f.evidence.strip():
         if f.lines:
-            where = f" (design, {f.lines})"
+            where = f" (design, {f.lines}{_also(design, f.line_start, f.line_end)})"
         else:
             where = {True: " (found in the design)", False: " (not found in the design)", None: ""}[f.evidence_found]
         lines.append(f'  - Evidence: "{inline(_marked(f))}"{where}')

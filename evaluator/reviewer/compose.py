@@ -24,6 +24,7 @@ from evaluator.documents.terms import content_stems, negated_before
 from evaluator.grounding.base import CheckResult, Grounding
 from evaluator.grounding.profiles import Check, ChecklistItem, Profile
 from evaluator.review.record import (
+    SEVERITIES,
     ChecklistEntry,
     EvidencePassage,
     Finding,
@@ -161,7 +162,7 @@ class Composer:
         for finding in self.g.findings:
             cited += [p for p in self._passages(finding.passage_ids[:1]) if p not in cited]
         outline = "\n".join(f"- {p.text}" for p in self.g.passages if p.kind == "heading")
-        notes = "\n".join(f"- [{f.severity}] {f.title} ({f.lines or 'nothing to quote'})" for f in self.g.findings)
+        notes = self._notes_summary()
         shown = sorted(cited[:passages], key=lambda p: p.line_start)
         return {
             "profile": self.profile,
@@ -183,6 +184,18 @@ class Composer:
         return f"- {len(statuses)} requirements: {counts}" + (
             f"\n- not met: {', '.join(gaps[:20])}{more}" if gaps else ""
         )
+
+    def _notes_summary(self, limit: int = 20) -> str:
+        """The analyses' findings for the prompt within a fixed budget: counts by severity, then at most
+        ``limit`` of them, the most severe first (a spec of 2,000 unmet requirements is 2,000 findings)."""
+        findings = self.g.findings
+        if len(findings) > limit:  # a stable sort: the analyses' order within a severity
+            findings = sorted(findings, key=lambda f: SEVERITIES.index(f.severity))[:limit]
+        lines = [f"- [{f.severity}] {f.title} ({f.lines or 'nothing to quote'})" for f in findings]
+        if len(self.g.findings) > limit:
+            counts = ", ".join(f"{sum(f.severity == s for f in self.g.findings)} {s}" for s in SEVERITIES)
+            lines.insert(0, f"- {len(self.g.findings)} findings ({counts}); the {limit} most severe:")
+        return "\n".join(lines)
 
     def _passages(self, ids: list[str]) -> list[Passage]:
         return [p for p in (self.g.passage(i) for i in ids) if p is not None]

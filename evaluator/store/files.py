@@ -5,7 +5,8 @@ an extension), written in a storage format every DuckDB 1.x client reads, and co
 when a newer client wrote it. DuckDB lets one process hold a file for writing and then nobody
 else, not even a reader: being *the* writer is a lock on a sidecar file (``<db>.lock``, see
 :mod:`filelock`), and every opening is retried for a while when another process holds the
-file for a moment (:func:`retry_locked`).
+file for a moment (:func:`retry_locked`). The writer waits for as long as a reader holds the
+file (a notebook, a DuckDB GUI or CLI), saying every 30 s who holds it, unless given a limit.
 """
 
 from __future__ import annotations
@@ -110,6 +111,15 @@ def in_use_error(path: Path, pid: str | None) -> StoreError:
     )
 
 
+def holder(exc: Exception) -> str:
+    """Who holds the file, from DuckDB's lock error: 'process 1100 (duckdb)', or 'another process'."""
+    match = re.search(r"held in (?P<program>.*?) \(PID (?P<pid>\d+)\)", str(exc))
+    if not match:
+        return "another process"
+    program = re.split(r"[\\/]", match.group("program"))[-1]
+    return f"process {match.group('pid')} ({program})" if program else f"process {match.group('pid')}"
+
+
 def open_error(path: Path, exc: Exception) -> StoreError:
     text = str(exc)
     if _is_lock_conflict(exc):
@@ -122,31 +132,63 @@ def _is_lock_conflict(exc: Exception) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
-# How long a reader waits for a write in progress, and the writer for readers, before giving up.
+# How long a reader waits for a write in progress before giving up (a write takes milliseconds).
 READ_WAIT_S = 30.0
 
 
-WRITE_WAIT_S = 300.0
+# How often a waiting writer says who it is waiting for.
+WAIT_REPORT_S = 30.0
+
+
+READERS_ADVICE = "a DuckDB client of your own should open the store read-only and close it when done"
 
 
 _Connection = TypeVar("_Connection")
 
 
-def retry_locked(path: Path, connect: Callable[[], _Connection], wait_s: float) -> _Connection:
-    """``connect()``, retried while another process holds the DuckDB file, for up to ``wait_s`` seconds.
+def retry_locked(
+    path: Path,
+    connect: Callable[[], _Connection],
+    wait_s: float | None,
+    on_wait: Callable[[str], None] | None = None,
+) -> _Connection:
+    """``connect()``, retried while another process holds the DuckDB file; ``wait_s`` None: for as long as it takes.
 
-    Raises StoreError (the file is in use, or cannot be opened) once the time is up.
+    Every :data:`WAIT_REPORT_S` seconds of waiting, ``on_wait`` is told who holds the file and
+    for how long it has waited. The file is taken the moment it is free (looked at 10 times a
+    second at most). Raises StoreError when the file cannot be opened, or is still held after
+    ``wait_s`` seconds.
     """
-    deadline = time.monotonic() + wait_s
+    started = time.monotonic()
+    report_at = started + WAIT_REPORT_S
     pause = 0.005
     while True:
         try:
             return connect()
         except (duckdb.Error, OSError) as exc:
-            if not _is_lock_conflict(exc) or time.monotonic() + pause > deadline:
+            if not _is_lock_conflict(exc):
                 raise open_error(path, exc) from None
+            now = time.monotonic()
+            if wait_s is not None and now + pause > started + wait_s:
+                raise _still_held(path, exc, wait_s) from None
+            if on_wait is not None and now >= report_at:
+                on_wait(f"waiting for the database {path}: {holder(exc)} has it open ({_waited(now - started)} so far)")
+                report_at += WAIT_REPORT_S
         time.sleep(pause)
         pause = min(pause * 2, 0.1)  # a write takes milliseconds: look again soon, never spin
+
+
+def _still_held(path: Path, exc: Exception, wait_s: float) -> StoreError:
+    return StoreError(
+        f"the database {path} was still in use by {holder(exc)} after {_waited(wait_s)} — close that client "
+        f"({READERS_ADVICE}), or wait longer",
+        settings=("lock_timeout",),
+    )
+
+
+def _waited(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 def lock_path(db: Path) -> Path:

@@ -344,4 +344,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "converted documents: their markdown and where each line came from",
+        """
+        -- What a .docx/.pdf/.html/.rst/.adoc document was reviewed as (the markdown evidence lines refer
+        -- to), and for each of its lines the span in the source file: {"name", "unit": line | paragraph |
+        -- page, "positions": [[first, last] or null per markdown line]}. NULL for markdown read as it is.
+        ALTER TABLE documents ADD COLUMN converted_text VARCHAR;
+        ALTER TABLE documents ADD COLUMN source_map JSON;
+        """,
+    ),
 ]

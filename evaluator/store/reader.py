@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 import duckdb
 
-from evaluator.errors import StoreError
+from evaluator.errors import OutputError, StoreError
+from evaluator.outputs import check_output_folder
 from evaluator.store.files import NO_EXTENSION_DOWNLOADS, READ_WAIT_S, check_duckdb_file, retry_locked
 
 
@@ -107,10 +108,13 @@ def tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 def export(db: Path, out_dir: Path, fmt: Literal["parquet", "csv"]) -> list[Path]:
     """Write every table of the store to ``out_dir`` as ``TABLE.parquet`` or ``TABLE.csv``; return the paths.
 
+    Raises StoreError (no database) or OutputError (the folder or a file cannot be written).
+
     The tables come from the store's catalogue, so a table a migration adds is exported
     without anyone keeping a list.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    require_database(db)
+    check_output_folder(out_dir, "export folder")
     written = []
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     with read_only(db, external_access=True) as con:
@@ -118,6 +122,9 @@ def export(db: Path, out_dir: Path, fmt: Literal["parquet", "csv"]) -> list[Path
             path = out_dir / f"{table}.{fmt}"
             quoted = str(path).replace("'", "''")
             name = table.replace('"', '""')
-            con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{quoted}' ({options})")
+            try:
+                con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{quoted}' ({options})")
+            except duckdb.IOException as exc:
+                raise OutputError(f"cannot write {path}: {str(exc).splitlines()[0]} — check the output path") from None
             written.append(path)
     return written

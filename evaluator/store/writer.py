@@ -1,10 +1,11 @@
-"""The store's one writer: migrated on open, one short transaction per review.
+"""The store's one writer: migrated on open, one short transaction per review (or per batch of them).
 
 A review and all its rows (document, findings, section feedback, checklist, coverage) are
 written in one transaction, so a process killed at any moment leaves either the whole review
 or none of it. The writer holds the file only while it writes (open, one transaction,
-close), so readers (:mod:`.reader`) get it between writes; being *the* writer is the lock of
-:mod:`.files`, held for the writer's whole life.
+close), so readers (:mod:`.reader`) get it between writes; a bulk writer (ingest) writes a
+batch of reviews in one transaction and one opening (:meth:`Store.session`). Being *the*
+writer is the lock of :mod:`.files`, held for the writer's whole life.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,6 @@ from evaluator.errors import StoreError
 from evaluator.store.files import (
     STORAGE_VERSION,
     WRITE_CONFIG,
-    WRITE_WAIT_S,
     check_duckdb_file,
     convert_storage,
     in_use_error,
@@ -45,11 +45,19 @@ class Store:
     Construction takes the writer lock (StoreError naming the holder's pid if another
     process has it), converts a file in a newer storage format, migrates, and marks runs
     left 'running' by a killed writer as 'interrupted'. Each write opens the file, runs one
-    transaction and closes it again, so readers get the file between writes.
+    transaction and closes it again, so readers get the file between writes; :meth:`session`
+    keeps it open across the transactions of a bulk write.
+
+    When a reader (or any other DuckDB client) holds the file, every opening waits: for
+    ``wait_s`` seconds (None: as long as it takes), telling ``on_wait`` every 30 s who holds
+    it (see :func:`evaluator.store.files.retry_locked`).
     """
 
-    def __init__(self, path: Path, *, wait_s: float = WRITE_WAIT_S) -> None:
-        self.path, self._wait_s = path, wait_s
+    def __init__(
+        self, path: Path, *, wait_s: float | None = None, on_wait: Callable[[str], None] | None = None
+    ) -> None:
+        self.path, self._wait_s, self._on_wait = path, wait_s, on_wait
+        self._held: duckdb.DuckDBPyConnection | None = None  # the connection of a session(), if one is open
         self._cached: dict[str, str] | None = None  # cache key -> latest ok review id, loaded on first use
         check_duckdb_file(path)
         try:
@@ -78,8 +86,16 @@ class Store:
                 raise open_error(self.path, exc) from None
         self.migrate()
         with self.transaction() as db:
-            # The writer lock is ours, so a run still marked 'running' lost its writer: it was killed.
-            db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            # The writer lock is ours, so a run still marked 'running' lost its writer: it was killed
+            # before it could record its counts, which its stored reviews still give.
+            db.execute(
+                "UPDATE runs SET status = 'interrupted', "
+                "cases_ok = coalesce(cases_ok, (SELECT count(*) FROM reviews v "
+                "WHERE v.run_id = runs.run_id AND v.status = 'ok')), "
+                "cases_failed = coalesce(cases_failed, (SELECT count(*) FROM reviews v "
+                "WHERE v.run_id = runs.run_id AND v.status = 'failed')) "
+                "WHERE status = 'running'"
+            )
 
     def __enter__(self) -> Store:
         return self
@@ -111,15 +127,34 @@ class Store:
             db.execute("SET enable_progress_bar = false")  # a bulk write would draw one on the terminal
             return db
 
-        return retry_locked(self.path, connect, self._wait_s)
+        return retry_locked(self.path, connect, self._wait_s, self._on_wait)
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """The file held open across every :meth:`transaction` inside the block: one opening for a bulk write.
+
+        Readers wait meanwhile, so a session should last a second or so: a bulk writer opens one
+        per batch of results, and readers get the file between batches. Not for use across threads.
+        """
+        if self._held is not None:
+            yield
+            return
+        self._held = self._connect()
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            held.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The file opened for one transaction: committed on success, rolled back on error, then closed.
+        """The file opened for one transaction (or a :meth:`session`'s): committed on success, rolled back
+        on error, then closed unless a session holds it.
 
-        Waits for readers holding the file (up to ``wait_s``); raises StoreError after that.
+        Waits for readers holding the file (see the class); raises StoreError when it gives up.
         """
-        db = self._connect()
+        held = self._held
+        db = held or self._connect()
         try:
             db.execute("BEGIN TRANSACTION")
             try:
@@ -129,7 +164,8 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
         finally:
-            db.close()
+            if held is None:
+                db.close()
 
     def migrate(self) -> int:
         """Apply missing migrations in order; return the schema version."""
@@ -205,37 +241,42 @@ class Store:
         return self.replace(None, record)
 
     def replace(self, old_review_id: str | None, record: ReviewRecord) -> str:
-        """Write ``record`` in place of review ``old_review_id`` (its rows go); return the new review's id.
+        """Write ``record`` in place of review ``old_review_id`` (its rows go); return the new review's id."""
+        return self.write_all([(old_review_id, record)])[0]
 
-        One transaction removes the old review's rows, marks it 'superseded' and writes the new one.
+    def write_all(self, items: list[tuple[str | None, ReviewRecord]]) -> list[str]:
+        """Write each record (in place of the review id beside it, if any) in one transaction; return the new ids.
+
+        Replacing removes the old review's rows and marks it 'superseded' in the same transaction.
         DuckDB refuses to delete a row that rows deleted in the same transaction referenced, so the
-        childless old row is deleted right after: a crash between leaves only a 'superseded' row,
+        childless old rows are deleted right after: a crash between leaves only 'superseded' rows,
         which no view shows and the next replace removes.
         """
-        review_id = uuid.uuid4().hex
+        ids = []
         with self.transaction() as db:
-            if old_review_id is not None:
-                for table in (
-                    "finding_waivers",
-                    "findings",
-                    "section_feedback",
-                    "checklist_items",
-                    "requirement_coverage",
-                ):
-                    db.execute(f"DELETE FROM {table} WHERE review_id = ?", [old_review_id])
-                db.execute("UPDATE reviews SET status = 'superseded' WHERE review_id = ?", [old_review_id])
-            for doc in (record.design, record.requirements):
-                if doc is not None:
-                    save_document(db, doc, record.doc_tokens.get(doc.sha256))
-            row = review_row(review_id, record)
-            db.execute(insert_sql("reviews", row), list(row.values()))
-            if record.review is not None:
-                save_children(db, review_id, record.review)
-        if old_review_id is not None:
+            for old_review_id, record in items:
+                ids.append(self._write(db, old_review_id, record))
+        if any(old for old, _ in items):
             with self.transaction() as db:
                 db.execute("DELETE FROM reviews WHERE status = 'superseded'")
-        if self._cached is not None and record.status == "ok" and record.cache_key:
-            self._cached[record.cache_key] = review_id
+        for review_id, (_, record) in zip(ids, items, strict=True):
+            if self._cached is not None and record.status == "ok" and record.cache_key:
+                self._cached[record.cache_key] = review_id
+        return ids
+
+    def _write(self, db: duckdb.DuckDBPyConnection, old_review_id: str | None, record: ReviewRecord) -> str:
+        review_id = uuid.uuid4().hex
+        if old_review_id is not None:
+            for table in ("finding_waivers", "findings", "section_feedback", "checklist_items", "requirement_coverage"):
+                db.execute(f"DELETE FROM {table} WHERE review_id = ?", [old_review_id])
+            db.execute("UPDATE reviews SET status = 'superseded' WHERE review_id = ?", [old_review_id])
+        for doc in (record.design, record.requirements):
+            if doc is not None:
+                save_document(db, doc, record.doc_tokens.get(doc.sha256))
+        row = review_row(review_id, record)
+        db.execute(insert_sql("reviews", row), list(row.values()))
+        if record.review is not None:
+            save_children(db, review_id, record.review)
         return review_id
 
     def record_waivers(self, rows: list[dict[str, Any]]) -> int:
@@ -255,16 +296,24 @@ class Store:
     def stored_review(self, cache_key: str) -> dict[str, Any] | None:
         """The successful review stored under ``cache_key``: its review_id, case_key, created_at,
         found_fields, parse_notes and review (a dict), or None."""
+        return self.stored_reviews([cache_key]).get(cache_key)
+
+    def stored_reviews(self, cache_keys: list[str]) -> dict[str, dict[str, Any]]:
+        """:meth:`stored_review` for many keys in one query: cache key -> the first stored review."""
+        if not cache_keys:
+            return {}
         with self.transaction() as db:
             cursor = db.execute(
-                "SELECT review_id, case_key, created_at, found_fields, parse_notes, review_json FROM reviews "
-                "WHERE cache_key = ? AND status = 'ok' ORDER BY created_at, review_id LIMIT 1",
-                [cache_key],
+                "SELECT cache_key, review_id, case_key, created_at, found_fields, parse_notes, review_json "
+                "FROM reviews WHERE cache_key IN (SELECT unnest(?)) AND status = 'ok' "
+                "QUALIFY row_number() OVER (PARTITION BY cache_key ORDER BY created_at, review_id) = 1",
+                [cache_keys],
             )
-            row = cursor.fetchone()
+            rows = cursor.fetchall()
             columns = [d[0] for d in cursor.description or []]
-        if row is None:
-            return None
-        stored = dict(zip(columns, row, strict=True))
-        stored["review"] = json.loads(stored.pop("review_json") or "null")
+        stored = {}
+        for row in rows:
+            found = dict(zip(columns, row, strict=True))
+            found["review"] = json.loads(found.pop("review_json") or "null")
+            stored[found.pop("cache_key")] = found
         return stored

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,3 +208,35 @@ def test_replies_are_validated_and_retried_by_the_reviewer(profile, prompts, req
     assert review.processing is not None and review.processing.retries == 1
     assert review.usage is not None and review.usage.cached_tokens == 24  # two calls, 12 each
     assert review.model == "smollm2"
+
+
+_GGUF = "/home/ci/models/SmolLM2-135M-Instruct-Q8_0.gguf"  # what llama-server lists when started with -m PATH
+_META = {"vocab_type": 2, "n_vocab": 49152, "n_ctx_train": 8192, "n_embd": 576, "n_params": 134515008, "size": 144}
+
+
+def test_a_served_gguf_is_recorded_by_file_name_with_an_identity_and_no_machine_path(tmp_path: Path) -> None:
+    from evaluator.backends.fake import schema_output
+    from evaluator.backends.openai_http import HttpFactory
+    from evaluator.batch import BatchOptions, run_batch
+    from evaluator.batch.cases import Case
+    from evaluator.store import query
+
+    def answer(body: dict[str, Any]) -> str:
+        return schema_output(body["messages"], body.get("json_schema") or {})  # a valid review for the schema
+
+    server = FakeServer("llama-server", models=(_GGUF,), meta=_META, answer=answer)
+    backend = open_backend({A: server})
+    assert backend.name == "SmolLM2-135M-Instruct-Q8_0.gguf"
+    assert backend.info.digest and backend.info.digest.startswith("meta-sha256:") and "/home" not in backend.info.digest
+    other = open_backend({A: FakeServer("llama-server", models=(_GGUF,), meta={**_META, "size": 145})})
+    assert other.info.digest != backend.info.digest  # other weights, other identity
+    assert server.chats[-1]["model"] == _GGUF  # requests still name the model as the server lists it
+
+    (tmp_path / "requirements.md").write_text("# R\n\nFR-1: accept loans.\n")
+    (tmp_path / "tech-design.md").write_text("# D\n\n## API\n\nPOST /loans accepts loans.\n")
+    factory = HttpFactory(HttpOptions((A,)), transport=transports({A: server}))
+    case = Case("d", tmp_path / "tech-design.md", tmp_path / "requirements.md")
+    run_batch([case], BatchOptions(db=tmp_path / "e.duckdb"), backend=factory)
+    names = query(tmp_path / "e.duckdb", "SELECT r.model_name, r.model_sha256, v.model_name FROM runs r JOIN reviews v "
+                  "USING (run_id)")[1]  # fmt: skip
+    assert names == [("SmolLM2-135M-Instruct-Q8_0.gguf", backend.info.digest, "SmolLM2-135M-Instruct-Q8_0.gguf")]

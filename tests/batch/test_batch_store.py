@@ -336,3 +336,35 @@ def test_auto_parallel_is_capped_by_the_cases_and_said_before_loading(tmp_path: 
         "parallel 2: KV cache 2 × 200 MiB (8,192 tokens each) + model 100 MiB ≈ 800 MiB of memory"
         + said[0][said[0].index(" of memory") + len(" of memory") :]
     ]
+
+
+def test_a_converted_document_keeps_its_markdown_and_source_map_and_markdown_does_not(tmp_path: Path) -> None:
+    """An older row of the same text (written before the store kept conversions) gets them filled in."""
+    import json
+
+    from evaluator.documents.read import parse_document
+    from evaluator.documents.sources import SourceMap
+    from evaluator.store.rows import save_document
+
+    db = tmp_path / "e.duckdb"
+    text = "# Loans\n\nThe ledger keeps entries.\n"
+    source_map = SourceMap("design.rst", "line", ((2, 2), None, (5, 5), None))
+    converted = parse_document(
+        text, Path("design.rst"), source_format="rst", converter="docutils", source_map=source_map
+    )
+    plain = parse_document("# Plain\n\nText.\n", Path("plain.md"))
+    with Store(db) as store, store.transaction() as con:
+        con.execute(  # what an older version stored: no text, no map
+            "INSERT INTO documents (sha256, path, size_bytes, first_seen, source_format, converter) "
+            "VALUES (?, 'design.rst', 1, now(), 'rst', 'docutils')",
+            [converted.sha256],
+        )
+        save_document(con, converted, None)
+        save_document(con, plain, None)
+    rows = dict(
+        (path, (stored, mapped))
+        for path, stored, mapped in _rows(db, "SELECT path, converted_text, source_map FROM documents")
+    )
+    assert rows["plain.md"] == (None, None)
+    assert rows["design.rst"][0] == text
+    assert SourceMap.from_json(json.loads(rows["design.rst"][1])) == source_map

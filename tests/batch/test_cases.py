@@ -81,15 +81,47 @@ def test_manifest_for_odd_layouts(tmp_path: Path) -> None:
     )
 
 
+_CASE = '[[case]]\ndesign = "a/tech.md"\nrequirements = "req.md"\n'
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("[[case]]\nkey = 1\n", "needs at least design"), ("", "lists no"), ("[[", "not valid TOML")],
+    [
+        ("[[case]]\nkey = 1\n", "case 1 needs design"),
+        ("", "lists no"),
+        ("[[", "not valid TOML"),
+        ('[[case]]\ndesign = "a/tech.md"\n', "case 1 needs requirements"),
+        (_CASE + 'requirement = "req.md"\n', "case 1 has unknown key requirement"),
+        ('[[cases]]\ndesign = "a/tech.md"\n', "unknown table or key cases"),
+        (_CASE + 'key = "x"\n' + _CASE + 'key = "x"\n', "cases 1 and 2 have the same key 'x'"),
+        (_CASE + _CASE, "cases 1 and 2 have the same key 'a/tech.md'"),
+        (_CASE + '[[case]]\ndesign = "a/gone.md"\nrequirements = "specs/gone.md"\n', r"2 file\(s\) not found: .*gone"),
+    ],
 )
 def test_bad_manifest(tmp_path: Path, content: str, message: str) -> None:
+    _touch(tmp_path / "a" / "tech.md")
+    _touch(tmp_path / "req.md")
     manifest = tmp_path / "m.toml"
     manifest.write_text(content)
     with pytest.raises(CaseError, match=message):
         from_manifest(manifest)
+
+
+def test_a_bad_manifest_is_one_line_and_exit_2_before_anything_is_written(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evaluator.cli.main import app
+
+    _touch(tmp_path / "a" / "tech.md")
+    manifest = tmp_path / "m.toml"
+    manifest.write_text('[[case]]\ndesign = "a/tech.md"\n')  # no requirements: before, skipped and exit 0
+    db = tmp_path / "e.duckdb"
+    args = ["batch", str(tmp_path), "--manifest", str(manifest), "--db", str(db), "--backend", "fake"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f'error: manifest {manifest}: case 1 needs requirements = "path" '
+                                                  "(relative to the manifest)"]  # fmt: skip
+    assert not db.exists()
 
 
 def test_missing_folder(tmp_path: Path) -> None:

@@ -114,3 +114,21 @@ def test_calibration_tables_through_a_pipe_keep_case_names(tmp_path: Path, capsy
         [f"{LONG}sound/tech-design.md", "sound", "ok", f"{completeness:g}", f"{soundness:g}", "0/0", "-", str(findings)]
     ]
     assert ["output validity", "100% (1/1)"] in body(out)
+
+
+def test_sql_csv_ends_lines_with_lf_only(store: Path) -> None:
+    """A shell script reads the count of `sql -f csv` with `read`; a CR would make it '3\\r'."""
+    result = runner.invoke(app, ["sql", "SELECT count(*) AS n FROM reviews", "--db", str(store), "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == b"n\n2\n"  # bytes: click's result.stdout turns CRLF into LF
+
+
+def test_piped_progress_and_hint_lines_are_never_wrapped(tmp_path: Path) -> None:
+    """Redirected to a log, the batch's lines are whole lines: the closing hint is a command to copy."""
+    folder, db = tmp_path / "cases", tmp_path / LONG / "e.duckdb"
+    write_cases(folder, {f"{LONG}a": (6, 5)})
+    result = runner.invoke(app, ["batch", str(folder), "--db", str(db), "--backend", "fake"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert f'results in {db} — try: evaluator sql "SELECT * FROM latest_reviews" --db {db}' in lines
+    assert any(line.startswith(f"✓ {LONG}a/tech-design.md: ") and "soundness" in line for line in lines)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,23 @@ def test_title_falls_back_to_file_name(tmp_path: Path) -> None:
     path = tmp_path / "payment-service_design.md"
     path.write_text("no headings here\n")
     assert read_document(path).title == "payment service design"
+
+
+def test_a_windows_1252_file_gets_a_conversion_that_keeps_its_dashes_and_quotes(tmp_path: Path) -> None:
+    """Latin-1 has control characters where Windows-1252 has – and ’: the hint must name cp1252."""
+    path = tmp_path / "tech-design.md"
+    path.write_bytes("# Design – v2\n\nThe team’s queue retries.\n".encode("cp1252"))
+    with pytest.raises(DocumentError) as caught:
+        read_document(path)
+    command = re.search(r"`(iconv [^`]+)`", str(caught.value))
+    assert command and "cp1252" in command[1], str(caught.value)
+    subprocess.run(command[1], shell=True, cwd=tmp_path, check=True)  # the command as a user would paste it
+    [converted] = tmp_path.glob("*.utf8.md")
+    assert read_document(converted).text == "# Design – v2\n\nThe team’s queue retries.\n"
+
+
+def test_bytes_that_are_not_windows_1252_get_no_guess(tmp_path: Path) -> None:
+    path = tmp_path / "tech-design.md"
+    path.write_bytes(b"# Design\n\n\x81\x8d text\n")  # undefined in Windows-1252
+    with pytest.raises(DocumentError, match=r"find its encoding .*iconv -f ENCODING -t utf-8"):
+        read_document(path)

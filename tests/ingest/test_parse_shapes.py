@@ -395,3 +395,104 @@ def test_an_appendix_after_a_section_by_section_with_text_is_not_an_entry() -> N
     parsed = parse("## Section-by-Section Review\n\nAll sections are adequate.\n\n## Appendix\n\nLinks.\n")
     assert parsed.review.sections == []
     assert parsed.extra_sections["Appendix"] == "Links."
+
+
+# --- findings on other scales, verdicts in words (issue 26) -----------------------------------
+
+
+def test_a_design_review_with_a_severity_table_is_a_review_with_its_findings() -> None:
+    """It was refused as "not a review": no 'Technical Design Review:' title, findings in a table."""
+    parsed = fixture("severity-table.md")
+    review = parsed.review
+    assert review.title == "Order Fulfilment Service"
+    assert [(f.severity, f.title, f.section) for f in review.findings] == [
+        ("critical", "The picking worker retries a poison message forever", "Messaging"),
+        ("recommendation", "`POST /payments` has no idempotency key", "Payments"),
+        ("recommendation", "No SLO is stated for order latency", "Observability"),
+        ("suggestion", "The glossary is missing", "Docs"),
+    ]
+    assert review.findings[0].detail == "Recommendation: Add a dead-letter topic after 5 attempts."
+    assert review.implementation_readiness == "Minor Changes"  # "**Approve with changes** — address ..."
+    assert "findings: severity 'High' read as recommendation" in parsed.notes  # below Critical on this scale
+
+
+def test_high_tops_a_scale_without_critical_and_unknown_severities_are_noted() -> None:
+    table = "| Severity | Issue |\n|---|---|\n| High | No DLQ |\n| Low | No glossary |\n| P5 | Odd one |\n"
+    parsed = parse_review("# Design Review: Loans\n\n## Findings\n\n" + table, PROFILE)
+    assert [(f.severity, f.title) for f in parsed.review.findings] == [
+        ("critical", "No DLQ"),
+        ("suggestion", "No glossary"),
+    ]
+    assert "findings: severity 'High' read as critical" in parsed.notes
+    assert "findings: a table row with severity 'P5' was not understood and not stored" in parsed.notes
+
+
+def test_findings_under_warning_and_suggestion_headings_are_stored_with_a_note_for_the_rest() -> None:
+    """It was accepted with only its title stored and no parse note."""
+    parsed = fixture("warning-headings.md")
+    review = parsed.review
+    assert review.title == "Notification Service Design"
+    assert [(f.severity, f.title) for f in review.findings] == [
+        ("critical", "Unbounded retry queue"),
+        ("recommendation", "No rate limit per tenant"),
+        ("recommendation", "PII in logs"),
+        ("suggestion", "Consider batching e-mail sends"),
+    ]
+    assert review.strengths == ["Clear separation between channels."]
+    assert parsed.notes == [
+        "findings: severity 'Warning' read as recommendation",
+        "not understood, kept only in the markdown: 'Open Questions'",
+    ]
+
+
+def test_items_led_by_a_severity_word_are_findings_and_the_rest_is_noted() -> None:
+    body = "## Findings\n\n- **High** — **No retry**: the consumer drops failures.\n- [Low] Typos.\n- Looks tidy.\n"
+    parsed = parse_review("# Design Review: Loans\n\n" + body, PROFILE)
+    assert [(f.severity, f.title, f.detail) for f in parsed.review.findings] == [
+        ("critical", "No retry", "the consumer drops failures."),
+        ("suggestion", "Typos", "Typos."),
+    ]
+    assert "findings: 1 item without a severity not stored" in parsed.notes
+    assert "not understood, kept only in the markdown: 'Findings'" in parsed.notes
+
+
+def test_a_proceed_with_implementation_heading_is_the_verdict_not_a_recommendation() -> None:
+    parsed = fixture("proceed-heading.md")
+    review = parsed.review
+    assert [f.title for f in review.findings] == ["Add a reconciliation job"]
+    assert review.implementation_readiness == "Minor Changes"  # the summary's own value wins over the headings
+    assert parsed.notes == ["implementation_readiness: 3 values (Minor Changes, Ready, Ready); kept Minor Changes"]
+
+
+@pytest.mark.parametrize(
+    ("body", "readiness"),
+    [
+        ("## Recommendation\n\n**Approve with minor changes.** Fix the DLQ first.\n", "Minor Changes"),
+        ("## Final Recommendation: Do Not Proceed\n\nThe data model is unsound.\n", "Major Changes Required"),
+        ("## Verdict\n\nProceed with implementation.\n", "Ready"),
+        ("## Decision\n\n✅ Approved\n", "Ready"),
+    ],
+)
+def test_verdicts_in_words_are_the_readiness(body: str, readiness: str) -> None:
+    parsed = parse(body)
+    assert parsed.review.implementation_readiness == readiness
+    assert parsed.review.findings == []
+
+
+def test_prose_that_only_starts_like_a_verdict_is_not_one() -> None:
+    parsed = parse("## Summary\n\nGo through the checklist before approving.\n\n## Strengths\n- A\n")
+    assert parsed.review.implementation_readiness is None
+
+
+def test_evidence_and_requirement_lines_of_a_converted_design_read_back() -> None:
+    body = (
+        "## Critical Issues (Must Fix)\n"
+        "- **PAN stored in plain text**: encrypt it.\n"
+        "  - Requirement: “the PAN shall be encrypted at rest” (requirements, line 5; requirements.pdf, page 1)\n"
+        '  - Evidence: "The pan_number column is **stored in plain text**." (design, lines 11–12; '
+        "tech-design.docx, paragraphs 6–7)\n"
+    )
+    [finding] = parse(body).review.findings
+    assert (finding.line_start, finding.line_end, finding.requirement_line) == (11, 12, 5)
+    assert finding.requirement_text == "the PAN shall be encrypted at rest"
+    assert finding.evidence == "The pan_number column is stored in plain text." and finding.evidence_kind == "shows"

@@ -145,3 +145,33 @@ def test_each_case_shows_the_traceability_of_its_latest_review(tmp_path: Path) -
     assert '<tr class="covered"><td class="key">FR-1</td><td>covered</td>' in html
     assert "Orders are &lt;b&gt;accepted&lt;/b&gt;" in html  # requirement text is escaped
     assert '<tr class="not_addressed"><td class="key">FR-2</td><td>not addressed</td>' in html
+
+
+def test_latest_run_is_the_latest_batch_and_ingested_reviews_are_not_zero_revisions(
+    store: Path, tmp_path: Path
+) -> None:
+    """An ingest after the night's batch is not "the latest run"; an ingested review has no known design."""
+    from evaluator.ingest.reviews import ingest
+
+    review = tmp_path / "reviews" / "pay" / "d" / "tech-design-review.md"
+    review.parent.mkdir(parents=True)
+    review.write_text("# Technical Design Review: D\n\n## Review Summary\n\n- **Completeness Score**: 6/10\n")
+    [done] = ingest([tmp_path / "reviews"], store)
+    assert done.status == "ok"
+    text = _text(render_report(store))
+    start = text.index("Latest run", text.index("Latest run") + 1)  # the section, not the navigation
+    summary = text[start : text.index("Scores by case", start)]
+    assert "· batch ·" in summary and "elsewhere" in summary, summary  # the fixture's last batch, not the ingest
+    assert "· ingest ·" not in summary and "reviews" not in summary.split("In this report")[0]
+    assert "pay/d/tech-design.md 1 – 6" in text  # the table: no revision count
+    assert "1 review (design not recorded)" in text and "of 0 design revisions" not in text
+
+
+def test_a_killed_runs_counts_come_from_its_reviews(tmp_path: Path) -> None:
+    folder, db = tmp_path / "cases", tmp_path / "e.duckdb"
+    write_cases(folder, {"pay/a": (6, 5), "pay/b": (4, 3)})
+    batch(folder, db)
+    with Store(db) as s, s.transaction() as con:  # what a SIGKILL leaves: a plan, no counts
+        con.execute("UPDATE runs SET status = 'interrupted', cases_ok = NULL, cases_failed = NULL, finished_at = NULL")
+    text = _text(render_report(db))
+    assert re.search(r"Latest run 2 cases 2 reviewed ok 0 failed", text), text[:400]

@@ -244,3 +244,30 @@ def test_every_strength_and_section_entry_points_into_this_design(profile: Profi
         names = re.search(r"\bR\d+\b|\blines? \d+", text) or any(h in text for h in headings)
         says_nothing_was_found = text.startswith("The review raises nothing about")  # never a "nearest passage"
         assert names or says_nothing_was_found, text
+
+
+_WORDS = ("booking", "invoice", "ledger", "patient", "doctor", "slot", "refund", "audit", "export", "queue", "retry")
+
+
+def _spec(count: int) -> Document:
+    lines = [
+        f"FR-{i}: The service shall {_WORDS[i % 11]} the {_WORDS[i * 7 % 11]} records of type {i} in {i % 50 + 1} s."
+        for i in range(1, count + 1)
+    ]
+    return doc("# Requirements\n\n" + "\n".join(lines) + "\n", "requirements.md")
+
+
+def test_any_specification_size_fits_the_prose_prompt(profile: Profile, prompts: Prompts) -> None:
+    """2,000 requirements, nearly all unmet: the prompt summarises them within a fixed budget instead of
+    listing each (it failed with "does not fit a 8192-token context even with 2 passages")."""
+    design = doc(
+        "# Design\n\n## API\n\nPOST /bookings books a doctor slot for a patient.\n\n## Data Model\n\nA ledger table.\n",
+        "tech-design.md",
+    )
+    tokens = {}
+    for count in (200, 2_000):
+        backend = FakeBackend.answering(n_ctx=8192)  # counts the prompt's tokens, as a model's tokenizer would
+        review = _reviewer(backend, profile, prompts).review(_spec(count), design)
+        assert len(review.coverage) == count and review.completeness_score is not None
+        tokens[count] = max(backend.count_tokens(call.messages) for call in backend.calls)
+    assert tokens[2_000] - tokens[200] < 40, tokens  # the requirement count no longer grows the prompt

@@ -72,6 +72,12 @@ def test_status_sql_and_report_read_while_a_batch_writes_and_is_killed(tmp_path:
     per_case = query(db, "SELECT case_key, count(*) FROM reviews WHERE status = 'ok' GROUP BY 1 ORDER BY 1")[1]
     assert per_case == [(f"d{i}/tech-design.md", 1) for i in sorted(range(CASES), key=str)]
     assert query(db, "SELECT status FROM runs ORDER BY started_at")[1] == [("interrupted",), ("completed",)]
+    [(total, ok, failed, stored)] = query(
+        db,
+        "SELECT cases_total, cases_ok, cases_failed, (SELECT count(*) FROM reviews r WHERE r.run_id = runs.run_id "
+        "AND r.status = 'ok') FROM runs WHERE status = 'interrupted'",
+    )[1]
+    assert (total, ok, failed) == (CASES, stored, 0) and ok >= seen[-1]  # the killed run's counts, not NULL
     orphans = query(db, "SELECT count(*) FROM findings WHERE review_id NOT IN (SELECT review_id FROM reviews)")[1]
     assert orphans == [(0,)]
     assert read_json("status", "--db", str(db))["remaining"] == 0

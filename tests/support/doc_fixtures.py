@@ -82,19 +82,29 @@ def docx_bytes(
 
 def pdf_bytes(lines: list[str], *, text_layer: bool = True, encrypt: bool = False) -> bytes:
     """A one-page PDF showing ``lines`` in Helvetica; without a text layer the page only draws a box."""
-    if text_layer:
-        shown = "".join(f"({_pdf_string(line)}) Tj T* " for line in lines)
-        stream = f"BT /F1 11 Tf 14 TL 72 720 Td {shown}ET".encode("latin-1")
-    else:
-        stream = b"0.5 g 72 72 400 600 re f"  # what a scan's page looks like to a text extractor: no text
+    return pdf_pages([lines], text_layer=text_layer, encrypt=encrypt)
+
+
+def pdf_pages(pages: list[list[str]], *, text_layer: bool = True, encrypt: bool = False) -> bytes:
+    """A PDF of several pages, each showing its lines in Helvetica from the top; an empty string is a
+    blank line (a paragraph break, as a PDF printer lays one out)."""
+    count = len(pages)
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(count)), count),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
     ]
+    for i, lines in enumerate(pages):
+        if text_layer:
+            shown = "".join(f"({_pdf_string(line)}) Tj T* " if line else "T* " for line in lines)
+            stream = f"BT /F1 11 Tf 14 TL 72 720 Td {shown}ET".encode("latin-1")
+        else:
+            stream = b"0.5 g 72 72 400 600 re f"  # what a scan's page looks like to a text extractor: no text
+        objects += [
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * i),
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        ]
     if encrypt:  # a standard security handler whose user password is not empty: nothing opens it without it
         objects.append(b"<< /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> /P -4 >>")
     out = BytesIO()

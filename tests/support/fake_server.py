@@ -32,6 +32,7 @@ class FakeServer:
 
     kind: str = "llama-server"
     models: tuple[str, ...] = ("smollm2",)
+    meta: dict[str, Any] | None = None  # llama-server's facts about the weights in /v1/models
     n_ctx: int = 4096
     slots: int = 2
     answer: Answer = schema_answer
@@ -96,6 +97,9 @@ class FakeServer:
 
     def _models(self, body: dict[str, Any]) -> httpx.Response:
         entries: list[dict[str, Any]] = [{"id": m, "object": "model"} for m in self.models]
+        if self.meta is not None:
+            for entry in entries:
+                entry["meta"] = self.meta
         if self.kind == "vllm":
             for entry in entries:
                 entry["max_model_len"] = self.n_ctx

@@ -3,7 +3,8 @@
 The Ray twin of ``tests/support/slow_batch.py``: the batch of FOLDER into DB through
 :class:`~evaluator.batch.ray_executor.RayExecutor` connected to ADDRESS, two actors with the
 ``tests.support.ray_workers`` fake taking DELAY seconds per review and logging to LOG, so that a test
-can kill this driver with SIGKILL in the middle of the batch.
+can kill this driver with SIGKILL in the middle of the batch. ADDRESS ``local``: the driver starts a
+local instance of its own, as ``evaluator batch --executor ray`` without an address does.
 """
 
 from __future__ import annotations
@@ -25,5 +26,5 @@ if __name__ == "__main__":
         discover(Path(folder)),
         BatchOptions(db=Path(db)),
         backend=FakeBackend.answering(),
-        executor=RayExecutor(opener, address=address, workers=2),
+        executor=RayExecutor(opener, address=None if address == "local" else address, workers=2),
     )
