@@ -61,10 +61,27 @@ class Passage:
         return self.section.rsplit(" › ", 1)[-1]
 
     @property
+    def reading(self) -> str:
+        """:attr:`plain`, except a table row that a PDF cut into a cell per word or two ("Tracks |
+        and stores | audit | logs"), which reads as the sentence it was; its offsets are not those
+        of :attr:`plain`."""
+        if self.kind == "row":
+            cells = [c for c in self.plain.split(" | ") if c.strip()]
+            if cut_sentence(cells):
+                return " ".join(cells)
+        return self.plain
+
+    @property
     def plain(self) -> str:
         """The text on one line without code and emphasis marks, as rules match it and quotes show it:
         "kept as plain `text`" reads as prose, and a hard-wrapped sentence is one line."""
         return " ".join(self.text.replace("`", "").replace("**", "").split())
+
+
+def cut_sentence(cells: list[str]) -> bool:
+    """Whether the non-empty cells of a table row are a sentence cut into a cell per word or two,
+    as PDF table extraction leaves it ("Stable releases | shall | be | released | twice")."""
+    return len(cells) >= 4 and sum(len(c.split()) for c in cells) <= 2 * len(cells)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evaluator.documents.passages import Block, blocks
+from evaluator.documents.passages import Block, blocks, cut_sentence
 from evaluator.documents.roles import SectionRole, bare_heading, describes_present, section_roles
 from evaluator.documents.terms import STOP_WORDS, content_stems, tokens
 
@@ -512,9 +512,7 @@ def _row(block: Block, section: str, context: bool) -> list[_Statement]:
         return []  # a revision-history row: "1.2 | 2024-03-01 | J. Doe | Added FR-9"
     ids = [i for i, c in enumerate(cells) if _ROW_ID.match(c) and _glued_ok(c)]
     rest = [c for i, c in enumerate(cells) if i not in ids[:1] and c]
-    # a PDF table that cut a sentence into a cell per word or two ("Stable releases | shall | be | released")
-    split_sentence = len(rest) >= 4 and sum(len(c.split()) for c in rest) <= 2 * len(rest)
-    body = _clean((" " if split_sentence else " — ").join(rest))
+    body = _clean((" " if cut_sentence(rest) else " — ").join(rest))
     if not _wordy(body) or _boilerplate(body) or _WAIVER.search(body):
         return []
     if ids and cells[ids[0]].strip("*_ ")[:1].isdigit() and not _MODAL.search(body) and len(tokens(body)) < 8:

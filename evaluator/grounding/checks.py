@@ -230,7 +230,7 @@ def _denial(patterns: list[str], passage: Passage) -> Hit | None:
     against a dead-letter topic") or after it ("a circuit breaker isn't needed"): the words."""
     if passage.kind == "code":
         return None  # NOT NULL, `is not None`: code's negations deny nothing
-    text = passage.plain
+    text, exact = passage.reading, passage.reading == passage.plain
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
             clause = _clause_before(text, match.start())
@@ -239,10 +239,10 @@ def _denial(patterns: list[str], passage: Passage) -> Hit | None:
             before = text[start : match.start()]
             denial = _STRONG_DENIAL.search(before)
             if denial and not DISTANCING.search(before):
-                return Hit(passage, start + denial.start(), match.end())
+                return Hit(passage, start + denial.start(), match.end()) if exact else Hit(passage)
             after = _DENIED_AFTER.match(text, match.end())
             if after:
-                return Hit(passage, match.start(), after.end())
+                return Hit(passage, match.start(), after.end()) if exact else Hit(passage)
     return None
 
 
@@ -252,7 +252,9 @@ def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool =
     answer 401" handles the case, it does not decide to allow it; an address must not be
     hypothetical or put off: "a .v2 topic, dual-published, would keep the old names alive" weighs it,
     "masking rules will be defined later" defers it."""
-    text = passage.plain  # a pattern's space matches a line break of hard-wrapped prose
+    # a pattern's space matches a line break of hard-wrapped prose, and a PDF row cut into a cell per
+    # word reads as its sentence (the hit is then the whole row)
+    text, exact = passage.reading, passage.reading == passage.plain
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
             clause = _clause_before(text, match.start())
@@ -270,7 +272,7 @@ def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool =
             if not contradiction and _DENIED_AFTER.match(text, match.end()):
                 continue  # "a circuit breaker isn't needed"
             if _earnest(text, match, pattern):
-                return Hit(passage, match.start(), match.end())
+                return Hit(passage, match.start(), match.end()) if exact else Hit(passage)
     return None
 
 

@@ -61,16 +61,20 @@ def trace(requirement: Requirement, g: Grounding) -> Coverage:
     """The coverage of one requirement by the design."""
     weights = _weights(requirement)
     hits = [p for p in g.linker.passages_for(requirement, _TOP) if p.role in ADDRESSING]
+    cited = _cited(requirement, g)  # a traceability row names it: a claim to check, not a silence
     if not hits or not weights:
-        return Coverage(requirement, "not_addressed", 0.0, ())
+        return (
+            Coverage(requirement, "partial", 0.0, tuple(cited[:2]))
+            if cited
+            else Coverage(requirement, "not_addressed", 0.0, ())
+        )
     found: set[str] = set().union(*(g.retriever.stems[int(p.id[1:]) - 1] for p in hits))
     score = sum(w for s, w in weights.items() if s in found) / sum(weights.values())
     contradiction = None if requirement.negative else _contradiction(requirement, hits)
     if contradiction is not None:
         return Coverage(requirement, "contradicted", round(score, 3), (contradiction.passage,), contradiction)
     status: CoverageStatus = "covered" if score >= COVERED else "partial" if score >= PARTIAL else "not_addressed"
-    cited = _cited(requirement, g)
-    if cited and status == "not_addressed":  # a traceability row names it: a claim to check, not a silence
+    if cited and status == "not_addressed":
         return Coverage(requirement, "partial", round(score, 3), tuple(cited[:2]))
     return Coverage(requirement, status, round(score, 3), tuple(hits[:2]) if status != "not_addressed" else ())
 

@@ -228,3 +228,64 @@ def test_declared_indexes_address_the_index_check_and_a_best_practice_is_at_most
     assert _check(g, "query-indexes") == "passed"
     assert _check(g, "single-partition-bottleneck") != "failed"  # one partition for the dead-letter topic is fine
     assert all(f.severity != "critical" for f in g.findings)
+
+
+# --- 6. What the real-design suite's second judging found ---------------------------------------
+
+PDF_SRS = """# Software Requirements Specification
+
+## 13 Release Requirements
+
+| | AUD1. | Audit | logs | shall | be | kept | ten | years. |
+|---|---|---|---|---|---|---|---|---|
+
+## 14 Performance
+
+- PR-1: Invoices shall be generated within 3 seconds.
+- PR-2: Systém musí zvládnout alespoň 100 souběžných uživatelů.
+
+## 15 Threats
+
+- R-9: Attestations raise the bar: the attacker must be able to steal a signing key.
+"""
+
+PDF_SDD = """# Module guide
+
+## Traceability
+
+| Requirement | | Modules | | | | | |
+|---|---|---|---|---|---|---|---|
+| AUD1 | | M12 | | Tracks | and stores | audit | logs |
+| PR-1 | | M3, M9 | | Multi-module | | | |
+
+## Modules
+
+M3 reconciles payments; M12 keeps the platform's records.
+"""
+
+
+def test_a_pdf_row_cut_into_words_reads_as_its_sentence_and_a_traceability_row_is_no_silence() -> None:
+    requirements = {r.id: r for r in parse_requirements(PDF_SRS)}
+    assert requirements["AUD1"].text == "Audit logs shall be kept ten years."
+    g = _review(PDF_SRS, PDF_SDD)
+    status = {c.requirement.id: c.status for c in g.coverage}
+    assert status["AUD1"] != "not_addressed" and status["PR-1"] != "not_addressed"  # the matrix names both
+    assert _check(g, "audit-trail") == "passed"  # "Tracks | and stores | audit | logs" says audit logs
+
+
+def test_only_what_binds_in_so_many_words_makes_silence_blocking() -> None:
+    requirements = {r.id: r for r in parse_requirements(PDF_SRS)}
+    assert requirements["PR-2"].explicit  # "musí": Czech for "must"
+    assert not requirements["R-9"].explicit  # the attacker's "must" binds nobody
+    g = _review(PDF_SRS, PDF_SDD)
+    silent = {f.requirement_id: f.severity for f in g.findings if f.title.endswith("is not addressed by the design")}
+    assert silent.get("PR-2") == "recommendation"
+    assert silent.get("R-9") == "suggestion"
+
+
+def test_a_check_whose_words_the_requirement_only_brushes_is_no_blocking_silence() -> None:
+    g = _review(
+        "# Requirements\n\n- NFR-1: The system shall handle up to 10 requests simultaneously.\n",
+        "# Design\n\nThe API is built with FastAPI on PostgreSQL; `PATCH /v1/tickets/{id}` updates a ticket.\n",
+    )
+    assert not [f for f in _blocking(g) if f.check_id == "optimistic-concurrency"], g.findings
