@@ -31,6 +31,8 @@ from evaluator.cli.options import (
     ParallelOpt,
     ProfileOpt,
     PromptsOpt,
+    ProseMode,
+    ProseOpt,
     RayAddressOpt,
     SarifOpt,
     SeedOpt,
@@ -72,6 +74,7 @@ def batch(
     ray_address: RayAddressOpt = None,
     workers: WorkersOpt = None,
     lock_timeout: LockTimeoutOpt = None,
+    prose: ProseOpt = ProseMode.auto,
 ) -> None:
     """Review every design of a folder into a DuckDB file; re-run the same command to resume.
 
@@ -98,7 +101,7 @@ def batch(
 
     check_gate_files(junit, sarif)  # before the night's work, not after it
     options = batch_options(
-        db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, lock_timeout,
+        db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, lock_timeout, prose.setting,
         max_bytes=max_bytes, max_cases=max_cases,
     )  # fmt: skip
     server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
@@ -148,6 +151,7 @@ def calibrate(
     ray_address: RayAddressOpt = None,
     workers: WorkersOpt = None,
     lock_timeout: LockTimeoutOpt = None,
+    prose: ProseOpt = ProseMode.auto,
 ) -> None:
     """Review a dataset with planted defects and measure how well the model found them.
 
@@ -159,7 +163,9 @@ def calibrate(
     from evaluator.batch.calibration import calibrate as run_calibration
     from evaluator.cli.output import BatchProgress, StopFlag, print_calibration, print_summary
 
-    options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, lock_timeout)
+    options = batch_options(
+        db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, lock_timeout, prose.setting
+    )
     server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
     chosen = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
     factory, runner = batch_backend(executor, ray_address, workers, backend, model, n_ctx, threads, **chosen)
@@ -196,6 +202,7 @@ def precision(
     allow_remote: AllowRemoteOpt = False,
     trust_env: TrustEnvOpt = False,
     n_gpu_layers: NGpuLayersOpt = 0,
+    prose: ProseOpt = ProseMode.auto,
 ) -> None:
     """Review judged real designs and report the precision of the blocking findings.
 
@@ -209,7 +216,7 @@ def precision(
     from evaluator.batch.precision import measure_precision, write_template
     from evaluator.cli.output import BatchProgress, StopFlag, print_precision, print_summary
 
-    options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel)
+    options = batch_options(db, profile, prompts_dir, limit, seed, max_tokens, timeout, parallel, prose=prose.setting)
     server = server_options(endpoint, api_key_env, allow_remote, trust_env, n_gpu_layers)
     chosen = {"max_tokens": max_tokens, "parallel": options.parallel, **server}
     factory, runner = batch_backend(ExecutorKind.thread, None, None, backend, model, n_ctx, threads, **chosen)

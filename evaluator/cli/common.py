@@ -48,7 +48,7 @@ FLAGS = {
     "cases": "--case/--cases", "endpoints": "--endpoint", "api_key_env": "--api-key-env",
     "allow_remote": "--allow-remote", "trust_env": "--trust-env", "n_gpu_layers": "--n-gpu-layers",
     "waivers": "--waivers", "baseline": "--baseline",
-    "lock_timeout": "--lock-timeout",
+    "lock_timeout": "--lock-timeout", "prose": "--prose",
 }  # fmt: skip
 # The instructions and requirements come on top of the review's own tokens; a server whose
 # context per request cannot hold both is refused before any case (each case is checked again).
@@ -160,6 +160,7 @@ def batch_options(
     timeout: float | None,
     parallel: str,
     lock_timeout: float | None = None,
+    prose: bool | None = None,
     **limits: Any,
 ) -> BatchOptions:
     """The options `batch` and `calibrate` share, built in one place."""
@@ -167,7 +168,7 @@ def batch_options(
     from evaluator.batch.plan import BatchOptions
     from evaluator.reviewer.engine import ReviewSettings
 
-    settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout)
+    settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(seed=seed), timeout_s=timeout, prose=prose)
     return BatchOptions(
         db=db,
         profile=profile,

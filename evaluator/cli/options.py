@@ -107,6 +107,30 @@ WorkersOpt = Annotated[
 ]
 
 
+class ProseMode(StrEnum):
+    """What the model writes around the analyses (see ReviewSettings.prose)."""
+
+    auto = "auto"
+    full = "full"
+    summary = "summary"
+
+    @property
+    def setting(self) -> bool | None:
+        """ReviewSettings.prose: None (by the model's size), True (full prose), False (a summary only)."""
+        return {"auto": None, "full": True, "summary": False}[self.value]
+
+
+ProseOpt = Annotated[
+    ProseMode,
+    typer.Option(
+        "--prose",
+        help="What the model writes: 'full' prose around the analyses (strengths, sections, risks, next steps) or "
+        "only a 'summary' of what the design builds. 'auto': full for a model of 1B parameters or more or a "
+        "served model, a summary for a smaller one (the embedded model's full prose rarely survived the grounding).",
+    ),
+]
+
+
 class QuantType(StrEnum):
     """Quantisation types of `convert`."""
 

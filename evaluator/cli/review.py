@@ -22,6 +22,8 @@ from evaluator.cli.options import (
     NGpuLayersOpt,
     ProfileOpt,
     PromptsOpt,
+    ProseMode,
+    ProseOpt,
     QuantType,
     RequirementsOpt,
     ThreadsOpt,
@@ -56,6 +58,7 @@ def review(
     allow_remote: AllowRemoteOpt = False,
     trust_env: TrustEnvOpt = False,
     n_gpu_layers: NGpuLayersOpt = 0,
+    prose: ProseOpt = ProseMode.auto,
 ) -> None:
     """Review one design against its requirements, in the reviewer's markdown format.
 
@@ -67,7 +70,9 @@ def review(
     from evaluator.review.render import render_markdown
     from evaluator.reviewer.engine import ReviewSettings
 
-    settings = ReviewSettings(max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed))
+    settings = ReviewSettings(
+        max_tokens=max_tokens, sampling=Sampling(temperature=temperature, seed=seed), prose=prose.setting
+    )
     if output:
         with reported():  # before the model runs: a review is minutes of work
             check_output_file(output, "review file")

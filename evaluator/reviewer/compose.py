@@ -42,6 +42,18 @@ _BLOCKING = ("critical", "recommendation")
 _STATES = ("sentence", "item", "code")  # passages that state what the design does (not a table row or heading)
 _HEADINGS = {"critical": "Critical Issues", "recommendation": "Recommendations", "suggestion": "Suggestions"}
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+# A summary describes; words that praise, fault or prescribe are a judgement a small model cannot make.
+_JUDGES = re.compile(
+    r"\b(?:good|well|excellent|great|robust|comprehensive|solid|strong|weak|poor|lacks?|lacking|missing|should|"
+    r"must|needs? to|issues?|problems?|risks?|flaws?|secure|scalable|efficient|best|ensures?|guarantees?)\b",
+    re.IGNORECASE,
+)
+_SUMMARY_WORDS = 120  # of the design's opening prose shown to a small model
+_SUMMARY_OUTLINE = 12  # headings of the design shown with it
+_SUMMARY_NEW_WORDS = 4  # content words a summary must add to the design's title
+_SUMMARY_FAITHFUL = 0.85  # share of a summary's content words the design itself uses
+# A whole sentence ("orders.created.v1" does not end one); one cut off at the length limit is left out.
+_COMPLETE_SENTENCE = re.compile(r"(?:[^.!?]|[.!?](?!\s|$))+[.!?](?=\s|$)")
 
 
 def excerpt(passage: Passage, chars: int = _EXCERPT) -> str:
@@ -118,6 +130,7 @@ class Composer:
         self._ids = {r.id for r in g.requirements}
         self._words = " ".join(re.findall(r"[a-z0-9]+", g.design.text.lower()))
         self._identifiers = {t.lower() for t in re.findall(r"`([^`\n]{4,40})`", g.design.text)}
+        self._design_stems = set(content_stems(g.design.text))
         self._checks = {c.id: c for c in profile.checks}
         self.model_parts: list[str] = []  # the parts where the model's text was kept, in review order
 
@@ -172,6 +185,39 @@ class Composer:
             "notes": notes or "- the analyses found no problem",
             "passages": "\n".join(f"[{p.id}] {where(p)}: {excerpt(p, 240)}" for p in shown),
         }
+
+    def summary_prompt(self) -> dict[str, Any]:
+        """Template context of a small model's pass: the design's title and its opening prose passages
+        (about :data:`_SUMMARY_WORDS` words of sentences and list items, no headings, tables or code)."""
+        shown: list[Passage] = []
+        for p in self.g.passages:
+            if p.kind in ("sentence", "item") and p.role in ("design", "context", "goals"):
+                shown.append(p)
+                if sum(len(q.plain.split()) for q in shown) >= _SUMMARY_WORDS:
+                    break
+        headings = [p.text for p in self.g.passages if p.kind == "heading" and p.text != self.g.design.title]
+        return {
+            "design_title": self.g.design.title,
+            "outline": "\n".join(f"- {h}" for h in headings[:_SUMMARY_OUTLINE]) or "- (no headings)",
+            "passages": "\n".join(excerpt(p, 240) for p in shown) or "(no prose)",
+        }
+
+    def summary(self, text: str) -> str:
+        """A small model's summary: its first two complete sentences, each kept when it names this
+        design's parts, judges nothing and uses the design's own words (at least
+        :data:`_SUMMARY_FAITHFUL` of its content words), and together say more than the title ("" otherwise).
+        The opening of the Business Requirements section."""
+        kept = []
+        for candidate in _COMPLETE_SENTENCE.findall(one_line(text))[:2]:
+            said = content_stems(candidate)
+            faithful = sum(s in self._design_stems for s in said) >= _SUMMARY_FAITHFUL * len(said)
+            if faithful and self.grounded(candidate) and not _JUDGES.search(candidate):
+                kept.append(candidate.strip())  # "… through chatbots": words the design never uses
+        beyond_title = set(content_stems(" ".join(kept))) - set(content_stems(self.g.design.title))
+        if len(beyond_title) < _SUMMARY_NEW_WORDS:
+            return ""  # nothing, or the title again ("MediSlot — Appointment Booking Service Design.")
+        self._wrote("summary")
+        return " ".join(kept)
 
     def _coverage_summary(self) -> str:
         """Coverage for the prompt within a fixed budget: counts, then the ids not met (any spec size)."""
@@ -269,14 +315,16 @@ class Composer:
 
     # --- sections --------------------------------------------------------------------------------
 
-    def sections(self, model: dict[str, str], findings: list[Finding]) -> list[SectionFeedback]:
+    def sections(self, model: dict[str, str], findings: list[Finding], summary: str = "") -> list[SectionFeedback]:
         """One entry per profile section: grounded model prose, then what the checks of that area
-        found, in sentences that agree with the findings and the checklist."""
+        found, in sentences that agree with the findings and the checklist; the Business
+        Requirements section opens with the ``summary`` of what the design builds, if any."""
         result = []
         for section in self.profile.sections:
-            facts = self._business() if section.key == "business_requirements" else self._facts(section.key, findings)
+            business = section.key == "business_requirements"
+            facts = self._business() if business else self._facts(section.key, findings)
             prose = model.get(section.key, "") if isinstance(model, dict) else ""
-            parts = self._keep([prose], "section_reviews") + facts
+            parts = ([summary] if business and summary else []) + self._keep([prose], "section_reviews") + facts
             if not parts:
                 parts = [f"The review raises nothing about {_lower_title(section.title)}: none of its checks for "
                          "this area applies to this design or found a problem."]  # fmt: skip
@@ -300,12 +348,15 @@ class Composer:
         return parts
 
     def _facts(self, key: str, findings: list[Finding]) -> list[str]:
-        blocking = {f.check_id: f for f in findings if f.severity in _BLOCKING and f.check_id}
+        raised: dict[str, Finding] = {}
+        for f in findings:  # most severe first: a suggestion is a fact of its section too
+            if f.check_id:
+                raised.setdefault(f.check_id, f)
         facts = []
         for r in self.g.checks:
             if r.status == "not_applicable" or self.profile.check_section(r.check) != key:
                 continue
-            finding = blocking.get(r.check.id)
+            finding = raised.get(r.check.id)
             if r.status == "passed" and r.decided_by == "rule" and r.evidence and r.check.passed:
                 facts.append(f"{sentence(r.check.passed).rstrip('.')} ({where(r.evidence[0].passage)}).")
             elif finding is not None and finding.evidence_kind == "shows" and r.evidence:

@@ -71,10 +71,10 @@ class Prompts:
         except TemplateError as exc:
             raise PromptError(f"prompt template {name} failed: {exc}") from None
 
-    def messages(self, user_template: str, **context: object) -> list[Message]:
-        """System message from ``system.md.j2`` plus the named user message."""
+    def messages(self, user_template: str, system: str = "system.md.j2", **context: object) -> list[Message]:
+        """The system message (the reviewer's, ``system.md.j2``, unless named) plus the named user message."""
         return [
-            {"role": "system", "content": self.render("system.md.j2", **context)},
+            {"role": "system", "content": self.render(system, **context)},
             {"role": "user", "content": self.render(user_template, **context)},
         ]
 

@@ -69,6 +69,11 @@ def prose_model(profile: Profile, *, findings: bool = False) -> type[BaseModel]:
     return create_model("ProseDraft", __config__=_STRICT, **fields)
 
 
+def summary_model() -> type[BaseModel]:
+    """What a small model writes: one or two sentences on what the design builds, in its own names."""
+    return create_model("SummaryDraft", __config__=_STRICT, summary=(str, _text(300, "what the design builds")))
+
+
 def answer_model(passage_ids: list[str]) -> type[BaseModel]:
     """A narrow check's answer: the passages it rests on (only these ids exist), then yes/no/unclear."""
     ids: Any = Literal[tuple(passage_ids)] if passage_ids else str

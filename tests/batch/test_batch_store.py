@@ -22,6 +22,7 @@ from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
 from evaluator.cli.main import app
 from evaluator.errors import StoreError
+from evaluator.reviewer.engine import ReviewSettings
 from evaluator.store import Store, query
 from evaluator.store.migrations import MIGRATIONS
 
@@ -117,7 +118,8 @@ def test_a_failing_case_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> Non
     folder, db = _folder(tmp_path / "cases"), tmp_path / "e.duckdb"
     (folder / "d1" / "tech-design.md").write_bytes(b"\x00binary")
     fake = FakeBackend(["garbage", "garbage", schema_output])  # d0 fails twice (invalid output), d2 succeeds
-    summary = run_batch(discover(folder), BatchOptions(db=db), backend=fake)
+    options = BatchOptions(db=db, settings=ReviewSettings(prose=True))  # the full prose pass fails on garbage
+    summary = run_batch(discover(folder), options, backend=fake)
     assert {o.case.key: o.status for o in summary.outcomes} == {
         "d0/tech-design.md": "failed",
         "d1/tech-design.md": "failed",

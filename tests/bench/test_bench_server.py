@@ -21,7 +21,7 @@ def test_the_server_alone_and_the_pipeline_send_the_same_prompts(
     report = run_server_bench(
         backend,
         [(requirements, design), (requirements, too_long)],
-        setup=ReviewSetup(profile, ReviewSettings(max_tokens=2048)),
+        setup=ReviewSetup(profile, ReviewSettings(max_tokens=2048, prose=True)),  # the pass the server bench times
         progress=lambda _message: None,
         concurrencies=(1, 2),
     )

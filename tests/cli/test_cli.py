@@ -68,7 +68,8 @@ def test_the_registered_fake_backend_reviews_without_a_model(tmp_path: Path) -> 
 def test_invalid_output_keeps_the_raw_text(tmp_path: Path, scripted_backend: Callable[[FakeBackend], str]) -> None:
     name = scripted_backend(FakeBackend(["not json"] * 2))
     out = tmp_path / "r.md"
-    result = runner.invoke(app, ["review", "-r", str(REQ), "-d", str(DESIGN), "-o", str(out), "--backend", name])
+    args = ["review", "-r", str(REQ), "-d", str(DESIGN), "-o", str(out), "--backend", name, "--prose", "full"]
+    result = runner.invoke(app, args)  # the full prose pass fails the review; a small model's summary would not
     assert result.exit_code == 3
     assert "no valid review after 2 attempts" in result.stderr and "r.raw.txt" in result.stderr
     assert (tmp_path / "r.raw.txt").read_text() == "not json"

@@ -45,13 +45,14 @@ def test_review_of_the_smallest_sample_with_the_network_refused(
     text = out.read_text(encoding="utf-8")
     check_format(text)
     prompt, cached, completion = cost_line(result.stderr)
-    # A grounded review's one prompt is the prose pass over the analyses' results (a retry sends it again).
+    # A grounded review's one prompt: for the embedded model, the summary pass (a retry sends it again).
     req, des = read_document(requirements), read_document(design)
-    messages = Reviewer(real_model, load_profile(), Prompts()).prose_messages(req, des)
+    messages = Reviewer(real_model, load_profile(), Prompts()).model_messages(req, des)
+    assert "You summarise" in messages[0]["content"]
     assert "grounded review: analyses plus 1 model pass" in text.rsplit("<!--", 1)[1]
     one = real_model.count_tokens(messages)
     assert prompt in (one, 2 * one) and cached < one  # a fresh process: at most the retry reuses the prompt
-    assert 0 < completion <= (prompt // one) * 2048
+    assert 0 < completion <= (prompt // one) * 120  # two sentences at most
 
 
 def test_bench_reports_figures_that_agree_with_each_other(tmp_path: Path) -> None:

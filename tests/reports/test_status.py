@@ -17,6 +17,7 @@ from evaluator.batch import BatchOptions, run_batch
 from evaluator.batch.cases import discover
 from evaluator.cli.main import app
 from evaluator.reports.status import run_status
+from evaluator.reviewer.engine import ReviewSettings
 from evaluator.store import ReviewRecord, Store, query
 from tests.support.data import ROOT
 
@@ -44,7 +45,8 @@ def body(text: str) -> list[list[str]]:
 
 def test_a_finished_batch_with_a_failure(tmp_path: Path) -> None:
     db = tmp_path / "e.duckdb"
-    run_batch(discover(folder(tmp_path / "c", 3)), BatchOptions(db=db), backend=FakeBackend.answering(garbage_for_d1))
+    options = BatchOptions(db=db, settings=ReviewSettings(prose=True))  # the full prose pass fails on garbage
+    run_batch(discover(folder(tmp_path / "c", 3)), options, backend=FakeBackend.answering(garbage_for_d1))
 
     result = runner.invoke(app, ["status", "--db", str(db), "--format", "json"])
 

@@ -45,7 +45,9 @@ Every endpoint validates OAuth2 JWT access tokens in a FastAPI dependency; roles
 
 
 def _reviewer(backend: FakeBackend, profile: Profile, prompts: Prompts, **settings: Any) -> Reviewer:
-    return Reviewer(backend, profile, prompts, ReviewSettings(**settings))
+    """A reviewer whose model writes the full prose pass (a fake is as small as the embedded model,
+    which otherwise writes only a summary; see test_a_small_model_writes_only_a_summary)."""
+    return Reviewer(backend, profile, prompts, ReviewSettings(**{"prose": True, **settings}))
 
 
 def _prose(**fields: Any) -> Any:
@@ -271,3 +273,41 @@ def test_any_specification_size_fits_the_prose_prompt(profile: Profile, prompts:
         assert len(review.coverage) == count and review.completeness_score is not None
         tokens[count] = max(backend.count_tokens(call.messages) for call in backend.calls)
     assert tokens[2_000] - tokens[200] < 40, tokens  # the requirement count no longer grows the prompt
+
+
+def _summary(text: str) -> Any:
+    def respond(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        assert list(schema["properties"]) == ["summary"]  # the small model is asked for nothing else
+        return json.dumps({"summary": text})
+
+    return respond
+
+
+def test_a_small_model_writes_only_a_summary(profile: Profile, prompts: Prompts) -> None:
+    describes = "The Orders service stores orders behind POST /v1/orders and reads the orders.created.v1 Kafka topic."
+    backend = FakeBackend([_summary(describes)])  # one call, or the script runs out
+    review = Reviewer(backend, profile, prompts).review(doc(REQUIREMENTS), doc(DESIGN, "tech-design.md"))
+    assert len(backend.calls) == 1 and backend.calls[0].messages[0]["content"].startswith("You summarise")
+    business = next(s for s in review.sections if s.key == "business_requirements")
+    assert business.feedback.startswith(describes)
+    assert review.processing is not None and review.processing.model_parts == ["summary"]
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "The Orders service is robust and well designed, with POST /v1/orders.",  # a judgement
+        "The platform offers a modern experience to its customers.",  # names nothing of this design
+        "The Orders service stores orders behind POST /v1/orders so patients can chat with doctors via chatbots.",
+        "not json at all",
+    ],
+)
+def test_a_small_model_summary_that_judges_invents_or_breaks_is_left_out(
+    profile: Profile, prompts: Prompts, summary: str
+) -> None:
+    script = [summary] * 2 if summary.startswith("not json") else [_summary(summary)]
+    review = Reviewer(FakeBackend(script), profile, prompts).review(doc(REQUIREMENTS), doc(DESIGN, "tech-design.md"))
+    assert review.processing is not None and review.processing.model_parts == []
+    assert not any(summary[:20] in s.feedback for s in review.sections)
+    if summary.startswith("not json"):  # the review stands without it, and says so
+        assert any(r.startswith("summary not written") for r in review.processing.repairs)
