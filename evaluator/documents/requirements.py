@@ -125,9 +125,9 @@ _LIST_HEADING = re.compile(
 )
 _NON_GOAL = re.compile(r"non[- ]?goal|out of scope|not in scope|excluded|exclusions", re.IGNORECASE)
 _SOFT_GOAL = re.compile(r"\b(?:goals?|objectives?|aims?|success (?:criteria|metrics)|vision)\b", re.IGNORECASE)
-_STORY = re.compile(
-    r"^\W*as (?:an?|the)\s+[^.;:!?]{2,80}?,?\s+I\s+(?:want|can|need|would like|must|should|am able|expect|wish|"
-    r"will be able|'d like)\b",
+_STORY = re.compile(  # "As a …, I want …", after a short title of its own ("Retry-safe purchase. *As a traveller …")
+    r"^\W*(?:[^.!?*\n]{2,60}[.:]\s*\W*)?as (?:an?|the)\s+[^.;:!?]{2,80}?,?\s+I\s+"
+    r"(?:want|can|need|would like|must|should|am able|expect|wish|will be able|'d like)\b",
     re.IGNORECASE,
 )
 # "Given …", "Scenario: Given …", "Scenario: out of stock: Given …"

@@ -237,7 +237,10 @@ _PRESENT = re.compile(
     r"historically|until now|so far|in the (?:current|existing|legacy|old) (?:system|setup|implementation|"
     r"design|architecture|version|process|platform)|the (?:current|existing|legacy|old) (?:system|setup|"
     r"implementation|service|exporter|process|platform|monolith|version)\b[^.]{0,80}\b(?:is|are|was|were|has|"
-    r"does|do|exposes|stores|writes|sends|logs|uses|runs|keeps|lacks|relies|cannot|can't|doesn't|does not))\b",
+    r"does|do|exposes|stores|writes|sends|logs|uses|runs|keeps|lacks|relies|cannot|can't|doesn't|does not)|"
+    # what the design replaces, and what that did: "Info: Replaces the legacy monolith, which stored amounts as floats"
+    r"(?:[\w ]{1,20}:[*_\s]*)?(?:it |this \w+ )?(?:replaces|supersedes|retires|migrates? (?:away )?from)\b[^.]{0,100}"
+    r"\b(?:legacy|old|previous|existing|current)\b[^.]{0,80}\b(?:which|that|where|whose))\b",
     re.IGNORECASE,
 )
 

@@ -343,12 +343,14 @@ def finding_of(result: CheckResult, g: Grounding) -> Finding | None:
     """The finding a check result raises, if any (see the module docstring for the severity rules)."""
     check, requirement = result.check, result.requirement
     if result.status == "failed":
-        severity = check.severity
+        severity, title = check.severity, check.title
         detail = " ".join(part for part in (check.problem, check.advice) if part)
         evidence = shown(result.evidence)
     elif result.status == "absent" and check.absent != "none" and requirement is not None:
         severity = check.absent
         what = check.missing or check.question.rstrip("?")
+        # an absence shows no defect, only a silence: the title says so, not what a failure would be
+        title = f"The design does not describe {what}" if check.missing else check.title
         detail = f"The design does not describe {what}. {check.advice}".strip()
         evidence = absence(check.look_for, expected_in(check, g))
     else:
@@ -365,7 +367,7 @@ def finding_of(result: CheckResult, g: Grounding) -> Finding | None:
         severity = _cap(severity, "suggestion")
     return Finding(
         severity=severity,
-        title=check.title,
+        title=title,
         detail=detail,
         source="model" if result.decided_by == "model" else "check",
         check_id=check.id,

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import evaluator.store.files as store_files
 from evaluator.cli.main import app
-from evaluator.ingest.reviews import ingest
+from evaluator.ingest.reviews import _Batch, ingest
 from evaluator.store import Store, query
 from tests.support.data import ROOT
 from tests.support.report_helpers import write_cases
@@ -108,13 +108,30 @@ def test_ingest_writes_in_batches_and_a_reader_gets_its_turn_between_them(
     reader = subprocess.Popen(
         [sys.executable, "-c", _READ, str(store)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    seen: list[int] = []
+    files = _Batch.files
+
+    def then_let_the_reader_in(self: Any, pairs: Any) -> Any:
+        done = files(self, pairs)
+        # between batches the store is free: wait (at most a minute) until the reader has read what
+        # this batch wrote, so a busy machine cannot hide whether the writer lets it in
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(0 < n < 250 for n in seen):
+            assert reader.stdout is not None
+            line = reader.stdout.readline()
+            if not line.strip():
+                break  # the reader died: its error is asserted below
+            seen.append(int(line))
+        return done
+
+    monkeypatch.setattr(_Batch, "files", then_let_the_reader_in)
     try:
         assert reader.stdout is not None and reader.stdout.readline().strip() == "0"  # reading before the ingest
         results = ingest([folder], store)
     finally:
         reader.terminate()
         out, errors = reader.communicate()
-    seen = [int(n) for n in out.split()]
+    seen += [int(n) for n in out.split()]
     assert "Error" not in errors, errors  # no read failed
     assert [r.status for r in results] == ["ok"] * 250
     assert len(opened) <= 12, len(opened)  # a few openings per batch of 100, not two per file
