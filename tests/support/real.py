@@ -107,18 +107,22 @@ def run_shared_batch(tmp: Path, factory: Any) -> SharedBatch:
 def _killed_after_first_review(folder: Path, db: Path) -> tuple[str, int]:
     command = [sys.executable, "-m", "evaluator", "batch", str(folder), "--db", str(db), "--parallel", "1"]
     with subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True) as proc:
-        lines: queue.Queue[str] = queue.Queue()
+        lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=_pump, args=(proc.stderr, lines), daemon=True).start()
         seen: list[str] = []
         while not any(line.startswith(("✓", "✗")) for line in seen):  # the first review is committed...
-            seen.append(lines.get(timeout=900))
+            line = lines.get(timeout=900)
+            if line is None:  # the batch ended before its first review: say why now, not after the timeout
+                pytest.fail(f"the batch exited ({proc.wait()}) before its first review:\n{''.join(seen)}")
+            seen.append(line)
         proc.send_signal(signal.SIGKILL)  # ...and the next one is being generated
         return "".join(seen), proc.wait()
 
 
-def _pump(stream: Any, out: queue.Queue[str]) -> None:
+def _pump(stream: Any, out: queue.Queue[str | None]) -> None:
     for line in stream:
         out.put(line)
+    out.put(None)  # the stream closed: the process is gone
 
 
 def check_format(text: str) -> None:
