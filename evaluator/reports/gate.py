@@ -15,11 +15,13 @@ JUnit XML and SARIF 2.1.0.
 from __future__ import annotations
 
 import fnmatch
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from evaluator.documents.sources import SourceMap
 from evaluator.errors import EvaluatorError, StoreError
 from evaluator.reports.baseline import Baseline, BaselineFinding, is_store, sarif_baseline
 from evaluator.reports.waivers import Waiver, Waivers
@@ -93,6 +95,8 @@ class GateCase:
     source_format: str = "markdown"
     requirements_path: str | None = None
     requirements_format: str = "markdown"
+    design_map: SourceMap | None = None  # a converted file's line -> source positions (documents.source_map)
+    requirements_map: SourceMap | None = None
     completeness: float | None = None
     review_id: str | None = None
     findings: list[GateFinding] = field(default_factory=list)
@@ -182,7 +186,8 @@ def _latest(db: Path, keys: list[str]) -> dict[str, dict[str, Any]]:
     rows = _rows(
         db,
         "SELECT r.case_key, r.review_id, r.design_path, r.requirements_path, r.completeness_score, "
-        "d.source_format, q.source_format AS requirements_format FROM latest_reviews r "
+        "d.source_format, q.source_format AS requirements_format, d.source_map, "
+        "q.source_map AS requirements_source_map FROM latest_reviews r "
         "LEFT JOIN documents d ON d.sha256 = r.design_sha256 LEFT JOIN documents q ON q.sha256 = r.requirements_sha256 "
         "WHERE list_contains(?, r.case_key)",
         [keys],
@@ -206,6 +211,10 @@ def _findings(db: Path, review_ids: list[str]) -> dict[str, list[dict[str, Any]]
     return grouped
 
 
+def _source_map(stored: str | None) -> SourceMap | None:
+    return SourceMap.from_json(json.loads(stored)) if stored else None
+
+
 def _why_missing(db: Path, key: str) -> str:
     rows = _rows(
         db, "SELECT error FROM reviews WHERE case_key = ? AND status <> 'ok' ORDER BY created_at DESC LIMIT 1", [key]
@@ -224,6 +233,8 @@ def _judge(key: str, review: dict[str, Any], rows: list[dict[str, Any]], options
         source_format=review["source_format"] or "markdown",
         requirements_path=review["requirements_path"],
         requirements_format=review["requirements_format"] or "markdown",
+        design_map=_source_map(review["source_map"]),
+        requirements_map=_source_map(review["requirements_source_map"]),
         completeness=review["completeness_score"],
         review_id=review["review_id"],
         findings=findings,

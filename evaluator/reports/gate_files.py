@@ -9,8 +9,9 @@ a check's id, or one rule per kind of finding (a requirement not addressed, a re
 decided against, prompt injection, a model's own finding, an ingested one) with the
 requirement id in the message and properties — never a requirement id, which means one thing
 in one requirements document and another elsewhere. Level from severity. Location: evidence
-that shows something points at its lines in the design (the whole file when the design was
-converted from another format: its lines are the converted markdown's); a finding about
+that shows something points at its lines in the design (in a design converted from rst,
+AsciiDoc or HTML, the source lines its words came from, ``documents.source_map``; in a Word or
+PDF design the whole file, with the paragraph or page in the message); a finding about
 something absent has no quote, so it points at the requirement's line in the requirements
 file when known, else at the design as a whole. ``partialFingerprints`` carry the finding's
 fingerprint (stable across re-reviews and line moves), ``baselineState`` its state against a
@@ -25,6 +26,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from evaluator.documents.sources import SourceMap
 from evaluator.reports.baseline import FINGERPRINT_KEY, BaselineFinding
 from evaluator.reports.gate import (
     CONTRADICTED,
@@ -168,27 +170,39 @@ def _location(case: GateCase, finding: GateFinding) -> tuple[dict[str, Any], str
     """Where a result points, and what its message must add about it.
 
     Evidence that shows: its lines in the design. Something absent: the requirement's line in
-    the requirements file, else the design as a whole. A converted file: the whole file, and the
-    message gives the line of the converted markdown.
+    the requirements file, else the design as a whole. A converted file: its source lines where
+    the source map knows them (rst, AsciiDoc, HTML); else the whole file, and the message gives
+    the paragraph or page (Word, PDF) and the line of the converted markdown.
     """
     if finding.evidence_kind == "absent":
         if finding.requirement_line and case.requirements_path:
             return _region(case.requirements_path, finding.requirement_line, None, case.requirements_converted,
-                           case.requirements_format, "requirement")  # fmt: skip
+                           case.requirements_format, case.requirements_map, "requirement")  # fmt: skip
         return {"artifactLocation": {"uri": artifact_uri(case.design_path or case.key)}}, ""
     return _region(case.design_path or case.key, finding.line, finding.end_line, case.converted,
-                   case.source_format, "evidence")  # fmt: skip
+                   case.source_format, case.design_map, "evidence")  # fmt: skip
 
 
 def _region(
-    path: str, line: int | None, end: int | None, converted: bool, fmt: str, what: str
+    path: str, line: int | None, end: int | None, converted: bool, fmt: str, mapped: SourceMap | None, what: str
 ) -> tuple[dict[str, Any], str]:
+    """A SARIF physical location (SARIF 2.1.0 §3.29, ``region`` §3.30: 1-based lines) and a note for the message."""
     physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(path)}}
-    if line and converted:
-        return physical, f" (the {what} is at line {line} of the markdown converted from this {fmt} file)"
-    if line:
+    if not line:
+        return physical, ""
+    if not converted:
         physical["region"] = {"startLine": line, "endLine": max(end or 0, line)}
-    return physical, ""
+        return physical, ""
+    span = mapped.span(line, end) if mapped else None
+    if span and mapped and mapped.unit == "line":
+        physical["region"] = {"startLine": span[0], "endLine": span[1]}
+        return physical, f" (line {line} of the markdown converted from this {fmt} file)"
+    converted_line = f"line {line} of the markdown converted from this {fmt} file"
+    if span and mapped:  # a Word paragraph or a PDF page: SARIF regions have neither
+        unit = mapped.unit if span[0] == span[1] else f"{mapped.unit}s"
+        at = f"{span[0]}" if span[0] == span[1] else f"{span[0]}–{span[1]}"
+        return physical, f" (the {what} is at {unit} {at} of this {fmt} file, {converted_line})"
+    return physical, f" (the {what} is at {converted_line})"
 
 
 def _absent(case: GateCase, gone: BaselineFinding, rule_index: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from evaluator.cli.main import app
 from evaluator.documents.read import parse_document
+from evaluator.documents.sources import SourceMap
 from evaluator.reports.gate import GateOptions, evaluate
 from evaluator.reports.gate_files import FINGERPRINT_KEY, sarif
 from evaluator.review.record import Finding, Review
@@ -34,9 +35,16 @@ def _review(title: str, completeness: float, *findings: tuple[str, str]) -> Revi
 
 
 def _save(
-    store: Store, run: str, key: str, review: Review | None, *, fmt: str = "markdown", requirements: str = ""
+    store: Store,
+    run: str,
+    key: str,
+    review: Review | None,
+    *,
+    fmt: str = "markdown",
+    requirements: str = "",
+    source_map: SourceMap | None = None,
 ) -> None:
-    design = parse_document(f"# {key}\n\nbody of {key}\n", Path(key), source_format=fmt)
+    design = parse_document(f"# {key}\n\nbody of {key}\n", Path(key), source_format=fmt, source_map=source_map)
     wanted = parse_document(requirements, Path(key).parent / "requirements.md") if requirements else None
     record = ReviewRecord(
         run, key, review=review, design=design, requirements=wanted, status="ok" if review else "failed"
@@ -181,6 +189,35 @@ def test_sarif_rules_are_checks_or_kinds_and_locations_follow_the_evidence(tmp_p
     assert rules["requirement-not-addressed"] == "A requirement is not addressed by the design"
     assert rules["requirement-contradicted"] == "The design decides against a requirement"
     assert rules["pii-plain-text"] == "PAN stored in plain text"  # a check's rule: the check's title
+
+
+def test_sarif_points_at_the_source_lines_of_a_converted_design_and_names_a_word_paragraph(tmp_path: Path) -> None:
+    db = tmp_path / "e.duckdb"
+    at_7 = Finding(severity="critical", title="No auth", source="check", check_id="authn", line_start=7, line_end=8,
+                   evidence_kind="shows")  # fmt: skip
+    unmapped = Finding(severity="critical", title="No DLQ", source="check", check_id="dlq", line_start=9,
+                       evidence_kind="shows")  # fmt: skip
+    # markdown lines 7 and 8 came from source lines 31-33 and 35; line 9 from nowhere the words could tell
+    lines = SourceMap("tech-design.rst", "line", (None,) * 6 + ((31, 33), (35, 35), None))
+    paragraphs = SourceMap("tech-design.docx", "paragraph", (None,) * 6 + ((12, 12), (12, 12), None))
+    with Store(db) as store:
+        run = store.begin_run("batch", "x")
+        rst = Review(title="Rst", profile="p", findings=[at_7, unmapped])
+        _save(store, run, "team/rst/tech-design.rst", rst, fmt="rst", source_map=lines)
+        _save(store, run, "team/word/tech-design.docx", Review(title="W", profile="p", findings=[at_7]), fmt="docx",
+              source_map=paragraphs)  # fmt: skip
+    log = sarif(evaluate(db))
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    results = log["runs"][0]["results"]
+    where = [(r["locations"][0]["physicalLocation"].get("region"), r["message"]["text"]) for r in results]
+    assert where[0][0] == {"startLine": 31, "endLine": 35}  # the rst file's own lines
+    assert "(line 7 of the markdown converted from this rst file)" in where[0][1]
+    assert (
+        where[1][0] is None
+        and "(the evidence is at line 9 of the markdown converted from this rst file)" in where[1][1]
+    )
+    assert where[2][0] is None  # a paragraph is no SARIF region: the whole file, the paragraph said
+    assert "(the evidence is at paragraph 12 of this docx file, line 7 of the markdown converted" in where[2][1]
 
 
 def test_a_requirement_id_is_never_a_rule_id_so_rules_mean_the_same_in_every_design(tmp_path: Path) -> None:
