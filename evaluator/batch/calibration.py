@@ -66,6 +66,7 @@ class StoredFinding:
     source: str | None = None
     requirement_id: str | None = None
     line_start: int | None = None
+    evidence_kind: str | None = None  # "absent": it says something is missing, so it quotes nothing
 
     @property
     def located(self) -> bool:
@@ -222,7 +223,7 @@ class Metrics:
     matched_by_source: dict[str, int] = field(default_factory=dict)
     sound_findings: dict[str, int] = field(default_factory=dict)  # severity -> findings on sound designs
     sound_max_recommendations: int = 0  # the most recommendations on one sound design
-    analysis_findings: int = 0  # findings from coverage, checks and injection
+    analysis_findings: int = 0  # findings from coverage, checks and injection that quote the design
     analysis_located: int = 0  # of which with evidence found at a line location
     labelled_requirements: int = 0  # defects whose labels name the requirement they break
     requirements_flagged: int = 0  # of which the review traced as not covered, or named in a finding
@@ -239,7 +240,8 @@ class Metrics:
 
     @property
     def evidence_located_share(self) -> float | None:
-        """Share of analysis findings whose evidence is in the design at a line location."""
+        """Share of analysis findings quoting the design whose quote is in it at a line location (a finding
+        about something absent quotes nothing: it names the requirement and what was searched for)."""
         return self.analysis_located / self.analysis_findings if self.analysis_findings else None
 
     @property
@@ -278,7 +280,7 @@ def measure(results: Sequence[CaseResult]) -> Metrics:
         source = case.source_of(m) or "unknown"
         by_source[source] = by_source.get(source, 0) + 1
     sound = [r for r in ok if r.labelled.labels.expected == "sound"]
-    analysis = [f for f in findings if f.source in ("coverage", "check", "injection")]
+    analysis = [f for f in findings if f.source in ("coverage", "check", "injection") and f.evidence_kind != "absent"]
     named = [(r, m.defect.requirement) for r in ok for m in r.matches if m.defect.requirement]
     return Metrics(
         blocking_defects=len(blocking),
@@ -420,7 +422,7 @@ def _findings(db: Path, review_ids: list[str]) -> dict[str, tuple[StoredFinding,
     _, rows = query(
         db,
         "SELECT review_id, position, severity, title, detail, evidence, evidence_found, source, requirement_id, "
-        "line_start FROM findings WHERE list_contains(?, review_id) ORDER BY review_id, position",
+        "line_start, evidence_kind FROM findings WHERE list_contains(?, review_id) ORDER BY review_id, position",
         [review_ids],
     )
     found: dict[str, list[StoredFinding]] = {}

@@ -32,7 +32,7 @@ from evaluator.errors import EvaluatorError
 from evaluator.grounding.profiles import DEFAULT_PROFILE
 from evaluator.review.record import Usage
 from evaluator.reviewer.engine import Reviewer, ReviewSettings
-from evaluator.reviewer.schemas import generation_schema, prose_model
+from evaluator.reviewer.schemas import generation_schema
 from evaluator.reviewer.setup import ReviewSetup
 
 
@@ -169,8 +169,8 @@ def _measure(
     _pipeline(runner, docs, report)
     _shared(backend, runner.reviewer, docs, runner.usages, report)
     report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # before the raw contexts
-    first = runner.reviewer.prose_messages(*docs[0])
-    _grammar_cost(backend, first, setup, options, report, progress)
+    first = runner.reviewer.model_messages(*docs[0])  # the pass a review sends: prose, or a small model's summary
+    _grammar_cost(backend, first, runner.reviewer.model_output(), options, report, progress)
     backend.engine.reset()
     tokens = backend.tokenize_messages(first)[0]
     _raw(backend.llama, tokens, options, report, progress)
@@ -228,13 +228,13 @@ def _shared(backend: Any, reviewer: Reviewer, docs: list[Any], usages: list[Usag
 
 
 def _grammar_cost(
-    backend: Any, messages: list[Any], setup: ReviewSetup, options: BenchOptions, report: BenchReport, progress: Any
+    backend: Any, messages: list[Any], output: type[Any], options: BenchOptions, report: BenchReport, progress: Any
 ) -> None:
     """The same generation with the sample-first and the full grammar check, and without a grammar.
 
     The prompt is cached after the first call, so only generation differs.
     """
-    schema = generation_schema(prose_model(setup.profile))
+    schema = generation_schema(output)
     sampling, engine = Sampling(), backend.engine
     figures: dict[str, list[float]] = {"sample-first": [], "full": [], "plain": []}
     for run in range(options.runs):
@@ -349,7 +349,7 @@ def _shared_prefix(backend: Any, reviewer: Reviewer, docs: list[Any]) -> int:
     """Tokens at the start of the first two cases' prompts that are identical."""
     if len(docs) < 2:
         return 0
-    token_lists = [backend.tokenize_messages(reviewer.prose_messages(r, d))[0] for r, d in docs[:2]]
+    token_lists = [backend.tokenize_messages(reviewer.model_messages(r, d))[0] for r, d in docs[:2]]
     n = 0
     for a, b in zip(*token_lists, strict=False):
         if a != b:

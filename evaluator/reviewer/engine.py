@@ -134,6 +134,10 @@ class Reviewer:
         composer = Composer(self.profile, self.ground(requirements, design))
         return self.prompts.messages("summary.md.j2", system="brief.md.j2", **composer.summary_prompt())
 
+    def model_output(self) -> type[BaseModel]:
+        """The output model of that pass: the prose pass's, or the summary's."""
+        return self.prose_model() if self._writes_prose() else summary_model()
+
     def review(self, requirements: Document, design: Document) -> Review:
         """Review ``design`` against ``requirements``; raise an EvaluatorError if impossible."""
         tally = _Tally()

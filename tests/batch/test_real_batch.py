@@ -68,6 +68,7 @@ def test_rows_of_the_real_batch_match_their_reviews(real_batch: SharedBatch, rea
         "(SELECT count(*) FROM section_feedback s WHERE s.review_id = r.review_id) AS sections "
         "FROM latest_reviews r WHERE status = 'ok' ORDER BY r.case_key"
     )
+    instructions = real_model.count_tokens([{"role": "system", "content": Prompts().render("brief.md.j2")}])
     for r in reviews:
         review = Review.model_validate_json(r["review_json"])
         assert review.usage and review.processing
@@ -84,11 +85,12 @@ def test_rows_of_the_real_batch_match_their_reviews(real_batch: SharedBatch, rea
             usage.cached_tokens,
             usage.completion_tokens,
         )
-        assert 0 < r["completion_tokens"] <= r["passes"] * 2048 and r["passes"] == review.processing.passes
+        assert r["passes"] == review.processing.passes
         assert r["injection_flags"] == []  # the sample designs hold no planted instructions
-    # every summary prompt starts with the same instructions: the later reviews reuse them from the KV cache
-    instructions = real_model.count_tokens([{"role": "system", "content": Prompts().render("brief.md.j2")}])
-    assert max(r["cached_tokens"] for r in reviews[1:]) >= instructions
+        # a small model's one pass is the summary: its instructions and the design's opening, not the whole
+        # design (the long one is 25 KB), and two sentences back
+        assert instructions <= r["prompt_tokens"] // r["passes"] <= 1024, r["case_key"]
+        assert 0 < r["completion_tokens"] <= r["passes"] * 120 and r["cached_tokens"] <= r["prompt_tokens"]
 
 
 def test_every_design_the_long_one_too_is_grounded_in_one_model_pass(real_batch: SharedBatch) -> None:
@@ -107,11 +109,14 @@ def test_every_design_the_long_one_too_is_grounded_in_one_model_pass(real_batch:
 
 def test_findings_of_the_analyses_cite_passages_at_their_lines(real_batch: SharedBatch) -> None:
     rows = real_batch.rows(
-        "SELECT f.source, f.evidence, f.line_start, f.line_end, r.case_key FROM findings f "
+        "SELECT f.source, f.evidence, f.evidence_kind, f.line_start, f.line_end, r.case_key FROM findings f "
         "JOIN latest_reviews r USING (review_id) WHERE f.source IN ('coverage', 'check')"
     )
-    assert rows
+    assert any(f["evidence_kind"] != "absent" for f in rows)
     for f in rows:
+        if f["evidence_kind"] == "absent":  # says what is missing: it names no passage and quotes nothing
+            assert not f["evidence"], f
+            continue
         lines = (real_batch.folder / f["case_key"]).read_text(encoding="utf-8").split("\n")
         assert quote_found(f["evidence"], "\n".join(lines[f["line_start"] - 1 : f["line_end"]])), f
 

@@ -151,7 +151,8 @@ def check_format(text: str) -> None:
 def sample_cases() -> list[tuple[Path, Path]]:
     """Every labelled design in datasets/ with the requirements file of its group."""
     cases = []
-    for design in sorted(p.parent / "tech-design.md" for p in DATASETS.glob("*/*/labels.toml")):
+    # a design may be in any format the batch reads (meter-to-cash/rst-ingestion is reStructuredText)
+    for design in sorted(next(p.parent.glob("tech-design.*")) for p in DATASETS.glob("*/*/labels.toml")):
         group = design.parent.parent
         requirements = next(p for p in (group / "requirements.md", group / "docs" / "requirements.md") if p.is_file())
         cases.append((requirements, design))
