@@ -124,7 +124,14 @@ def evaluate(check: Check, g: Grounding, used: set[str] | None = None) -> CheckR
     subject = replace(g.subject, focus=requirement.text if requirement is not None else "")
     scoped = [p for p in g.passages if p.kind != "heading" and not p.head and _in_scope(check, p, g)]
     deciding = [p for p in scoped if p.role in DECIDING]
-    addressed = {p.id: h for p in scoped if p.role in ADDRESSING for h in [_earnest_hit(check.addresses, p)] if h}
+    answers = _mitigation_cells(g.passages)
+    addressed = {
+        p.id: h
+        for p in scoped
+        if p.role in ADDRESSING
+        for h in [_earnest_hit(check.addresses, p, within=answers.get(p.id))]
+        if h
+    }
     contradicted = {
         p.id: h
         for p in deciding
@@ -246,7 +253,50 @@ def _denial(patterns: list[str], passage: Passage) -> Hit | None:
     return None
 
 
-def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool = False) -> Hit | None:
+# The column of a risk table that says what is done about a risk (its other cells name the risk and its impact).
+_ANSWER_COLUMN = re.compile(
+    r"\b(?:mitigat\w*|response|actions?|countermeasures?|handling|handled|controls?|treatment|remedy|plan|how)\b",
+    re.IGNORECASE,
+)
+
+
+def _mitigation_cells(passages: Sequence[Passage]) -> dict[str, list[tuple[int, int]]]:
+    """For each row of a table in a risks section: the character spans (in its ``plain`` text) of the cells
+    that can address a check — those under a mitigation / response / action column, else every cell but
+    the first. "| Reconnect storms | lag, late alerts | KEDA scales out |" names lag as an impact; it does
+    not monitor it. A row with cells of its own count (a header that does not fit) keeps every cell."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    header: list[str] = []
+    for p in passages:
+        if p.kind != "row":
+            header = []
+            continue
+        cells = _cell_spans(p.plain)
+        if p.head:
+            header = [p.plain[a:b] for a, b in cells]
+            continue
+        if p.role != "risks" or len(cells) < 2:
+            continue
+        named = header if len(header) == len(cells) else []
+        wanted = [i for i, name in enumerate(named) if _ANSWER_COLUMN.search(name)]
+        spans[p.id] = [cells[i] for i in wanted] if wanted else cells[1:]
+    return spans
+
+
+def _cell_spans(row: str) -> list[tuple[int, int]]:
+    """Character spans of the cells of a row's plain text ("a | b | c")."""
+    spans, start = [], 0
+    while True:
+        end = row.find(" | ", start)
+        spans.append((start, len(row) if end == -1 else end))
+        if end == -1:
+            return spans
+        start = end + 3
+
+
+def _earnest_hit(
+    patterns: list[str], passage: Passage, *, contradiction: bool = False, within: list[tuple[int, int]] | None = None
+) -> Hit | None:
     """The first match of a pattern that says what it says (see the module docstring). A
     contradiction must also not sit inside a condition: "if the request is unauthenticated,
     answer 401" handles the case, it does not decide to allow it; an address must not be
@@ -257,6 +307,8 @@ def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool =
     text, exact = passage.reading, passage.reading == passage.plain
     for pattern in patterns:
         for match in _compiled(pattern).finditer(text):
+            if within is not None and exact and not any(a <= match.start() < b for a, b in within):
+                continue  # a risk table's risk or impact cell: only what is done about it addresses
             clause = _clause_before(text, match.start())
             if DISTANCING.search(clause) and (contradiction or not _BY_MEANS_OF.search(clause)):
                 continue  # "we rejected retrying forever", "we considered a unique index"
@@ -267,6 +319,8 @@ def _earnest_hit(patterns: list[str], passage: Passage, *, contradiction: bool =
             runs_on = "; " in match.group(0) or (" | " in match.group(0) and "\\|" not in pattern)
             if contradiction and (_in_condition(text, match) or runs_on):
                 continue  # a condition, or a gap of the pattern that runs into the next clause or cell
+            if contradiction and _REJECTED_AFTER.match(text, match.end()):
+                continue  # "publishing after the commit was considered and rejected"
             if contradiction and passage.kind == "row" and _DENIED_CELL.match(text, match.end()):
                 continue  # "| Rename or remove a field | no | new topic |": the row forbids it
             if not contradiction and _DENIED_AFTER.match(text, match.end()):
@@ -285,6 +339,12 @@ _DENIED_AFTER = re.compile(
     r"|[^.;]{0,80}?\bbut (?:there is )?no (?:\w+ ){1,2}(?:is |are )?(?:configured|set up|defined|planned|in place)\b"
     # a table row whose next cell says there is none: "| Audit trail | none in v1 |", "| consumer lag | not alerted |"
     r"|[^|\n]{0,40}\|\s*(?:none|no|n/a|nothing|not \w+|out of scope)(?=[\s|(,;]|$)",
+    re.IGNORECASE,
+)
+# What follows a named option and rejects it: "publishing after the commit was considered and rejected".
+_REJECTED_AFTER = re.compile(
+    r"[^.;]{0,80}?\b(?:(?:was|were|is|are|has been|have been) (?:considered and |evaluated and |also )?"
+    r"(?:rejected|ruled out|dismissed|discarded)|but (?:we )?rejected (?:it|them))\b",
     re.IGNORECASE,
 )
 _DENIED_CELL = re.compile(r"[^|]{0,40}\|\s*(?:no|never|not allowed|forbidden|prohibited)\b", re.IGNORECASE)

@@ -4,8 +4,9 @@ expression over one passage cannot see, and the code that prevents them.
 Each rule reads a :class:`~evaluator.grounding.subject.Subject` and returns hits on deciding
 passages, the offending declaration or statement marked:
 
-* ``float_money`` — a money or metered-quantity column or field declared ``float`` / ``DOUBLE
-  PRECISION`` / ``REAL`` (binary floating point cannot hold 0.10 exactly);
+* ``float_money`` — a money or metered-quantity column or field, or one the demanding requirement
+  says must be exact, declared ``float`` / ``DOUBLE PRECISION`` / ``REAL`` (binary floating point
+  cannot hold 0.10 exactly);
 * ``update_without_version`` / ``versioned_update`` — an ``UPDATE`` that changes a row without (or
   with) a version, ETag or timestamp predicate: without one, two concurrent edits silently lose one
   (the lost update of optimistic concurrency control);
@@ -51,15 +52,37 @@ _OTHERS_DATA = re.compile(r"\b(?:another|other) (\w+?)(?:'s|s'|s)? data\b", re.I
 _DEDUP = re.compile(r"idempot\w*|dedup\w*|event_id|message_id|request_id|delivery_id|\w*_event_id|source_ref", re.I)
 
 
+# A requirement that says a quantity must be exact: "store temperatures with exact decimal precision of 0.01 °C".
+_EXACT = re.compile(
+    r"\bexact(?:ly)?\b|\bdecimal (?:precision|arithmetic|places?)\b|\bno (?:binary )?floating[- ]point\b", re.IGNORECASE
+)
+
+
 def float_money(s: Subject) -> list[Hit]:
-    """Money and metered quantities in binary floating point (DDL, ORM and Pydantic fields)."""
+    """Money and metered quantities in binary floating point (DDL, ORM and Pydantic fields), and any
+    quantity that the demanding requirement says must be exact (``temp_c double precision`` where
+    temperatures are to be stored "with exact decimal precision")."""
+    exact = _exact_quantities(s.focus)
     found = []
     for c in s.facts.columns:
-        if _MONEY.search(c.name) and _FLOAT.match(c.type.replace("mapped[", "").strip()):
+        named = _MONEY.search(c.name) or _names_one_of(c.name, exact)
+        if named and _FLOAT.match(c.type.replace("mapped[", "").strip()):
             hit = s.at(c.line, c.text)
             if hit is not None:
                 found.append(hit)
     return unique(found)
+
+
+def _exact_quantities(requirement: str) -> list[str]:
+    """Stems (4+ letters) of the words of a requirement that demands exactness; [] for any other."""
+    return [w for w in content_stems(requirement) if len(w) >= 4 and w.isalpha()] if _EXACT.search(requirement) else []
+
+
+def _names_one_of(name: str, stems: list[str]) -> bool:
+    """Whether an identifier's parts (4+ letters) name one of the stems, abbreviated or not: ``temp_c``
+    names "temperatur", ``raw_value`` names "valu"."""
+    parts = [p for p in re.split(r"[\W_]+", name.lower()) if len(p) >= 4]
+    return any(w.startswith(p) or p.startswith(w) for p in parts for w in stems)
 
 
 def _overwrites(u: Update) -> bool:

@@ -289,3 +289,86 @@ def test_a_check_whose_words_the_requirement_only_brushes_is_no_blocking_silence
         "# Design\n\nThe API is built with FastAPI on PostgreSQL; `PATCH /v1/tickets/{id}` updates a ticket.\n",
     )
     assert not [f for f in _blocking(g) if f.check_id == "optimistic-concurrency"], g.findings
+
+
+# --- 7. What a fourth blind set (cold-chain telemetry) showed on its first run ------------------
+
+COLD_REQUIREMENTS = """# Requirements
+
+- CT-1: The system shall publish `excursion.opened` if and only if the change has committed; no event may
+  be lost and none may be published for a rolled-back change.
+- CT-2: The system shall keep a chain-of-custody / audit trail; the application's database role shall not
+  be able to UPDATE or DELETE audit rows.
+- CT-3: The ingest API shall respond `413` for a batch of more than 500 readings and `422` for an invalid one.
+- CT-4: The system shall store and compare temperatures with exact decimal precision of 0.01 °C.
+- CT-5: Readings are consumed from Kafka; a reading that keeps failing shall be parked, never lost.
+- CT-6: Operations shall be alerted on consumer lag per consumer group.
+"""
+
+COLD_SOUND = """# coldtrack
+
+## Detailed design
+
+A FastAPI service on PostgreSQL; the reading-processor consumes the Kafka topic `ct.readings.v1`; after
+five attempts a message goes to the parking-lot topic `ct.readings.v1.parking`.
+
+```python
+if len(batch.readings) > 500:
+    raise HTTPException(413, "batch exceeds 500 readings")  # checked before full validation
+```
+
+```sql
+CREATE TABLE custody_events (shipment_id uuid, seq int, body jsonb, PRIMARY KEY (shipment_id, seq));
+REVOKE ALL ON custody_events FROM ct_app;
+GRANT SELECT, INSERT ON custody_events TO ct_app;
+```
+
+The application role cannot UPDATE or DELETE custody events; a trigger raises on both.
+
+Events are written to the `outbox` table in the state change's transaction; the relay publishes them.
+
+- **Retention:** readings partitions older than 13 months are exported to Parquet and then dropped.
+
+```yaml
+readingProcessor:
+  envFromSecret: coldtrack-runtime   # created by ExternalSecret from Vault
+  existingSecret: coldtrack-db
+```
+
+## Risks
+
+| Risk | Impact | Mitigation |
+|---|---|---|
+| Reconnect storms | lag, late alerts | KEDA scales the processor out |
+"""
+
+
+def test_a_sound_design_in_other_words_is_not_read_as_the_defects_it_avoids() -> None:
+    g = _review(COLD_REQUIREMENTS, COLD_SOUND)
+    assert _check(g, "consumer-dead-letter") == "passed"  # partitions dropped after retention are no messages
+    assert _check(g, "http-status-codes") != "failed"  # "500 readings" is a count, not a status
+    assert _check(g, "audit-append-only") == "passed"  # the chain of custody is the audit trail
+    assert _check(g, "committed-secrets") != "failed"  # envFromSecret / existingSecret name where a secret is
+    assert not [f for f in g.findings if f.severity == "critical" and f.evidence_kind != "absent"], g.findings
+
+
+def test_a_risks_impact_cell_is_no_mitigation() -> None:
+    g = _review(COLD_REQUIREMENTS, COLD_SOUND)
+    # "lag, late alerts" is what the risk does, not how lag is watched: the design is silent on it
+    assert _check(g, "consumer-lag-monitoring") == "absent"
+    watched = COLD_SOUND.replace("KEDA scales the processor out", "alert on consumer lag > 60 s")
+    assert _check(_review(COLD_REQUIREMENTS, watched), "consumer-lag-monitoring") == "passed"
+
+
+def test_publishing_after_the_commit_and_floats_for_exact_values_are_found_in_other_words() -> None:
+    design = (
+        "# coldtrack\n\n## Decision\n\nA FastAPI service on PostgreSQL publishes to Kafka. "
+        "Events are produced right after its database transaction commits, "
+        "with the idempotent producer.\n\n```sql\nCREATE TABLE readings (\n  id bigint PRIMARY KEY,\n"
+        "  temp_c double precision NOT NULL,\n  humidity_pct double precision\n);\n```\n"
+    )
+    g = _review(COLD_REQUIREMENTS, design)
+    assert _check(g, "transactional-outbox") == "failed"  # "rolled-back", "no event may be lost" demand it
+    assert _check(g, "money-exact-type") == "failed"
+    [hit] = [f for f in g.findings if f.check_id == "money-exact-type"]
+    assert hit.matched.startswith("temp_c")  # the column CT-4 says must be exact; humidity it does not name

@@ -13,9 +13,11 @@ _SECRET_KEY = re.compile(
     r"client[_-]?secret|auth[_-]?token|token|signing[_-]?key|credentials?)[\w.-]*)[\"']?\s*[:=]\s*(.+?)\s*,?\s*$",
     re.IGNORECASE,
 )
-# A key that names where a secret is, not the secret: secretKey, secret_name, passwordFile, tokenPath, credentialsId.
+# A key that names where a secret is, not the secret: secretKey, secret_name, passwordFile, tokenPath, credentialsId,
+# and where it comes from: envFromSecret, existingSecret (Helm charts), externalSecret, fromSecret.
 _REFERENCE_KEY = re.compile(
-    r"(?:password|passwd|pwd|secret|token|credentials?)[_.-]?(?:name|ref|key|path|file|id|store|env|var|field|property)s?$",
+    r"(?:password|passwd|pwd|secret|token|credentials?)[_.-]?(?:name|ref|key|path|file|id|store|env|var|field|property)s?$"
+    r"|(?:from|existing|external)[_.-]?(?:secrets?|passwords?|tokens?|credentials?)$",
     re.IGNORECASE,
 )
 _CREDENTIALS_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:([^\s@/]+)@", re.IGNORECASE)
