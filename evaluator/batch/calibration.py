@@ -110,12 +110,33 @@ def matches(defect: Defect, finding: StoredFinding) -> bool:
     return rank >= SEVERITY_RANK[defect.severity] and mentions(defect, finding)
 
 
+_REQUIREMENT_ID = re.compile(r"[A-Za-z][\w.-]*?\d[\w.-]*")
+
+
+def on_requirement(defect: Defect, finding: StoredFinding) -> bool:
+    """Whether a matching finding is about the requirement the defect breaks: the same id when the
+    label and the finding both name one ("CT-REQ-11" and "CT-REQ-11"; of a story, the story's id
+    before "/AC-n"); True when either names none
+    ("quality: secrets management" is no id), since nothing then tells them apart.
+
+    A match phrase can be met by a finding about something else ("password" in a finding about a
+    committed secret, for a defect about signing without re-authentication); requiring the
+    requirement too keeps such incidental matches out of :attr:`Metrics.strict_blocking_recall`."""
+    label = _REQUIREMENT_ID.search(defect.requirement or "")
+    named = _REQUIREMENT_ID.search(finding.requirement_id or "")
+    if label is None or named is None:
+        return True
+    # a story's acceptance criteria are the story's: "US-05/AC-2" and "US-05/AC-1" are both US-05
+    return label.group().rstrip(".-").lower() == named.group().rstrip(".-").lower()
+
+
 @dataclass(frozen=True)
 class DefectMatch:
     """A planted defect and the position of the first finding matching it, if any."""
 
     defect: Defect
     position: int | None
+    on_requirement: bool = False  # a matching finding names the requirement the defect breaks (or either names none)
 
     @property
     def matched(self) -> bool:
@@ -153,7 +174,12 @@ def assess(labelled: LabelledCase, review: StoredReview) -> CaseResult:
     """Match a stored review's findings against the case's planted defects."""
     findings = sorted(review.findings, key=lambda f: f.position) if review.status == "ok" else []
     found = tuple(
-        DefectMatch(d, next((f.position for f in findings if matches(d, f)), None)) for d in labelled.labels.defects
+        DefectMatch(
+            d,
+            next((f.position for f in findings if matches(d, f)), None),
+            any(matches(d, f) and on_requirement(d, f) for f in findings),
+        )
+        for d in labelled.labels.defects
     )
     unmatched = sum(not any(mentions(d, f) for d in labelled.labels.defects) for f in findings)
     return CaseResult(labelled, review, found, unmatched)
@@ -220,6 +246,7 @@ class Metrics:
     groups: dict[str, bool | None]
     blocking_defects: int = 0  # critical and recommendation defects
     blocking_matched: int = 0
+    blocking_on_requirement: int = 0  # of which matched by a finding on the requirement they break
     matched_by_source: dict[str, int] = field(default_factory=dict)
     sound_findings: dict[str, int] = field(default_factory=dict)  # severity -> findings on sound designs
     sound_max_recommendations: int = 0  # the most recommendations on one sound design
@@ -237,6 +264,12 @@ class Metrics:
     def blocking_recall(self) -> float | None:
         """Share of critical and recommendation defects matched by a finding."""
         return self.blocking_matched / self.blocking_defects if self.blocking_defects else None
+
+    @property
+    def strict_blocking_recall(self) -> float | None:
+        """Share of critical and recommendation defects matched by a finding on the requirement they
+        break (:func:`on_requirement`): recall without the incidental matches of a broad phrase."""
+        return self.blocking_on_requirement / self.blocking_defects if self.blocking_defects else None
 
     @property
     def evidence_located_share(self) -> float | None:
@@ -285,6 +318,7 @@ def measure(results: Sequence[CaseResult]) -> Metrics:
     return Metrics(
         blocking_defects=len(blocking),
         blocking_matched=sum(m.matched for _, m in blocking),
+        blocking_on_requirement=sum(m.on_requirement for _, m in blocking),
         matched_by_source=by_source,
         sound_findings={s: sum(f.severity == s for r in sound for f in r.review.findings) for s in SEVERITY_RANK},
         sound_max_recommendations=max(
@@ -444,6 +478,7 @@ def run_row(c: Calibration) -> dict[str, Any]:
         "spearman_soundness": m.spearman_soundness, "groups": len(known), "groups_sound_first": sum(known),
         "sound_first": m.sound_first, "blocking_defects": m.blocking_defects,
         "blocking_matched": m.blocking_matched, "blocking_recall": m.blocking_recall,
+        "blocking_on_requirement": m.blocking_on_requirement, "strict_blocking_recall": m.strict_blocking_recall,
         "matched_by_source": json.dumps(m.matched_by_source, sort_keys=True),
         "sound_critical": m.sound_findings.get("critical", 0),
         "sound_recommendations": m.sound_findings.get("recommendation", 0),
@@ -486,6 +521,7 @@ def match_rows(c: Calibration) -> list[dict[str, Any]]:
             "severity": m.defect.severity,
             "matched": m.matched,
             "finding_position": m.position,
+            "on_requirement": m.on_requirement,
         }
         for r in c.results
         for m in r.matches

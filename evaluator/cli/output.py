@@ -363,6 +363,10 @@ def _metrics_table(c: Calibration) -> Table:
             "critical + recommendation recall",
             f"{_share(m.blocking_recall)} ({m.blocking_matched}/{m.blocking_defects})",
         ),
+        (
+            "… by a finding on the broken requirement",
+            f"{_share(m.strict_blocking_recall)} ({m.blocking_on_requirement}/{m.blocking_defects})",
+        ),
         ("defects matched, by finding source", sources),
         (
             "findings on sound designs",

@@ -39,7 +39,8 @@ from evaluator.documents.terms import STOP_WORDS, content_stems, tokens
 
 RequirementKind = Literal["statement", "row", "story", "criterion", "goal"]
 
-_SEPARATED_ID = r"[A-Z][A-Z0-9]*(?:[-_][A-Z][A-Z0-9]*)*[-_]\d+(?:[.-]\d+)*[a-z]?"
+# "FR-1", "TBO-NFR-03", and a prefix before a glued id: "PAY-FR01", "SYS_REQ12".
+_SEPARATED_ID = r"[A-Z][A-Z0-9]*(?:[-_][A-Z][A-Z0-9]*)*?[-_](?:[A-Z]{1,6})?\d+(?:[.-]\d+)*[a-z]?"
 _GLUED_ID = r"[A-Z]{2,6}\d+(?:\.\d+)*(?:-\d+(?:\.\d+)*)?[a-z]?"
 # A lower-case id ("r1", "d10_3") counts only in bold and followed by a colon: "- **r1**: Create a task".
 _LOWER_ID = r"(?<=\*\*|__)[a-z]{1,4}\d+(?:[._-]\d+)*(?=(?:\*\*|__)\s*:)"
@@ -439,8 +440,12 @@ def _conventions(text: str) -> bool:
 
 def _plausible_id(match: re.Match[str]) -> bool:
     """Whether a leading token is an id: a glued one ("FR01") must be followed by a delimiter or
-    have two digits, and must not be a standard's or protocol's name ("HTTP2", "SHA256")."""
+    have two digits, and neither it nor a separated one may be a standard's or protocol's name
+    ("HTTP2", "SHA256", "UTF-8")."""
     token, after = match.group(1), match.group(2)
+    named = re.fullmatch(r"([A-Z]{2,6})[-_]\d+", token)  # "UTF-8 text …", "SHA-256 hashes …": a name, not an id
+    if named is not None and named.group(1) in _NOT_IDS:
+        return False
     glued = re.fullmatch(r"([A-Z]{2,6})(\d+)((?:\.\d+)*)(?:-\d+(?:\.\d+)*)?[a-z]?", token)
     if glued is None:
         return True

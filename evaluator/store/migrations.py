@@ -354,4 +354,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE documents ADD COLUMN source_map JSON;
         """,
     ),
+    (
+        "calibration: recall on the requirement a defect breaks",
+        """
+        -- A match phrase can be met by a finding about something else: these count only the defects
+        -- matched by a finding that names the requirement the defect breaks (or where either names none).
+        ALTER TABLE calibration_runs ADD COLUMN blocking_on_requirement INTEGER;
+        ALTER TABLE calibration_runs ADD COLUMN strict_blocking_recall DOUBLE;
+        ALTER TABLE calibration_matches ADD COLUMN on_requirement BOOLEAN;
+        """,
+    ),
 ]

@@ -20,6 +20,7 @@ from evaluator.batch.calibration import (
     calibrate,
     matches,
     mentions,
+    on_requirement,
     ranks,
     sound_first,
     spearman,
@@ -97,6 +98,25 @@ def test_one_finding_may_match_several_defects_and_a_defect_counts_its_first_fin
     result = assess(_labelled("x", a, b, c), review)
     assert [(m.defect.id, m.position) for m in result.matches] == [("a", 0), ("b", 0), ("c", None)]
     assert result.unmatched == 1  # only "rename the service" mentions no planted defect
+
+
+def test_recall_on_the_broken_requirement_leaves_out_a_finding_about_another_one() -> None:
+    """A broad phrase ("password") is met by a finding on a committed secret; the defect is signing
+    without re-authentication. The phrase rule counts it, the stricter figure does not."""
+    esign = Defect("esign", "critical", "d", ("password", "re-authentication"), requirement="CT-REQ-11")
+    secret = StoredFinding(0, "critical", "A password is written in a config file", requirement_id="R5")
+    assert matches(esign, secret) and not on_requirement(esign, secret)
+    on_it = StoredFinding(1, "critical", "Signing asks for no re-authentication", requirement_id="CT-REQ-11")
+    assert on_requirement(esign, on_it)
+    story = Defect("s", "critical", "d", ("race",), requirement="US-05/AC-2")
+    assert on_requirement(story, StoredFinding(0, "critical", "race", requirement_id="US-05/AC-1"))  # the same story
+    quality = Defect("q", "critical", "d", ("lag",), requirement="quality: observability")
+    assert on_requirement(quality, secret)  # no id on the label: nothing tells them apart
+    result = assess(_labelled("x", esign), StoredReview("r", "ok", 5, 5, (secret,)))
+    [m] = result.matches
+    assert m.matched and not m.on_requirement
+    result = assess(_labelled("x", esign), StoredReview("r", "ok", 5, 5, (secret, on_it)))
+    assert result.matches[0].position == 0 and result.matches[0].on_requirement  # any matching finding on it
 
 
 def test_a_failed_review_matches_nothing() -> None:

@@ -271,3 +271,16 @@ def test_goals_and_stories_are_the_requirements_of_a_document_without_formal_one
         ("story", "As a cluster operator, I want "),
     ]
     # beside formal requirements, goals are background (test_shall_statements_… above)
+
+
+def test_a_prefixed_glued_id_is_an_id_and_a_standards_name_is_not() -> None:
+    """'PAY-FR01' (a system prefix before an FR01-style id) was read as no id, so the requirement got a
+    made-up 'R1' and findings cited that; 'UTF-8 text …' opened a requirement with the id 'UTF-8'."""
+    text = (
+        "# Requirements\n\n| ID | Requirement |\n|---|---|\n| PAY-FR01 | All amounts shall be exact decimals. |\n"
+        "| SYS_REQ12 | The system shall log every change. |\n\n- UTF-8 text shall be accepted in every field.\n"
+        "- SHA-256 digests shall identify uploaded files.\n"
+    )
+    found = [r.id for r in parse_requirements(text)]
+    assert found[:2] == ["PAY-FR01", "SYS_REQ12"]
+    assert "UTF-8" not in found and "SHA-256" not in found and len(found) == 4
