@@ -263,8 +263,8 @@ _ANSWER_COLUMN = re.compile(
 def _mitigation_cells(passages: Sequence[Passage]) -> dict[str, list[tuple[int, int]]]:
     """For each row of a table in a risks section: the character spans (in its ``plain`` text) of the cells
     that can address a check — those under a mitigation / response / action column, else every cell but
-    the first. "| Reconnect storms | lag, late alerts | KEDA scales out |" names lag as an impact; it does
-    not monitor it. A row with cells of its own count (a header that does not fit) keeps every cell."""
+    the first (no header that fits the row, or none naming such a column). "| Reconnect storms | lag,
+    late alerts | KEDA scales out |" names lag as an impact; it does not monitor it."""
     spans: dict[str, list[tuple[int, int]]] = {}
     header: list[str] = []
     for p in passages:
@@ -342,9 +342,11 @@ _DENIED_AFTER = re.compile(
     re.IGNORECASE,
 )
 # What follows a named option and rejects it: "publishing after the commit was considered and rejected".
+# Only an option's rejection: "a message that keeps failing is discarded" is the defect itself.
 _REJECTED_AFTER = re.compile(
-    r"[^.;]{0,80}?\b(?:(?:was|were|is|are|has been|have been) (?:considered and |evaluated and |also )?"
-    r"(?:rejected|ruled out|dismissed|discarded)|but (?:we )?rejected (?:it|them))\b",
+    r"[^.;]{0,80}?\b(?:(?:was|were|has been|have been) (?:considered|evaluated|discussed) and "
+    r"(?:rejected|dropped|discarded|ruled out)|(?:was|were|has been|have been) ruled out|"
+    r"(?:was|were) rejected (?:as|because|in favou?r)|but (?:we )?rejected (?:it|them))\b",
     re.IGNORECASE,
 )
 _DENIED_CELL = re.compile(r"[^|]{0,40}\|\s*(?:no|never|not allowed|forbidden|prohibited)\b", re.IGNORECASE)

@@ -73,14 +73,24 @@ def float_money(s: Subject) -> list[Hit]:
     return unique(found)
 
 
+# Words of such a sentence that name no quantity: "shall store and compare … with exact decimal precision".
+_NOT_QUANTITIES = frozenset(
+    ("system", "store", "compar", "keep", "hold", "repres", "calcul", "comput", "exact", "decim", "precis",
+     "number", "valu", "data", "field", "column", "type", "format", "arithmet", "round")
+)  # fmt: skip
+
+
 def _exact_quantities(requirement: str) -> list[str]:
-    """Stems (4+ letters) of the words of a requirement that demands exactness; [] for any other."""
-    return [w for w in content_stems(requirement) if len(w) >= 4 and w.isalpha()] if _EXACT.search(requirement) else []
+    """Stems (4+ letters) of what the sentences of a requirement that demand exactness are about
+    ("temperatures … with exact decimal precision": temperatur, degre, celsius); [] for any other."""
+    sentences = [part for part in re.split(r"(?<=[.;])\s+", requirement) if _EXACT.search(part)]
+    stems = [w for part in sentences for w in content_stems(part)]
+    return [w for w in stems if len(w) >= 4 and w.isalpha() and w not in _NOT_QUANTITIES]
 
 
 def _names_one_of(name: str, stems: list[str]) -> bool:
     """Whether an identifier's parts (4+ letters) name one of the stems, abbreviated or not: ``temp_c``
-    names "temperatur", ``raw_value`` names "valu"."""
+    names "temperatur", ``amount_eur`` names "amount"."""
     parts = [p for p in re.split(r"[\W_]+", name.lower()) if len(p) >= 4]
     return any(w.startswith(p) or p.startswith(w) for p in parts for w in stems)
 
