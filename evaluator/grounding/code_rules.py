@@ -216,8 +216,9 @@ def tenant_words(requirements: str) -> set[str]:
 
 
 def tenant_missing(s: Subject) -> list[Hit]:
-    """Where the requirements demand tenant isolation: cache key templates without a tenant field,
-    and queries on a table that has a tenant column whose filter leaves it out."""
+    """Where the requirements demand tenant isolation: cache key templates without a tenant field
+    (except the lookup whose value is the tenant), and queries on a table that has a tenant column
+    whose filter leaves it out."""
     words = tenant_words(s.requirements)
     if not words:
         return []
@@ -225,9 +226,17 @@ def tenant_missing(s: Subject) -> list[Hit]:
     def tenanted(name: str) -> bool:
         return any(w in name.lower() for w in words)
 
+    # the lookup that finds the tenant is keyed by what it finds the tenant of: "ct:gw:{gateway_id}, value = tenant id"
+    alias = "|".join(re.escape(w) for w in sorted(words))
+    finds_tenant = re.compile(
+        rf"(?:\bvalues?\s*(?:[=:]|is|are)|->|→|=>|\bmaps?\b[^.;]{{0,40}}\bto|\bresolves?\b[^.;]{{0,40}}\bto)\s*"
+        rf"(?:the |its |their )?`?(?:{alias})",
+        re.IGNORECASE,
+    )
     found = []
     for key in s.facts.cache_keys:
-        if key.fields and not any(tenanted(f) for f in key.fields) and not tenanted(key.template):
+        lookup = finds_tenant.search(key.text[key.text.find(key.template) + len(key.template) :])
+        if key.fields and not any(tenanted(f) for f in key.fields) and not tenanted(key.template) and not lookup:
             hit = s.at(key.line, key.template)
             if hit is not None:
                 found.append(hit)

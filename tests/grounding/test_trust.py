@@ -303,6 +303,7 @@ COLD_REQUIREMENTS = """# Requirements
 - CT-4: The system shall store and compare temperatures with exact decimal precision of 0.01 °C.
 - CT-5: Readings are consumed from Kafka; a reading that keeps failing shall be parked, never lost.
 - CT-6: Operations shall be alerted on consumer lag per consumer group.
+- CT-7: Each shipper is a tenant; no tenant may see another tenant's data.
 """
 
 COLD_SOUND = """# coldtrack
@@ -327,6 +328,8 @@ The application role cannot UPDATE or DELETE custody events; a trigger raises on
 
 Events are written to the `outbox` table in the state change's transaction; the relay publishes them.
 
+The ingest API maps a gateway to its tenant (cached in Redis under `ct:gw:{gateway_id}`, value = tenant id).
+
 - **Retention:** readings partitions older than 13 months are exported to Parquet and then dropped.
 
 ```yaml
@@ -349,6 +352,7 @@ def test_a_sound_design_in_other_words_is_not_read_as_the_defects_it_avoids() ->
     assert _check(g, "http-status-codes") != "failed"  # "500 readings" is a count, not a status
     assert _check(g, "audit-append-only") == "passed"  # the chain of custody is the audit trail
     assert _check(g, "committed-secrets") != "failed"  # envFromSecret / existingSecret name where a secret is
+    assert _check(g, "tenant-isolation") != "failed"  # the key that finds the tenant cannot hold it
     assert not [f for f in g.findings if f.severity == "critical" and f.evidence_kind != "absent"], g.findings
 
 
