@@ -66,8 +66,9 @@ class CheckAnalysis:
     def run(self, g: Grounding) -> None:
         """Evaluate every check; record its result in ``g.checks`` and its finding in ``g.findings``."""
         used = technologies_used(self.technologies, g.passages)
+        answers = mitigation_cells(g.passages)  # once per case, not once per check
         for check in self.checks:
-            result = evaluate(check, g, used)
+            result = evaluate(check, g, used, answers)
             g.checks.append(result)
             finding = finding_of(result, g)
             if finding is not None:
@@ -114,8 +115,11 @@ def _an_example(text: str, at: int) -> bool:
     return bool(_EXAMPLES.search(text[max(0, opened - 40) : at]))
 
 
-def evaluate(check: Check, g: Grounding, used: set[str] | None = None) -> CheckResult:
-    """The result of one check on one case; see the module docstring."""
+def evaluate(
+    check: Check, g: Grounding, used: set[str] | None = None, answers: dict[str, list[tuple[int, int]]] | None = None
+) -> CheckResult:
+    """The result of one check on one case; see the module docstring. ``used``: the technologies the
+    design uses (None: not known); ``answers``: :func:`mitigation_cells` of its passages (computed when None)."""
     if check.stack and used is not None and not set(check.stack) <= used:
         return CheckResult(check, "not_applicable", "stack")
     requirement = demanding(check, g.requirements)
@@ -124,7 +128,7 @@ def evaluate(check: Check, g: Grounding, used: set[str] | None = None) -> CheckR
     subject = replace(g.subject, focus=requirement.text if requirement is not None else "")
     scoped = [p for p in g.passages if p.kind != "heading" and not p.head and _in_scope(check, p, g)]
     deciding = [p for p in scoped if p.role in DECIDING]
-    answers = _mitigation_cells(g.passages)
+    answers = mitigation_cells(g.passages) if answers is None else answers
     addressed = {
         p.id: h
         for p in scoped
@@ -260,7 +264,7 @@ _ANSWER_COLUMN = re.compile(
 )
 
 
-def _mitigation_cells(passages: Sequence[Passage]) -> dict[str, list[tuple[int, int]]]:
+def mitigation_cells(passages: Sequence[Passage]) -> dict[str, list[tuple[int, int]]]:
     """For each row of a table in a risks section: the character spans (in its ``plain`` text) of the cells
     that can address a check — those under a mitigation / response / action column, else every cell but
     the first (no header that fits the row, or none naming such a column). "| Reconnect storms | lag,
